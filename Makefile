@@ -1,0 +1,28 @@
+# The two set-up-and-go commands: `make run` and `make test`. Both create .venv when needed.
+.PHONY: run test test-fast env bench bench-compare clean
+
+PY := .venv/bin/python
+PORT ?= 8888
+
+env:
+	@bash scripts/bootstrap.sh
+
+run: env
+	@bash scripts/check_system.sh notebook
+	$(PY) -m jupyter lab notebooks/ --ip=127.0.0.1 --port=$(PORT) --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: env
+	@bash scripts/check_system.sh test
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+
+test-fast: env
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+bench: env
+	$(PY) -m benchmarks.run --engines streamscope --size small
+
+bench-compare: env
+	$(PY) -m benchmarks.run --compare --size full
+
+clean:
+	rm -rf .venv .bench-venv

@@ -1,0 +1,232 @@
+"""Blocks are ``pyarrow.Table``; this module converts them to and from the batch formats users see.
+
+Why one block type: Arrow tables are zero-copy to memory-map from the shared-memory store, cheap
+to slice, and pyarrow compute works on them directly. pandas is imported only when a user asks
+for the ``"pandas"`` format, which keeps ``import streamscope`` and cold starts fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from streamscope.engine import tensor
+
+Block = pa.Table
+
+BATCH_FORMATS = ("default", "numpy", "pandas", "pyarrow")
+
+
+@dataclass(frozen=True)
+class BlockMetadata:
+    """What the executor knows about a block without reading it."""
+
+    num_rows: int
+    size_bytes: int
+    schema: pa.Schema | None = None
+    input_files: tuple[str, ...] = field(default_factory=tuple)
+
+    @staticmethod
+    def of(table: pa.Table, input_files: Iterable[str] = ()) -> "BlockMetadata":
+        return BlockMetadata(table.num_rows, block_size_bytes(table), table.schema, tuple(input_files))
+
+
+def block_size_bytes(table: pa.Table) -> int:
+    """Bytes the block's buffers hold (slices count their share)."""
+    try:
+        return int(table.nbytes)
+    except Exception:  # pragma: no cover - extension arrays without nbytes
+        return int(table.get_total_buffer_size())
+
+
+def _is_pandas_frame(obj: Any) -> bool:
+    module = type(obj).__module__
+    return module.startswith("pandas") and type(obj).__name__ == "DataFrame"
+
+
+def to_block(data: Any) -> pa.Table:
+    """Convert what a user function returned into a block.
+
+    Accepts a ``pyarrow.Table`` or ``RecordBatch``, a ``pandas.DataFrame``, or a mapping of column
+    name to ndarray / list / Arrow array. Raises ``TypeError`` naming the type otherwise.
+    """
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if _is_pandas_frame(data):
+        return pandas_to_block(data)
+    if isinstance(data, Mapping):
+        return columns_to_block(data)
+    raise TypeError(
+        "expected a dict of column name to array, a pandas.DataFrame or a pyarrow.Table, "
+        f"got {type(data).__name__}"
+    )
+
+
+def columns_to_block(columns: Mapping[str, Any]) -> pa.Table:
+    """A mapping of column name -> values (ndarray, list, Arrow array, scalar-broadcast not allowed)."""
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    names: list[str] = []
+    length: int | None = None
+    for name, values in columns.items():
+        if not isinstance(name, str):
+            raise TypeError(f"column names must be str, got {name!r} ({type(name).__name__})")
+        arr = _to_arrow_column(name, values)
+        if length is None:
+            length = len(arr)
+        elif len(arr) != length:
+            raise ValueError(
+                f"column {name!r} has {len(arr)} values but earlier columns have {length}; "
+                "all columns of a batch must have the same length"
+            )
+        names.append(name)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
+
+
+def _to_arrow_column(name: str, values: Any) -> pa.Array | pa.ChunkedArray:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    if isinstance(values, np.ndarray):
+        return tensor.ndarray_to_arrow(values)
+    if type(values).__module__.startswith("pandas"):
+        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+        return tensor.ndarray_to_arrow(values)
+    if isinstance(values, (list, tuple)):
+        if values and any(isinstance(v, np.ndarray) for v in values):
+            return tensor.tensors_to_arrow(list(values))
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise TypeError(f"column {name!r}: cannot convert values to Arrow ({exc})") from exc
+    if np.isscalar(values) or values is None:
+        raise TypeError(
+            f"column {name!r} is a scalar ({values!r}); a batch column must be an array with one value per row"
+        )
+    try:
+        return tensor.ndarray_to_arrow(np.asarray(values))
+    except Exception as exc:
+        raise TypeError(f"column {name!r}: cannot convert {type(values).__name__} to an array") from exc
+
+
+def pandas_to_block(df: Any) -> pa.Table:
+    """pandas -> Arrow, with object columns holding ndarrays turned into tensor columns."""
+    tensor_cols = {}
+    for name in df.columns:
+        series = df[name]
+        if series.dtype == object and len(series) and isinstance(series.iloc[0], np.ndarray):
+            tensor_cols[str(name)] = tensor.tensors_to_arrow(list(series))
+    plain = df.drop(columns=list(tensor_cols)) if tensor_cols else df
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    if not tensor_cols:
+        return table
+    arrays = []
+    for name in df.columns:
+        key = str(name)
+        arrays.append(tensor_cols[key] if key in tensor_cols else table.column(key))
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns])
+
+
+def block_to_batch(table: pa.Table, batch_format: str | None) -> Any:
+    """Convert a block to the batch format a user function asked for."""
+    fmt = batch_format or "default"
+    if fmt in ("default", "numpy"):
+        return {name: tensor.arrow_to_numpy(table.column(name)) for name in table.column_names}
+    if fmt == "pyarrow":
+        return table
+    if fmt == "pandas":
+        return block_to_pandas(table)
+    raise ValueError(f"batch_format must be one of {BATCH_FORMATS}, got {batch_format!r}")
+
+
+def block_to_pandas(table: pa.Table) -> Any:
+    import pandas as pd
+
+    tensor_names = [f.name for f in table.schema if tensor.is_tensor_type(f.type)]
+    if not tensor_names:
+        return table.to_pandas()
+    plain = table.drop_columns(tensor_names).to_pandas()
+    data = {}
+    for name in table.column_names:
+        if name in tensor_names:
+            values = tensor.arrow_to_numpy(table.column(name))
+            obj = np.empty(len(values), dtype=object)
+            obj[:] = list(values)
+            data[name] = obj
+        else:
+            data[name] = plain[name]
+    return pd.DataFrame(data, columns=table.column_names)
+
+
+def iter_rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    """Rows as dicts of Python values; tensor cells come back as ndarrays."""
+    tensor_names = {f.name for f in table.schema if tensor.is_tensor_type(f.type)}
+    if not tensor_names:
+        yield from table.to_pylist()
+        return
+    plain = table.drop_columns(list(tensor_names)).to_pylist() if len(tensor_names) < table.num_columns else None
+    tensor_values = {name: tensor.arrow_to_numpy(table.column(name)) for name in tensor_names}
+    for i in range(table.num_rows):
+        row: dict[str, Any] = {}
+        for name in table.column_names:
+            row[name] = tensor_values[name][i] if name in tensor_names else plain[i][name]  # type: ignore[index]
+        yield row
+
+
+def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
+    """Rows (dicts) -> block. Columns whose values are ndarrays become tensor columns."""
+    if not rows:
+        return pa.table({})
+    names: list[str] = []
+    seen = set()
+    for row in rows:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                names.append(key)
+    columns: dict[str, Any] = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        if any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values):
+            columns[name] = tensor.tensors_to_arrow(values)
+        else:
+            values = [v.item() if isinstance(v, np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0) else v for v in values]
+            try:
+                columns[name] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise TypeError(f"column {name!r}: values of mixed or unsupported types ({exc})") from exc
+    return columns_to_block(columns)
+
+
+def concat_blocks(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate blocks, unifying schemas where types differ only by nullability or promotion."""
+    tables = [t for t in tables if t.num_columns or t.num_rows]
+    if not tables:
+        return pa.table({})
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables)
+    except pa.ArrowInvalid:
+        return pa.concat_tables(tables, promote_options="permissive")
+
+
+def split_block(table: pa.Table, max_bytes: int | None, max_rows: int | None = None) -> list[pa.Table]:
+    """Slice a block so each piece stays under ``max_bytes`` (and ``max_rows`` when given)."""
+    n = table.num_rows
+    if n <= 1:
+        return [table]
+    rows_per = n
+    if max_bytes:
+        size = block_size_bytes(table)
+        if size > max_bytes:
+            rows_per = max(1, int(n * max_bytes / size))
+    if max_rows:
+        rows_per = min(rows_per, max_rows)
+    if rows_per >= n:
+        return [table]
+    return [table.slice(i, rows_per) for i in range(0, n, rows_per)]

@@ -1,0 +1,268 @@
+"""Telemetry: immutable snapshots of a run, published by the executor, read by every view.
+
+Why snapshots: the executor must never wait on a UI and never build display strings. It publishes
+a frozen :class:`ExecutionSnapshot` into a small bounded buffer a few times a second; terminal
+progress, stats and each notebook widget poll the buffer on their own timer (<= 10 Hz). A view can
+therefore be tested by feeding it a synthetic stream of snapshots, with no engine at all.
+
+The :class:`TelemetryHub` is the session-wide registry of runs, so a dashboard opened once follows
+every execution that starts afterwards.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
+
+# Operator states, in the order a run moves through them.
+PENDING = "pending"
+RUNNING = "running"
+BACKPRESSURED = "backpressured"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+# Run states.
+RUN_RUNNING = "running"
+RUN_SUCCEEDED = "succeeded"
+RUN_FAILED = "failed"
+RUN_CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class OperatorSnapshot:
+    """One physical operator at one instant."""
+
+    op_id: str
+    """Stable id, equal to the node id in the physical plan's DOT text."""
+    name: str
+    state: str = PENDING
+    fused: tuple[str, ...] = ()
+    """Logical operators fused into this one, in order."""
+    queued_in_blocks: int = 0
+    queued_in_bytes: int = 0
+    queued_out_blocks: int = 0
+    queued_out_bytes: int = 0
+    active_tasks: int = 0
+    tasks_done: int = 0
+    tasks_failed: int = 0
+    rows_in: int = 0
+    rows_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    blocks_out: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    udf_s: float = 0.0
+    backpressure_s: float = 0.0
+    backpressure_reason: str = ""
+    """Why the operator may not dispatch now: the policy's name and its explanation."""
+    rows_per_s: float = 0.0
+    """Recent output rate (rows/s over the last few seconds)."""
+    estimated_rows_total: Optional[int] = None
+    """Rows the operator will output, when known from metadata; None when unknown."""
+    progress: Optional[float] = None
+    """Fraction done in [0, 1] when estimable."""
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    actors_alive: int = 0
+    actors_busy: int = 0
+    actors_idle: int = 0
+    actors_starting: int = 0
+    actor_busy_fraction: tuple[float, ...] = ()
+    phase: str = ""
+    """For all-to-all operators: "map", "reduce" or ""."""
+    spilled_bytes: int = 0
+    """Bytes of this operator's outputs that had to be spilled."""
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    capacity_bytes: int = 0
+    in_memory_bytes: int = 0
+    spilled_now_bytes: int = 0
+    spilled_total_bytes: int = 0
+    restored_total_bytes: int = 0
+    num_blocks: int = 0
+    backend: str = ""
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    index: int
+    name: str = ""
+    utilization: Optional[float] = None
+    """Fraction in [0, 1]; None when not measurable (never reported as 0 when unknown)."""
+    memory_used_bytes: Optional[int] = None
+    memory_total_bytes: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ResourceSnapshot:
+    cpu_total: float = 0.0
+    cpu_in_use: float = 0.0
+    cpu_utilization: Optional[float] = None
+    """Machine CPU utilization fraction (psutil), None if unknown."""
+    gpus: tuple[GpuSnapshot, ...] = ()
+    """Empty means "no GPU"."""
+    workers_alive: int = 0
+    workers_busy: int = 0
+
+
+@dataclass(frozen=True)
+class TaskSpan:
+    """One finished task, for the Gantt timeline."""
+
+    op_id: str
+    worker: str
+    start: float
+    end: float
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class ExecutionSnapshot:
+    """A whole run at one instant."""
+
+    run_id: str
+    name: str
+    state: str
+    started_at: float
+    timestamp: float
+    operators: tuple[OperatorSnapshot, ...] = ()
+    store: StoreSnapshot = field(default_factory=StoreSnapshot)
+    resources: ResourceSnapshot = field(default_factory=ResourceSnapshot)
+    bottleneck: str = ""
+    """Which operator holds the run back and why, in one sentence ("" when none)."""
+    stalled: bool = False
+    error: str = ""
+    """Short error text when the run failed."""
+    rows_out: int = 0
+    """Rows delivered to the consumer so far."""
+    progress: Optional[float] = None
+    """Whole-run fraction in [0, 1] when estimable; exactly 1.0 once succeeded."""
+    dot_physical: str = ""
+    """The physical plan's DOT text (node ids equal ``OperatorSnapshot.op_id``)."""
+    timeline: tuple[TaskSpan, ...] = ()
+    """Finished tasks so far (capped)."""
+
+    @property
+    def elapsed_s(self) -> float:
+        return max(0.0, self.timestamp - self.started_at)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != RUN_RUNNING
+
+    def operator(self, op_id: str) -> Optional[OperatorSnapshot]:
+        for op in self.operators:
+            if op.op_id == op_id:
+                return op
+        return None
+
+
+class SnapshotBuffer:
+    """The latest snapshots of one run (bounded); views read ``latest()`` or ``history()``."""
+
+    def __init__(self, run_id: str, name: str, maxlen: int = 600):
+        self.run_id = run_id
+        self.name = name
+        self._items: "collections.deque[ExecutionSnapshot]" = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self._version = 0
+
+    def publish(self, snapshot: ExecutionSnapshot) -> None:
+        with self._lock:
+            self._items.append(snapshot)
+            self._version += 1
+
+    def latest(self) -> Optional[ExecutionSnapshot]:
+        with self._lock:
+            return self._items[-1] if self._items else None
+
+    def history(self) -> list[ExecutionSnapshot]:
+        with self._lock:
+            return list(self._items)
+
+    @property
+    def version(self) -> int:
+        """Increases with every publish, so a view can skip redraws when nothing changed."""
+        return self._version
+
+    @property
+    def finished(self) -> bool:
+        snap = self.latest()
+        return snap is not None and snap.finished
+
+
+class TelemetryHub:
+    """Session-wide registry of runs. Views subscribe with ``add_listener`` to hear of new runs."""
+
+    def __init__(self, keep_runs: int = 50):
+        self._runs: "collections.OrderedDict[str, SnapshotBuffer]" = collections.OrderedDict()
+        self._keep = keep_runs
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[SnapshotBuffer], None]] = []
+        self._ids = itertools.count(1)
+
+    def new_run(self, name: str) -> SnapshotBuffer:
+        run_id = f"run-{next(self._ids)}-{int(time.time() * 1000) % 100000}"
+        buf = SnapshotBuffer(run_id, name)
+        with self._lock:
+            self._runs[run_id] = buf
+            while len(self._runs) > self._keep:
+                self._runs.popitem(last=False)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(buf)
+            except Exception:  # a broken view must never break execution
+                pass
+        return buf
+
+    def runs(self) -> list[SnapshotBuffer]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def latest_run(self) -> Optional[SnapshotBuffer]:
+        with self._lock:
+            return next(reversed(self._runs.values()), None) if self._runs else None
+
+    def get(self, run_id: str) -> Optional[SnapshotBuffer]:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def add_listener(self, fn: Callable[[SnapshotBuffer], None]) -> None:
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[SnapshotBuffer], None]) -> None:
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+
+_HUB = TelemetryHub()
+
+
+def hub() -> TelemetryHub:
+    """The session's telemetry hub."""
+    return _HUB
+
+
+__all__ = [
+    "OperatorSnapshot",
+    "StoreSnapshot",
+    "GpuSnapshot",
+    "ResourceSnapshot",
+    "TaskSpan",
+    "ExecutionSnapshot",
+    "SnapshotBuffer",
+    "TelemetryHub",
+    "hub",
+    "replace",
+]

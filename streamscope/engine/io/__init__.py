@@ -1,0 +1,1 @@
+"""streamscope engine io."""

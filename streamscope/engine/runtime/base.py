@@ -1,0 +1,239 @@
+"""The Runtime interface: the only thing the streaming executor knows about where tasks run.
+
+Why this seam: the executor, the plans and the widgets must run unchanged on the embedded local
+runtime (worker processes + a shared-memory store) and on a Ray cluster (remote functions +
+ObjectRefs). So the executor only ever holds opaque :class:`BlockRef` objects and
+:class:`BlockMetadata`; it never sees file paths, shared-memory names or ObjectRefs directly.
+
+Task contract
+-------------
+A task function is any picklable callable registered once with :meth:`Runtime.register_function`
+(the runtime ships the pickled bytes once per worker)::
+
+    fn(payload, blocks: Iterator[pyarrow.Table], ctx: TaskContext) -> Iterator[pyarrow.Table]
+
+``payload`` is a small per-task picklable value (a read task, slice bounds, a partition index);
+``blocks`` lazily yields the task's input blocks in order. Every table the function yields is
+stored as one or more output blocks (split to ``TaskSpec.max_block_bytes``).
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import pyarrow as pa
+
+from streamscope.engine.block import BlockMetadata
+
+
+class BlockRef:
+    """Opaque, hashable handle to a block held by a runtime. Subclassed by each runtime."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class FunctionHandle:
+    """A function registered with a runtime (pickled once)."""
+
+    fn_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Resources a task or actor asks for, or a runtime offers."""
+
+    cpu: float = 1.0
+    gpu: float = 0.0
+    memory: float = 0.0
+
+
+@dataclass
+class TaskSpec:
+    """One unit of work."""
+
+    fn: FunctionHandle
+    payload: Any = None
+    inputs: Sequence[BlockRef] = ()
+    resources: Resources = field(default_factory=Resources)
+    operator: str = ""
+    """Name of the operator that submitted the task (used in errors and telemetry)."""
+    max_retries: int = 3
+    """Times the runtime re-runs the task when its worker dies (never on a user exception)."""
+    max_block_bytes: Optional[int] = None
+    """Outputs larger than this are split into several blocks."""
+    free_inputs: bool = False
+    """Free the input blocks once the task has succeeded (the task owns them)."""
+
+
+@dataclass
+class TaskStats:
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    udf_s: float = 0.0
+    rows_in: int = 0
+    bytes_in: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    worker: str = ""
+    attempts: int = 1
+
+
+@dataclass
+class TaskError:
+    """A failure inside a task, carried back to the driver."""
+
+    operator: str
+    type_name: str
+    message: str
+    traceback: str
+    exception: Optional[BaseException] = None
+    """The original exception when it survived pickling."""
+    is_io_error: bool = False
+    system: bool = False
+    """True when the runtime failed (worker crash, store full), not the user's code."""
+
+
+@dataclass
+class TaskResult:
+    outputs: list[tuple[BlockRef, BlockMetadata]] = field(default_factory=list)
+    stats: TaskStats = field(default_factory=TaskStats)
+    error: Optional[TaskError] = None
+
+
+class TaskHandle:
+    """Opaque handle to a submitted task."""
+
+    __slots__ = ("task_id", "spec", "submitted_at")
+
+    def __init__(self, task_id: int, spec: TaskSpec):
+        self.task_id = task_id
+        self.spec = spec
+        self.submitted_at = time.time()
+
+    def __repr__(self) -> str:
+        return f"TaskHandle({self.task_id}, {self.spec.operator!r})"
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Object-store figures for telemetry (bytes)."""
+
+    capacity_bytes: int = 0
+    in_memory_bytes: int = 0
+    spilled_now_bytes: int = 0
+    spilled_total_bytes: int = 0
+    restored_total_bytes: int = 0
+    num_blocks: int = 0
+    backend: str = ""
+    """Where blocks live: "tmpfs:/dev/shm/...", "disk:/tmp/...", "memory", "ray"."""
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    worker_id: str
+    pid: Optional[int]
+    busy: bool
+    kind: str = "task"  # "task" or "actor"
+    node: str = "local"
+
+
+@dataclass
+class TaskContext:
+    """Given to task functions in the worker: where to record UDF time, which task this is."""
+
+    operator: str = ""
+    task_index: int = 0
+    udf_s: float = 0.0
+
+    def time_udf(self) -> "_UdfTimer":
+        return _UdfTimer(self)
+
+
+class _UdfTimer:
+    __slots__ = ("_ctx", "_t0")
+
+    def __init__(self, ctx: TaskContext):
+        self._ctx = ctx
+        self._t0 = 0.0
+
+    def __enter__(self):
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.udf_s += time.perf_counter() - self._t0
+        return False
+
+
+TaskFunction = Callable[[Any, Iterator[pa.Table], TaskContext], Iterator[pa.Table]]
+
+
+class Runtime(abc.ABC):
+    """Where tasks run and blocks live. Implementations: in-process (small plans, tests),
+    local (warm worker processes + shared-memory store), ray (a Ray cluster)."""
+
+    name: str = "runtime"
+
+    @abc.abstractmethod
+    def ensure_started(self, context: Any) -> None:
+        """Start workers and the store if needed, applying the DataContext's settings (worker
+        count, store capacity, spill directory). Cheap when already started."""
+
+    @abc.abstractmethod
+    def register_function(self, fn: TaskFunction, name: str = "") -> FunctionHandle:
+        """Pickle ``fn`` once; workers receive it once and cache it by ``fn_id``."""
+
+    def release_function(self, handle: FunctionHandle) -> None:
+        """Forget a function once its operator is done (default: keep it)."""
+
+    @abc.abstractmethod
+    def submit(self, spec: TaskSpec) -> TaskHandle:
+        """Queue a task. Never blocks on execution."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+        """Results of tasks that finished since the last call; waits up to ``timeout`` seconds
+        when none is ready. Each submitted task yields exactly one result (retries on worker death
+        happen inside the runtime)."""
+
+    @abc.abstractmethod
+    def cancel(self, handles: Sequence[TaskHandle]) -> None:
+        """Stop these tasks now (running ones are interrupted; their partial outputs are freed).
+        They yield no result. The runtime stays ready for the next run."""
+
+    @abc.abstractmethod
+    def put(self, table: pa.Table) -> tuple[BlockRef, BlockMetadata]:
+        """Store a block from the driver."""
+
+    @abc.abstractmethod
+    def get(self, ref: BlockRef) -> pa.Table:
+        """Read a block (zero-copy where the runtime allows)."""
+
+    @abc.abstractmethod
+    def free(self, refs: Sequence[BlockRef]) -> None:
+        """Nothing references these blocks any more: delete them now."""
+
+    @abc.abstractmethod
+    def total_resources(self) -> Resources:
+        """What the runtime can run at once (CPU slots, GPUs)."""
+
+    @abc.abstractmethod
+    def store_stats(self) -> StoreStats:
+        """Object-store figures for telemetry."""
+
+    def workers(self) -> list[WorkerInfo]:
+        """Worker processes and whether they are busy (for telemetry)."""
+        return []
+
+    def gpu_stats(self) -> list[dict]:
+        """Per-GPU utilization and memory; an empty list means "no GPU"."""
+        return []
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Stop workers, delete every block and the session directory. Idempotent."""

@@ -1,0 +1,106 @@
+"""Runs one task body the same way in every runtime: times it, splits and stores its outputs, and
+turns an exception into a :class:`TaskError` that names the operator and keeps the traceback.
+
+Why shared: the in-process runtime, the local worker processes and (later) Ray remote functions
+must report identical stats and identical errors, or tests on one runtime prove nothing about
+another.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import traceback
+from typing import Any, Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from streamscope.engine.block import BlockMetadata, block_size_bytes, split_block
+from streamscope.engine.runtime.base import TaskContext, TaskError, TaskResult, TaskStats
+
+IO_ERROR_TYPES = (OSError, IOError)
+
+
+def _process_cpu_time() -> float:
+    return time.process_time()
+
+
+def run_task(
+    fn: Callable[..., Iterator[pa.Table]],
+    payload: Any,
+    inputs: Iterable[pa.Table],
+    *,
+    operator: str,
+    task_index: int,
+    max_block_bytes: int | None,
+    put: Callable[[pa.Table], Any],
+    worker: str = "",
+) -> TaskResult:
+    """Run ``fn`` and store each output block with ``put`` (which returns a BlockRef).
+
+    On error, blocks already stored by this attempt are returned in ``outputs`` of the failed
+    result so the caller can free them; the error carries the operator name and traceback.
+    """
+    ctx = TaskContext(operator=operator, task_index=task_index)
+    stats = TaskStats(started_at=time.time(), worker=worker)
+    t0 = time.perf_counter()
+    c0 = _process_cpu_time()
+    outputs = []
+    counted = _CountingIterator(inputs)
+    try:
+        for table in fn(payload, counted, ctx):
+            if not isinstance(table, pa.Table):
+                raise TypeError(f"task function of {operator} yielded {type(table).__name__}, not a pyarrow.Table")
+            for piece in split_block(table, max_block_bytes):
+                ref = put(piece)
+                outputs.append((ref, BlockMetadata(piece.num_rows, block_size_bytes(piece), piece.schema)))
+        error = None
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver, never swallowed
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, Exception):
+            raise
+        error = error_from_exception(operator, exc)
+    stats.wall_s = time.perf_counter() - t0
+    stats.cpu_s = _process_cpu_time() - c0
+    stats.udf_s = ctx.udf_s
+    stats.rows_in = counted.rows
+    stats.bytes_in = counted.bytes
+    stats.finished_at = time.time()
+    return TaskResult(outputs=outputs, stats=stats, error=error)
+
+
+def error_from_exception(operator: str, exc: BaseException) -> TaskError:
+    """Capture an exception so it can cross a process boundary."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        pickle.loads(pickle.dumps(exc))
+        carried: BaseException | None = exc
+    except Exception:
+        carried = None
+    if carried is not None:
+        carried.__traceback__ = None
+    return TaskError(
+        operator=operator,
+        type_name=type(exc).__name__,
+        message=str(exc),
+        traceback=text,
+        exception=carried,
+        is_io_error=isinstance(exc, IO_ERROR_TYPES) or getattr(exc, "is_io_error", False),
+    )
+
+
+class _CountingIterator:
+    """Counts rows and bytes of input blocks as the task consumes them."""
+
+    def __init__(self, inputs: Iterable[pa.Table]):
+        self._it = iter(inputs)
+        self.rows = 0
+        self.bytes = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> pa.Table:
+        table = next(self._it)
+        self.rows += table.num_rows
+        self.bytes += block_size_bytes(table)
+        return table

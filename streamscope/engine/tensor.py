@@ -1,0 +1,159 @@
+"""Tensor columns: a multi-dimensional ndarray per row, stored as Arrow's canonical tensor types.
+
+Why canonical types: files written by streamscope (Parquet, Arrow IPC) stay readable by any Arrow
+tool, and tensors survive the shared-memory store zero-copy.
+
+* Uniform shapes use ``arrow.fixed_shape_tensor`` (pyarrow exposes it directly).
+* Ragged shapes use the canonical ``arrow.variable_shape_tensor``: storage
+  ``struct<data: list<T>, shape: fixed_size_list<int32>[ndim]>``. pyarrow's C++ layer knows this
+  type but the Python layer offers no constructor, so the type object is obtained once per
+  (value type, ndim) by reading an empty IPC stream whose field carries the extension name.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+FIXED_SHAPE_TENSOR = "arrow.fixed_shape_tensor"
+VARIABLE_SHAPE_TENSOR = "arrow.variable_shape_tensor"
+
+
+def is_tensor_type(arrow_type: pa.DataType) -> bool:
+    """True for either canonical tensor extension type."""
+    return isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name in (
+        FIXED_SHAPE_TENSOR,
+        VARIABLE_SHAPE_TENSOR,
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def variable_shape_tensor_type(value_type: pa.DataType, ndim: int) -> pa.DataType:
+    """The canonical variable-shape tensor type for ``value_type`` and ``ndim`` dimensions."""
+    import pyarrow.ipc as ipc
+
+    storage = pa.struct([("data", pa.list_(value_type)), ("shape", pa.list_(pa.int32(), ndim))])
+    field = pa.field(
+        "t",
+        storage,
+        metadata={b"ARROW:extension:name": VARIABLE_SHAPE_TENSOR.encode(), b"ARROW:extension:metadata": b"{}"},
+    )
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, pa.schema([field])):
+        pass
+    return ipc.open_stream(sink.getvalue()).schema.field(0).type
+
+
+def ndarray_to_arrow(values: np.ndarray) -> pa.Array:
+    """Convert a column given as an ndarray (first axis = rows) to an Arrow array.
+
+    1-D arrays of scalars become plain Arrow arrays; n-D arrays become fixed-shape tensors; 1-D
+    object arrays whose items are ndarrays become fixed-shape tensors when the shapes agree and
+    variable-shape tensors otherwise.
+    """
+    if values.ndim > 1:
+        values = np.ascontiguousarray(values)
+        if values.dtype == object:
+            return _ragged_to_arrow(list(values))
+        return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
+    if values.dtype == object and len(values) and any(isinstance(v, np.ndarray) for v in values):
+        return tensors_to_arrow(list(values))
+    return pa.array(values)
+
+
+def tensors_to_arrow(items: Sequence[Any]) -> pa.Array:
+    """Convert a list of per-row ndarrays (or None) to a tensor array."""
+    arrays = [None if v is None else np.asarray(v) for v in items]
+    present = [a for a in arrays if a is not None]
+    if present and all(a is not None for a in arrays):
+        first = present[0]
+        if all(a.shape == first.shape and a.dtype == first.dtype for a in present) and first.ndim >= 1:
+            return pa.FixedShapeTensorArray.from_numpy_ndarray(np.ascontiguousarray(np.stack(present)))
+    return _ragged_to_arrow(arrays)
+
+
+def _ragged_to_arrow(arrays: Sequence[np.ndarray | None]) -> pa.Array:
+    present = [a for a in arrays if a is not None]
+    if not present:
+        return pa.nulls(len(arrays))
+    ndim = present[0].ndim
+    if any(a.ndim != ndim for a in present):
+        raise ValueError(
+            "tensor column mixes arrays of different ranks "
+            f"({sorted({a.ndim for a in present})}); reshape them to one rank"
+        )
+    dtype = np.result_type(*[a.dtype for a in present])
+    value_type = pa.from_numpy_dtype(dtype)
+    data = [None if a is None else a.astype(dtype, copy=False).ravel() for a in arrays]
+    shapes = [None if a is None else list(a.shape) for a in arrays]
+    ext_type = variable_shape_tensor_type(value_type, ndim)
+    data_arr = pa.array(data, type=pa.list_(value_type))
+    shape_arr = pa.array(shapes, type=pa.list_(pa.int32(), ndim))
+    mask = pa.array([a is None for a in arrays])
+    storage = pa.StructArray.from_arrays([data_arr, shape_arr], fields=list(ext_type.storage_type), mask=mask)
+    return pa.ExtensionArray.from_storage(ext_type, storage)
+
+
+def arrow_to_numpy(column: pa.ChunkedArray | pa.Array, zero_copy_only: bool = False) -> np.ndarray:
+    """Convert an Arrow column to numpy; tensor columns become an n-D array (or an object array of
+    ndarrays for ragged shapes)."""
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 1:
+            column = column.chunk(0)
+        elif column.num_chunks == 0:
+            column = pa.array([], type=column.type)
+        else:
+            column = column.combine_chunks()
+    arrow_type = column.type
+    if isinstance(arrow_type, pa.FixedShapeTensorType):
+        if column.null_count:
+            return np.array([None if v is None else v for v in _fixed_rows(column)], dtype=object)
+        return column.to_numpy_ndarray()
+    if isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == VARIABLE_SHAPE_TENSOR:
+        out = np.empty(len(column), dtype=object)
+        out[:] = _variable_rows(column)
+        return out
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        column = column.storage
+    try:
+        return column.to_numpy(zero_copy_only=zero_copy_only)
+    except (pa.ArrowInvalid, NotImplementedError):
+        return np.asarray(column.to_pylist(), dtype=object)
+
+
+def _fixed_rows(column: pa.Array) -> list[np.ndarray | None]:
+    shape = tuple(column.type.shape)
+    out: list[np.ndarray | None] = []
+    for i in range(len(column)):
+        if not column[i].is_valid:
+            out.append(None)
+        else:
+            values = column.storage[i].values.to_numpy(zero_copy_only=False)
+            out.append(values.reshape(shape))
+    return out
+
+
+def _variable_rows(column: pa.Array) -> list[np.ndarray | None]:
+    storage = column.storage
+    data = storage.field("data")
+    shapes = storage.field("shape")
+    out: list[np.ndarray | None] = []
+    for i in range(len(column)):
+        if not storage[i].is_valid:
+            out.append(None)
+            continue
+        shape = tuple(shapes[i].values.to_numpy())
+        out.append(data[i].values.to_numpy(zero_copy_only=False).reshape(shape))
+    return out
+
+
+def tensor_scalar_to_numpy(column: pa.Array, index: int) -> np.ndarray | None:
+    """One row of a tensor column as an ndarray (used when iterating rows)."""
+    if isinstance(column.type, pa.FixedShapeTensorType):
+        if not column[index].is_valid:
+            return None
+        return column.storage[index].values.to_numpy(zero_copy_only=False).reshape(tuple(column.type.shape))
+    return _variable_rows(column.slice(index, 1))[0]
