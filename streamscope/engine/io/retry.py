@@ -1,0 +1,96 @@
+"""Retry transient IO errors, the way Ray Data does.
+
+Why by message text: object stores report throttling and flaky connections as generic exceptions
+(``OSError: AWS Error SLOW_DOWN ...``), so the only portable test is a substring of the message.
+The substrings come from ``DataContext.retried_io_errors`` (read when the call starts, so a user
+can change the list between runs). Anything else is raised at once: retrying a corrupt file or a
+missing column only delays the real error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_MAX_BACKOFF_S = 32.0
+
+
+def _retried_errors(match: Optional[Sequence[str]]) -> list[str]:
+    if match is not None:
+        return list(match)
+    from streamscope.engine.context import DataContext
+
+    return list(DataContext.get_current().retried_io_errors or [])
+
+
+def _backoff(attempt: int, max_backoff_s: float) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(2**(attempt+1), max)]."""
+    return min(2.0 ** (attempt + 1), max_backoff_s) * random.random()
+
+
+def is_retryable(exc: BaseException, match: Sequence[str]) -> bool:
+    text = str(exc)
+    return any(pattern in text for pattern in match)
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    description: str,
+    *,
+    match: Optional[Sequence[str]] = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``fn``; on an exception whose text contains one of ``match`` (default: the current
+    ``DataContext.retried_io_errors``), wait and try again, up to ``max_attempts`` calls."""
+    patterns = _retried_errors(match)
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            attempt += 1
+            if attempt >= max_attempts or not is_retryable(exc, patterns):
+                raise
+            delay = _backoff(attempt, max_backoff_s)
+            logger.info("retrying %s after %r (attempt %d of %d, in %.1fs)", description, exc, attempt + 1, max_attempts, delay)
+            sleep(delay)
+
+
+def iterate_with_retry(
+    make_iter: Callable[[], Iterable[T]],
+    description: str,
+    *,
+    match: Optional[Sequence[str]] = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[T]:
+    """Iterate ``make_iter()``; on a retryable error restart it and skip the items already
+    yielded, so a flaky stream never yields an item twice."""
+    patterns = _retried_errors(match)
+    yielded = 0
+    attempt = 0
+    while True:
+        try:
+            for i, item in enumerate(make_iter()):
+                if i < yielded:
+                    continue
+                yield item
+                yielded += 1
+            return
+        except Exception as exc:
+            attempt += 1
+            if attempt >= max_attempts or not is_retryable(exc, patterns):
+                raise
+            delay = _backoff(attempt, max_backoff_s)
+            logger.info("retrying %s after %r (attempt %d of %d)", description, exc, attempt + 1, max_attempts)
+            sleep(delay)
