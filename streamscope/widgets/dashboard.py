@@ -1,0 +1,209 @@
+"""The Bokeh dashboard of a run, embedded with jupyter_bokeh's ``BokehModel`` (no server, no port).
+
+Why this design: jupyter_bokeh sends Bokeh document patches over an ipywidgets comm, so assigning
+``source.data`` or calling ``source.stream`` in the kernel (from the poller thread) updates the page
+in place. BokehJS must already be in the page, so :func:`ensure_bokeh_loaded` emits
+``output_notebook(INLINE, hide_banner=True)`` once per kernel session before the first
+``BokehModel`` is shown (INLINE, because the browser may have no internet).
+
+``Dashboard(buffer)`` follows one run; ``Dashboard.session()`` follows every run the session starts
+afterwards (``hub().add_listener``), resetting its series for each new run.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer, hub
+
+from ._util import esc, fmt_bytes, fmt_count, fmt_seconds, in_kernel, require, widget_bundle
+from .bottleneck import find_bottleneck
+from .throttle import SnapshotPoller
+
+_BOKEH_LOADED = False
+_LOAD_LOCK = threading.Lock()
+
+
+def ensure_bokeh_loaded(force: bool = False) -> bool:
+    """Emit BokehJS (INLINE, no banner) into the notebook once per kernel session.
+
+    Returns True when this call emitted it. Call before displaying the first ``BokehModel``.
+    """
+    global _BOKEH_LOADED
+    with _LOAD_LOCK:
+        if _BOKEH_LOADED and not force:
+            return False
+        require("bokeh", "the dashboard")
+        from bokeh.io import output_notebook
+        from bokeh.resources import INLINE
+
+        output_notebook(INLINE, hide_banner=True)
+        _BOKEH_LOADED = True
+        return True
+
+
+def _buffer_of(handle: Any) -> Optional[SnapshotBuffer]:
+    if handle is None:
+        return None
+    return handle.buffer if hasattr(handle, "buffer") else handle
+
+
+class Dashboard:
+    """Live Bokeh dashboard: ``root`` (a ``BokehModel``), ``layout`` (the Bokeh layout),
+    ``sources`` (name -> ColumnDataSource), ``update(snapshot)``.
+
+    Panels: per-operator queued blocks and throughput, object-store memory (in use / spilled /
+    restored), CPU, per-GPU utilization and memory (or a "no GPU" note), and the task timeline,
+    filled once the run has finished.
+    """
+
+    def __init__(self, handle: Any = None, max_points: int = 600, stall_timeout_s: float = 30.0):
+        require("bokeh", "the dashboard")
+        from bokeh.layouts import column, row
+        from bokeh.models import Div
+
+        from .dashboard_panels import CpuPanel, GpuPanel, MemoryPanel, OperatorSeriesPanel, TimelinePanel
+
+        self.stall_timeout_s = stall_timeout_s
+        self.ops = OperatorSeriesPanel(max_points)
+        self.memory = MemoryPanel(max_points)
+        self.cpu = CpuPanel(max_points)
+        self.gpu = GpuPanel(max_points)
+        self.timeline = TimelinePanel()
+        self.header = Div(text="<b>streamscope dashboard</b>: waiting for a run…", sizing_mode="stretch_width")
+        self.layout = column(
+            self.header,
+            row(self.ops.queued_fig, self.ops.rate_fig, sizing_mode="stretch_width"),
+            row(self.memory.fig, self.cpu.fig, sizing_mode="stretch_width"),
+            self.gpu.note,
+            row(self.gpu.util_fig, self.gpu.mem_fig, sizing_mode="stretch_width"),
+            self.timeline.fig,
+            sizing_mode="stretch_width",
+        )
+        self.run_id: Optional[str] = None
+        self.snapshot: Optional[ExecutionSnapshot] = None
+        self.history: list[ExecutionSnapshot] = []
+        self._root = None
+        self._poller: Optional[SnapshotPoller] = None
+        self._listener = None
+        self._lock = threading.RLock()
+        buf = _buffer_of(handle)
+        if buf is not None:
+            self.follow(buf)
+
+    # -- data ------------------------------------------------------------------------------------
+    @property
+    def sources(self) -> dict:
+        out = {"memory": self.memory.source, "cpu": self.cpu.source, "timeline": self.timeline.source}
+        out.update({f"op:{k}": v for k, v in self.ops.sources.items()})
+        out.update({f"gpu:{k}": v for k, v in self.gpu.sources.items()})
+        return out
+
+    def reset(self) -> None:
+        """Clear every series (a new run starts)."""
+        with self._lock:
+            for panel in (self.ops, self.memory, self.cpu, self.gpu, self.timeline):
+                panel.reset()
+            self.history = []
+            self.snapshot = None
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        """Stream one snapshot into every panel (resets first when the run changed)."""
+        with self._lock:
+            if snapshot.run_id != self.run_id:
+                if self.run_id is not None:
+                    self.reset()
+                self.run_id = snapshot.run_id
+            self.snapshot = snapshot
+            self.history.append(snapshot)
+            del self.history[:-600]
+            for panel in (self.ops, self.memory, self.cpu, self.gpu, self.timeline):
+                panel.update(snapshot)
+            self.header.text = self._header_html(snapshot)
+
+    def _header_html(self, s: ExecutionSnapshot) -> str:
+        state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
+        b = find_bottleneck(s, self.history, self.stall_timeout_s)
+        tail = f' · <span style="color:#a60">bottleneck: {esc(b)}</span>' if b else ""
+        return (f"<b>{esc(s.name)}</b> ({esc(s.run_id)}) {state if s.state == 'failed' else esc(state)} · "
+                f"{fmt_count(s.rows_out)} rows · {fmt_seconds(s.elapsed_s)}{tail}")
+
+    # -- following runs --------------------------------------------------------------------------
+    def follow(self, buffer: SnapshotBuffer, max_hz: float = 10.0) -> SnapshotPoller:
+        """Poll ``buffer`` on a background thread and stream its snapshots into the panels."""
+        with self._lock:
+            if self._poller is not None:
+                self._poller.stop()
+            self._poller = SnapshotPoller(buffer, self.update, max_hz=max_hz, name="streamscope-dashboard")
+            return self._poller.start()
+
+    @classmethod
+    def session(cls, **kwargs) -> "Dashboard":
+        """A dashboard that follows every new run of this session (and the current one, if any)."""
+        dash = cls(**kwargs)
+        latest = hub().latest_run()
+        if latest is not None:
+            dash.follow(latest)
+        dash._listener = dash.follow
+        hub().add_listener(dash._listener)
+        return dash
+
+    def close(self) -> None:
+        """Stop following runs and drop the hub listener."""
+        if self._listener is not None:
+            hub().remove_listener(self._listener)
+            self._listener = None
+        if self._poller is not None:
+            self._poller.stop()
+
+    @property
+    def poller(self) -> Optional[SnapshotPoller]:
+        return self._poller
+
+    # -- display ---------------------------------------------------------------------------------
+    @property
+    def root(self):
+        """The ``jupyter_bokeh.BokehModel`` wrapping the layout (created on first use)."""
+        if self._root is None:
+            require("jupyter_bokeh", "the dashboard")
+            from jupyter_bokeh import BokehModel
+
+            self._root = BokehModel(self.layout)
+        return self._root
+
+    def display(self) -> None:
+        """Load BokehJS once per kernel, then display the dashboard."""
+        from IPython.display import display
+
+        ensure_bokeh_loaded()
+        display(self)
+
+    def static_html(self) -> str:
+        s = self.snapshot
+        if s is None:
+            return "<div><b>streamscope dashboard</b>: no run yet</div>"
+        st = s.store
+        gpus = ", ".join(
+            f"GPU {g.index}: " + (f"{g.utilization * 100:.0f}%" if g.utilization is not None else "utilization unknown")
+            for g in s.resources.gpus
+        ) or "no GPU"
+        return (
+            f'<div class="streamscope-dashboard-static"><b>{esc(s.name)}</b> [{esc(s.state)}] '
+            f"{fmt_count(s.rows_out)} rows in {fmt_seconds(s.elapsed_s)}<br>"
+            f"object store: {fmt_bytes(st.in_memory_bytes)} in memory, {fmt_bytes(st.spilled_total_bytes)} spilled, "
+            f"{fmt_bytes(st.restored_total_bytes)} restored<br>{esc(gpus)}</div>"
+        )
+
+    def text(self) -> str:
+        s = self.snapshot
+        return "streamscope dashboard (no run yet)" if s is None else f"streamscope dashboard: {s.name} [{s.state}]"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if in_kernel():
+            ensure_bokeh_loaded()
+        try:
+            widget = self.root
+        except ImportError:
+            widget = None
+        return widget_bundle(widget, self.static_html(), self.text())

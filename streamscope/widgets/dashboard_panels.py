@@ -1,0 +1,238 @@
+"""The Bokeh panels of the dashboard: each owns its figure(s) and ColumnDataSource(s) and has
+``reset()`` and ``update(snapshot)``.
+
+Why each panel streams into its own sources: ``ColumnDataSource.stream`` sends only the new points
+to the page (jupyter_bokeh forwards the document patch over the widget comm), so a long run costs a
+few bytes per update and no server or port. Unknown values are NaN (a gap in the line), never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from streamscope.engine.execution.telemetry import ExecutionSnapshot
+
+NAN = float("nan")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+STATE_FILL = {True: "#4c72b0", False: "#d62728"}
+
+
+def _fig(title: str, y_label: str, height: int = 200, **kw):
+    from bokeh.plotting import figure
+
+    f = figure(title=title, height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,hover",
+               x_axis_label="seconds", y_axis_label=y_label, **kw)
+    f.toolbar.logo = None
+    return f
+
+
+def _t(snapshot: ExecutionSnapshot) -> float:
+    return snapshot.elapsed_s
+
+
+class OperatorSeriesPanel:
+    """Per-operator time series: queued blocks (in + out) and throughput (rows/s)."""
+
+    def __init__(self, max_points: int):
+        from bokeh.models import Legend
+
+        self.max_points = max_points
+        self.queued_fig = _fig("queued blocks per operator", "blocks")
+        self.rate_fig = _fig("throughput per operator", "rows/s")
+        for f in (self.queued_fig, self.rate_fig):
+            f.add_layout(Legend(items=[], location="top_left", click_policy="hide"), "right")
+        self.sources: dict = {}
+        self.figures = [self.queued_fig, self.rate_fig]
+
+    def reset(self) -> None:
+        for f in self.figures:
+            f.renderers = []
+            f.legend[0].items = []
+        self.sources = {}
+
+    def _source_for(self, op_id: str, name: str):
+        from bokeh.models import ColumnDataSource, LegendItem
+
+        if op_id not in self.sources:
+            src = ColumnDataSource(data={"t": [], "queued": [], "queued_in": [], "queued_out": [], "rate": []})
+            color = PALETTE[len(self.sources) % len(PALETTE)]
+            r1 = self.queued_fig.line("t", "queued", source=src, color=color, line_width=2)
+            r2 = self.rate_fig.line("t", "rate", source=src, color=color, line_width=2)
+            label = f"{name} ({op_id})"
+            self.queued_fig.legend[0].items = [*self.queued_fig.legend[0].items, LegendItem(label=label, renderers=[r1])]
+            self.rate_fig.legend[0].items = [*self.rate_fig.legend[0].items, LegendItem(label=label, renderers=[r2])]
+            self.sources[op_id] = src
+        return self.sources[op_id]
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        t = _t(snapshot)
+        for op in snapshot.operators:
+            src = self._source_for(op.op_id, op.name)
+            src.stream({"t": [t], "queued": [op.queued_in_blocks + op.queued_out_blocks],
+                        "queued_in": [op.queued_in_blocks], "queued_out": [op.queued_out_blocks],
+                        "rate": [float(op.rows_per_s)]}, rollover=self.max_points)
+
+
+class MemoryPanel:
+    """Object-store memory in use vs spilled (now) vs spilled and restored (cumulative)."""
+
+    def __init__(self, max_points: int):
+        from bokeh.models import ColumnDataSource, NumeralTickFormatter
+
+        self.max_points = max_points
+        self.source = ColumnDataSource(data=self._empty())
+        self.fig = _fig("object store memory", "bytes")
+        self.fig.yaxis.formatter = NumeralTickFormatter(format="0.0 b")
+        for col, color, label in (("in_memory", "#1f77b4", "in memory"), ("spilled_now", "#d62728", "spilled (now)"),
+                                  ("spilled_total", "#ff7f0e", "spilled (total)"), ("restored_total", "#2ca02c", "restored (total)"),
+                                  ("capacity", "#7f7f7f", "capacity")):
+            self.fig.line("t", col, source=self.source, color=color, line_width=2, legend_label=label,
+                          line_dash="dashed" if col == "capacity" else "solid")
+        self.fig.legend.location = "top_left"
+        self.fig.legend.click_policy = "hide"
+
+    @staticmethod
+    def _empty() -> dict:
+        return {"t": [], "in_memory": [], "spilled_now": [], "spilled_total": [], "restored_total": [], "capacity": []}
+
+    def reset(self) -> None:
+        self.source.data = self._empty()
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        s = snapshot.store
+        self.source.stream({"t": [_t(snapshot)], "in_memory": [s.in_memory_bytes], "spilled_now": [s.spilled_now_bytes],
+                            "spilled_total": [s.spilled_total_bytes], "restored_total": [s.restored_total_bytes],
+                            "capacity": [s.capacity_bytes or NAN]}, rollover=self.max_points)
+
+
+class CpuPanel:
+    """Machine CPU utilization (%) and the run's CPU slots in use (% of the budget)."""
+
+    def __init__(self, max_points: int):
+        from bokeh.models import ColumnDataSource, Range1d
+
+        self.max_points = max_points
+        self.source = ColumnDataSource(data={"t": [], "utilization": [], "slots": []})
+        self.fig = _fig("CPU", "%", y_range=Range1d(0, 105))
+        self.fig.line("t", "utilization", source=self.source, color="#1f77b4", line_width=2, legend_label="machine utilization")
+        self.fig.line("t", "slots", source=self.source, color="#ff7f0e", line_width=2, legend_label="CPU slots in use")
+        self.fig.legend.location = "top_left"
+
+    def reset(self) -> None:
+        self.source.data = {"t": [], "utilization": [], "slots": []}
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        r = snapshot.resources
+        util = r.cpu_utilization * 100.0 if r.cpu_utilization is not None else NAN
+        slots = r.cpu_in_use / r.cpu_total * 100.0 if r.cpu_total else NAN
+        self.source.stream({"t": [_t(snapshot)], "utilization": [util], "slots": [slots]}, rollover=self.max_points)
+
+
+class GpuPanel:
+    """Per-GPU utilization and memory; a "no GPU" note when the run reports none.
+
+    Unknown utilization or memory is NaN (a gap) and the note says which GPU is unmeasured.
+    """
+
+    def __init__(self, max_points: int):
+        from bokeh.models import Div, Range1d
+
+        self.max_points = max_points
+        self.note = Div(text=self.NO_GPU)
+        self.util_fig = _fig("GPU utilization", "%", y_range=Range1d(0, 105))
+        self.mem_fig = _fig("GPU memory", "bytes")
+        from bokeh.models import NumeralTickFormatter
+
+        self.mem_fig.yaxis.formatter = NumeralTickFormatter(format="0.0 b")
+        self.util_fig.visible = self.mem_fig.visible = False
+        self.sources: dict = {}
+        self.has_gpu = False
+
+    NO_GPU = "<b>GPU:</b> no GPU detected for this run (utilization and memory are not shown rather than drawn as 0)."
+
+    def reset(self) -> None:
+        for f in (self.util_fig, self.mem_fig):
+            f.renderers = []
+            f.visible = False
+        self.sources = {}
+        self.has_gpu = False
+        self.note.text = self.NO_GPU
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        from bokeh.models import ColumnDataSource
+
+        gpus = snapshot.resources.gpus
+        if not gpus:
+            return
+        self.has_gpu = True
+        self.util_fig.visible = self.mem_fig.visible = True
+        unknown = []
+        for g in gpus:
+            if g.index not in self.sources:
+                src = ColumnDataSource(data={"t": [], "utilization": [], "memory_used": [], "memory_total": []})
+                color = PALETTE[len(self.sources) % len(PALETTE)]
+                label = f"GPU {g.index} {g.name}".strip()
+                self.util_fig.line("t", "utilization", source=src, color=color, line_width=2, legend_label=label)
+                self.mem_fig.line("t", "memory_used", source=src, color=color, line_width=2, legend_label=label)
+                self.mem_fig.line("t", "memory_total", source=src, color=color, line_dash="dashed")
+                self.sources[g.index] = src
+            if g.utilization is None:
+                unknown.append(f"GPU {g.index}: utilization unknown")
+            if g.memory_used_bytes is None:
+                unknown.append(f"GPU {g.index}: memory unknown")
+            self.sources[g.index].stream({
+                "t": [_t(snapshot)],
+                "utilization": [g.utilization * 100.0 if g.utilization is not None else NAN],
+                "memory_used": [float(g.memory_used_bytes) if g.memory_used_bytes is not None else NAN],
+                "memory_total": [float(g.memory_total_bytes) if g.memory_total_bytes is not None else NAN],
+            }, rollover=self.max_points)
+        self.note.text = f"<b>GPU:</b> {len(gpus)} device(s)" + (f" ({'; '.join(unknown)})" if unknown else "")
+
+
+class TimelinePanel:
+    """Task timeline (Gantt): one bar per finished task, a row per worker, coloured by outcome."""
+
+    def __init__(self):
+        from bokeh.models import ColumnDataSource, FactorRange
+
+        self.source = ColumnDataSource(data=self._empty())
+        self.fig = _fig("task timeline (after the run)", "worker", height=240, y_range=FactorRange())
+        self.fig.hbar(y="worker", left="start", right="end", height=0.7, source=self.source,
+                      fill_color="color", line_color=None)
+        self.fig.hover.tooltips = [("operator", "@op_id"), ("worker", "@worker"), ("seconds", "@start{0.00}-@end{0.00}")]
+        self.filled_for: Optional[str] = None
+
+    @staticmethod
+    def _empty() -> dict:
+        return {"op_id": [], "worker": [], "start": [], "end": [], "color": [], "ok": []}
+
+    def reset(self) -> None:
+        self.source.data = self._empty()
+        self.fig.y_range.factors = []
+        self.filled_for = None
+
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        if not snapshot.finished or self.filled_for == snapshot.run_id:
+            return
+        spans = snapshot.timeline
+        t0 = snapshot.started_at
+        ops = sorted({s.op_id for s in spans})
+        op_color = {op: PALETTE[i % len(PALETTE)] for i, op in enumerate(ops)}
+        workers = sorted({s.worker for s in spans})
+        self.fig.y_range.factors = workers
+        self.source.data = {
+            "op_id": [s.op_id for s in spans],
+            "worker": [s.worker for s in spans],
+            "start": [s.start - t0 for s in spans],
+            "end": [s.end - t0 for s in spans],
+            "color": [op_color[s.op_id] if s.ok else STATE_FILL[False] for s in spans],
+            "ok": [s.ok for s in spans],
+        }
+        self.filled_for = snapshot.run_id
+
+
+def finite(values) -> list:
+    """Values without NaN, for assertions and summaries."""
+    return [v for v in values if not (isinstance(v, float) and math.isnan(v))]

@@ -1,0 +1,107 @@
+"""Explain as a widget: tabs for the logical, optimized logical and physical plans (fused groups
+shown as clusters by the engine's DOT), plus the rules that fired and the pushdowns applied.
+
+Why duck-typed: the view reads only ``dataset_name``, ``logical``/``optimized``/``physical`` (each
+with ``.text`` and ``.dot``), ``rules_fired``, ``pushdowns``, ``schema`` and ``executed``, so it
+works on the engine's ``ExplainResult`` and on any test double.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ._util import esc, optional, widget_bundle
+from .plan_graph import plan_html
+
+TABS = (("logical", "Logical"), ("optimized", "Optimized logical"), ("physical", "Physical (fused)"))
+
+
+def _plan(er: Any, attr: str) -> tuple[str, str]:
+    plan = getattr(er, attr, None)
+    if plan is None:
+        return "", ""
+    return getattr(plan, "text", "") or "", getattr(plan, "dot", "") or ""
+
+
+def plan_tab_html(er: Any, attr: str, binary: Optional[str] = None) -> str:
+    text, dot = _plan(er, attr)
+    graph = plan_html(dot, binary=binary) if dot else "<i>no graph</i>"
+    return f'{graph}<pre style="font-size:85%;white-space:pre-wrap">{esc(text)}</pre>'
+
+
+def schema_html(schema: Any) -> str:
+    if schema is None:
+        return '<span style="color:#777">schema unknown until executed</span>'
+    try:
+        rows = "".join(f"<tr><td>{esc(f.name)}</td><td><code>{esc(f.type)}</code></td></tr>" for f in schema)
+    except TypeError:
+        return f"<pre>{esc(schema)}</pre>"
+    return f'<table class="streamscope-schema" style="font-size:90%">{rows}</table>'
+
+
+def _list_html(title: str, items) -> str:
+    items = tuple(items or ())
+    if not items:
+        return f"<div><b>{esc(title)}:</b> <i>none</i></div>"
+    lis = "".join(f"<li>{esc(i)}</li>" for i in items)
+    return f"<div><b>{esc(title)}:</b><ul style='margin:0'>{lis}</ul></div>"
+
+
+def rules_html(er: Any) -> str:
+    return _list_html("Rules fired", getattr(er, "rules_fired", ())) + _list_html(
+        "Pushdowns applied", getattr(er, "pushdowns", ())
+    )
+
+
+def explain_static_html(er: Any, binary: Optional[str] = None) -> str:
+    """All three plans stacked (for exports), then rules and pushdowns."""
+    name = getattr(er, "dataset_name", "") or "Dataset"
+    sections = "".join(
+        f"<details {'open' if attr == 'physical' else ''}><summary><b>{esc(label)}</b></summary>"
+        f"{plan_tab_html(er, attr, binary)}</details>"
+        for attr, label in TABS
+    )
+    return f'<div class="streamscope-explain"><b>explain: {esc(name)}</b>{sections}{rules_html(er)}</div>'
+
+
+def explain_text(er: Any) -> str:
+    out = [f"explain: {getattr(er, 'dataset_name', '') or 'Dataset'}"]
+    for attr, label in TABS:
+        text, _ = _plan(er, attr)
+        out += [f"-- {label} --", text or "(none)"]
+    out.append("Rules fired: " + (", ".join(getattr(er, "rules_fired", ()) or ()) or "none"))
+    out.append("Pushdowns applied: " + (", ".join(getattr(er, "pushdowns", ()) or ()) or "none"))
+    return "\n".join(out)
+
+
+class ExplainView:
+    """``root`` is a VBox: a Tab (one plan per tab) and the rules/pushdowns lists."""
+
+    def __init__(self, explain_result: Any, binary: Optional[str] = None):
+        self.er = explain_result
+        self.binary = binary
+        self.root = None
+        w = optional("ipywidgets")
+        if w is None:
+            return
+        self.tabs = w.Tab(children=[w.HTML(value=plan_tab_html(explain_result, attr, binary)) for attr, _ in TABS])
+        for i, (_, label) in enumerate(TABS):
+            self.tabs.set_title(i, label)
+        self.tabs.selected_index = 2
+        self.rules = w.HTML(value=rules_html(explain_result))
+        name = getattr(explain_result, "dataset_name", "") or "Dataset"
+        self.root = w.VBox([w.HTML(value=f"<b>explain: {esc(name)}</b>"), self.tabs, self.rules])
+
+    def static_html(self) -> str:
+        return explain_static_html(self.er, self.binary)
+
+    def text(self) -> str:
+        return explain_text(self.er)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return widget_bundle(self.root, self.static_html(), self.text())
+
+
+def explain_widget(explain_result: Any, binary: Optional[str] = None) -> ExplainView:
+    """The explain view for an ``ExplainResult``-like object; display it or read ``.root``."""
+    return ExplainView(explain_result, binary)

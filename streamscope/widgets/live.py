@@ -1,0 +1,132 @@
+"""The live view of one run, as shown under a cell: progress bar (+ Cancel), bottleneck line, and on
+expand the per-operator rows and the live plan graph; optionally the Bokeh dashboard below.
+
+Why it re-publishes its display at the end: a widget's ``_repr_mimebundle_`` is computed when the
+run starts, so its static ``text/html`` (what nbconvert and widget-less front ends show) would be
+stuck at 0%. When the final snapshot arrives, the view updates its own display (``display_id``)
+with the final static HTML: the finished progress, the final plan graph and the stats table.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer
+
+from ._util import esc, widget_bundle
+from .bottleneck import DEFAULT_STALL_TIMEOUT_S, find_bottleneck
+from .plan_graph import PlanGraphView
+from .progress import ProgressView, progress_html, progress_text
+from .stats_view import breakdown_html, stats_rows, table_html
+from .throttle import MAX_HZ, SnapshotPoller
+
+GRAPH_REFRESH_S = 0.5
+
+
+class LiveRunView:
+    """Live progress + plan graph of a run handle (anything with ``.buffer``; ``.cancel()``
+    enables the Cancel button) or of a bare ``SnapshotBuffer``.
+
+    ``LiveRunView(handle).display()`` shows it and starts polling; ``update(snapshot)`` can be
+    driven by hand (tests).
+    """
+
+    def __init__(self, handle: Any, name: str = "", dashboard: bool = False,
+                 stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S, max_hz: float = MAX_HZ,
+                 binary: Optional[str] = None):
+        self.handle = handle
+        self.buffer: SnapshotBuffer = handle.buffer if hasattr(handle, "buffer") else handle
+        self.name = name or getattr(self.buffer, "name", "") or "run"
+        self.stall_timeout_s = stall_timeout_s
+        self.max_hz = max_hz
+        self.progress = ProgressView(handle if hasattr(handle, "cancel") else None, self.name)
+        self.plan = PlanGraphView(binary=binary, legend=True)
+        self.dashboard = None
+        if dashboard:
+            from .dashboard import Dashboard
+
+            self.dashboard = Dashboard(max_points=600, stall_timeout_s=stall_timeout_s)
+        self.snapshot: Optional[ExecutionSnapshot] = None
+        self.bottleneck = None
+        self._graph_at = float("-inf")
+        self._display_handle = None
+        self.poller: Optional[SnapshotPoller] = None
+        self.root = None
+        if self.progress.root is not None:
+            import ipywidgets as w
+
+            self.progress.details.children = [self.progress.table, self.plan.root]
+            self.progress.expand.observe(lambda ch: ch["new"] and self._render_graph(force=True), names="value")
+            parts = [self.progress.root]
+            if self.dashboard is not None:
+                parts.append(self.dashboard.root)
+            self.root = w.VBox(parts)
+
+    # -- updates ---------------------------------------------------------------------------------
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        """Redraw from one snapshot (the poller calls this at <= 10 Hz)."""
+        self.snapshot = snapshot
+        history = self.buffer.history() if hasattr(self.buffer, "history") else ()
+        self.bottleneck = find_bottleneck(snapshot, history, self.stall_timeout_s)
+        text = str(self.bottleneck) if self.bottleneck else snapshot.bottleneck
+        self.progress.update(snapshot, bottleneck=text)
+        self._render_graph(force=snapshot.finished)
+        if self.dashboard is not None:
+            self.dashboard.update(snapshot)
+
+    def _render_graph(self, force: bool = False) -> None:
+        """Re-lay out the plan only when it is visible (or final), at most every 0.5 s."""
+        if self.snapshot is None:
+            return
+        visible = self.progress.root is None or self.progress.expand.value
+        now = time.monotonic()
+        if force or (visible and now - self._graph_at >= GRAPH_REFRESH_S):
+            self._graph_at = now
+            self.plan.update(self.snapshot)
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self) -> "LiveRunView":
+        """Start polling the buffer on a background thread (idempotent)."""
+        if self.poller is None:
+            self.poller = SnapshotPoller(self.buffer, self.update, max_hz=self.max_hz, on_finish=self._finished)
+            self.poller.start()
+        return self
+
+    def _finished(self, snapshot: ExecutionSnapshot) -> None:
+        if self._display_handle is not None:
+            self._display_handle.update(self)
+
+    def display(self) -> "LiveRunView":
+        """Display under the current cell (loading BokehJS first when a dashboard is shown), then poll."""
+        from IPython.display import display
+
+        if self.dashboard is not None:
+            from .dashboard import ensure_bokeh_loaded
+
+            ensure_bokeh_loaded()
+        self._display_handle = display(self, display_id=True)
+        return self.start()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the final snapshot was drawn; True when it was."""
+        return self.poller.join(timeout) if self.poller is not None else False
+
+    # -- reprs -----------------------------------------------------------------------------------
+    def static_html(self) -> str:
+        s = self.snapshot
+        html = progress_html(s, self.name, details=False)
+        if s is not None and s.finished:
+            html += self.plan.html
+            rows = stats_rows(s)
+            if rows:
+                html += "<b>stats</b>" + table_html(rows) + breakdown_html(rows)
+        elif s is not None:
+            html += f'<div style="color:#777">{esc(len(s.operators))} operator(s) running…</div>'
+        return f'<div class="streamscope-live">{html}</div>'
+
+    def text(self) -> str:
+        return progress_text(self.snapshot, self.name)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return widget_bundle(self.root, self.static_html(), self.text())
