@@ -154,12 +154,6 @@ class Expr:
     def is_in(self, values: Iterable[Any]) -> "Expr":
         return IsIn(self, tuple(values), negated=False)
 
-    def __bool__(self) -> bool:
-        raise TypeError(
-            "an Expr has no truth value; combine expressions with & | ~ (or use a filter string "
-            "with and / or / not)"
-        )
-
     # ---- internals -----------------------------------------------------------------------------
     def _collect(self, out: list[str]) -> None:
         for child in self._children():

@@ -1,0 +1,105 @@
+"""Images via Pillow: column ``image`` (uint8 HWC or HW arrays), optional ``path``.
+
+Mirrors Ray Data's ``read_images``: ``size=(height, width)`` resizes with bilinear resampling
+before ``mode`` converts (``"RGB"``, ``"L"``, ...). A task decodes several files into one block
+(up to ``DataContext.target_max_block_size``): the column is a fixed-shape tensor when every image
+of the block has the same shape and dtype, else a variable-shape tensor. With ``size`` and
+``mode`` given, every block has the same fixed shape.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Iterable, Iterator, Optional, Tuple
+
+import numpy as np
+import pyarrow as pa
+
+from streamscope.engine import tensor
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
+from streamscope.engine.io.paths import display_path
+
+IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"]
+
+
+def _require_pillow():
+    try:
+        import PIL.Image  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("read_images needs Pillow: pip install pillow (or streamscope[images])") from exc
+
+
+class ImageDatasource(FileBasedDatasource):
+    _FILE_EXTENSIONS = IMAGE_EXTENSIONS
+
+    def __init__(self, paths: Any, *, size: Optional[Tuple[int, int]] = None, mode: Optional[str] = None,
+                 include_paths: bool = False, filesystem: Any = None, ignore_missing_paths: bool = False,
+                 file_extensions: Any = _DEFAULT, shuffle: Any = None):
+        _require_pillow()
+        if size is not None:
+            if len(size) != 2 or any(int(s) <= 0 for s in size):
+                raise ValueError(f"size must be a (height, width) pair of positive ints, got {size!r}")
+            size = (int(size[0]), int(size[1]))
+        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
+                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+        self._size = size
+        self._mode = mode
+
+    def get_name(self) -> str:
+        return "ReadImage"
+
+    def _read_stream(self, f: Any, path: str) -> Iterator[np.ndarray]:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            image = Image.open(io.BytesIO(f.read()))
+        except UnidentifiedImageError as exc:
+            raise ValueError("Pillow cannot identify this file as an image") from exc
+        if self._size is not None and image.size != (self._size[1], self._size[0]):
+            height, width = self._size
+            image = image.resize((width, height), resample=Image.BILINEAR)
+        if self._mode is not None and image.mode != self._mode:
+            image = image.convert(self._mode)
+        yield np.asarray(image)
+
+    def _read_paths(self, paths: Iterable[str]) -> Iterator[pa.Table]:
+        from streamscope.engine.context import DataContext
+
+        max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
+        remaining = self._limit
+        images: list[np.ndarray] = []
+        names: list[str] = []
+        nbytes = 0
+        for path in paths:
+            if remaining is not None and len(images) >= remaining:
+                break
+            for array in self._read_file_checked(path):
+                images.append(array)
+                names.append(display_path(self._fs, path))
+                nbytes += array.nbytes
+            if nbytes >= max_bytes:
+                yield self._block(images, names)
+                if remaining is not None:
+                    remaining -= len(images)
+                images, names, nbytes = [], [], 0
+        if remaining is not None:
+            images, names = images[:max(remaining, 0)], names[:max(remaining, 0)]
+        if images:
+            yield self._block(images, names)
+
+    def _block(self, images: list[np.ndarray], names: list[str]) -> pa.Table:
+        try:
+            column = tensor.tensors_to_arrow(images)
+        except ValueError as exc:
+            from streamscope.engine.exceptions import DataSourceError
+
+            raise DataSourceError(
+                f"ReadImage: images of different ranks (e.g. grayscale and RGB) among {names[:3]}...; "
+                f"pass mode='RGB' (or 'L') to read_images to convert them to one mode ({exc})"
+            ) from exc
+        table = pa.table({"image": column})
+        if self._include_paths:
+            table = table.append_column("path", pa.array(names, pa.string()))
+        if self._columns is not None:
+            table = table.select(self._columns)
+        return table

@@ -1,0 +1,263 @@
+"""Parquet via ``pyarrow.dataset``: metadata from footers, pushdowns into the scan.
+
+Why footers first: a Parquet footer holds the schema, the row count of every row group and their
+sizes, so ``schema()``, ``num_rows()`` (``count()``) and task splitting need no data pages.
+Footers are read once per datasource on the driver, lazily (the first question that needs them),
+and are not pickled into tasks.
+
+Pushdowns narrow the scan itself: ``columns`` become the scanner's projection (other column
+chunks are never read), a predicate becomes the scanner's ``filter`` (row groups whose statistics
+rule it out are skipped, the rest filtered while decoding), and a limit drops whole tasks once the
+footers' row counts cover it and stops each remaining task early. Canonical tensor extension
+columns round-trip because pyarrow stores the Arrow schema in the file.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator, Optional
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.expressions import Expr, as_expr
+from streamscope.engine.io.datasource import ReadTask
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_evenly
+from streamscope.engine.io.paths import display_path, to_arrow_filesystem
+
+# One unit of reading: a file and the row groups to read from it (None = all of them).
+Piece = tuple[str, Optional[tuple[int, ...]]]
+
+
+def _read_pieces(datasource: "ParquetDatasource", pieces: tuple[Piece, ...], limit: Optional[int]) -> Iterator[pa.Table]:
+    return datasource._read_pieces(pieces, limit)
+
+
+class ParquetDatasource(FileBasedDatasource):
+    _FILE_EXTENSIONS = ["parquet"]
+
+    def __init__(self, paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None,
+                 include_paths: bool = False, ignore_missing_paths: bool = False,
+                 file_extensions: Any = _DEFAULT, shuffle: Any = None, filter: Any = None,
+                 **arrow_parquet_args: Any):
+        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
+                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+        self._columns = list(columns) if columns is not None else None
+        self._predicate: Optional[Expr] = None
+        self._arrow_filter: Optional[pc.Expression] = None
+        if isinstance(filter, pc.Expression):
+            self._arrow_filter = filter  # Ray's read_parquet(filter=pyarrow expression)
+        elif filter is not None:
+            self._predicate = as_expr(filter)
+        allowed = {"batch_size", "use_threads", "dataset_kwargs", "read_options"}
+        unknown = set(arrow_parquet_args) - allowed
+        if unknown:
+            raise TypeError(f"read_parquet got unexpected arguments {sorted(unknown)}")
+        self._scan_args = {k: v for k, v in arrow_parquet_args.items() if k in ("batch_size", "use_threads")}
+        self._meta: Optional[list[Any]] = None
+
+    def get_name(self) -> str:
+        return "ReadParquet"
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_meta"] = None  # footers stay on the driver
+        return state
+
+    # ---- metadata from footers ------------------------------------------------------------
+    def _arrow_fs(self):
+        return to_arrow_filesystem(self._fs)
+
+    def _footers(self) -> list[Any]:
+        if self._meta is None:
+            import pyarrow.parquet as pq
+
+            afs = self._arrow_fs()
+            metas = []
+            for path in self._paths:
+                try:
+                    metas.append(pq.read_metadata(path, filesystem=afs))
+                except FileNotFoundError as exc:
+                    raise DataSourceError(f"ReadParquet: file not found: {display_path(self._fs, path)!r}") from exc
+                except Exception as exc:
+                    raise DataSourceError(
+                        f"ReadParquet: cannot read the Parquet footer of {display_path(self._fs, path)!r} "
+                        f"(corrupt or not a Parquet file): {exc}"
+                    ) from exc
+            self._meta = metas
+        return self._meta
+
+    def _file_schema(self) -> pa.Schema:
+        footers = self._footers()
+        if not footers:
+            return pa.schema([])
+        schema = footers[0].schema.to_arrow_schema()
+        return schema.remove_metadata()
+
+    def schema(self) -> pa.Schema:
+        schema = self._file_schema()
+        if self._include_paths:
+            schema = schema.append(pa.field("path", pa.string()))
+        if self._columns is not None:
+            self._check_columns(self._columns, schema)
+            schema = pa.schema([schema.field(c) for c in self._columns])
+        return schema
+
+    def _check_columns(self, columns: list[str], schema: pa.Schema) -> None:
+        missing = [c for c in columns if c not in schema.names]
+        if missing:
+            raise DataSourceError(
+                f"ReadParquet: columns {missing} not found in {self.input_files()[0]!r}; "
+                f"available columns: {schema.names}"
+            )
+
+    def num_rows(self) -> Optional[int]:
+        if self._predicate is not None or self._arrow_filter is not None:
+            return None
+        total = sum(m.num_rows for m in self._footers())
+        return total if self._limit is None else min(total, self._limit)
+
+    def estimate_inmemory_data_size(self) -> Optional[int]:
+        footers = self._footers()
+        total = sum(m.row_group(i).total_byte_size for m in footers for i in range(m.num_row_groups))
+        return int(total * self._column_fraction())
+
+    def _column_fraction(self) -> float:
+        width = len(self._file_schema()) or 1
+        return 1.0 if self._columns is None else min(1.0, len(self._columns) / width)
+
+    # ---- tasks ------------------------------------------------------------------------------
+    def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
+        footers = self._footers()
+        if self._columns is not None:
+            self.schema()  # validates the projection against the footer
+        if self._predicate is not None:
+            self._predicate.validate(self._file_schema().names)
+        parallelism = max(1, int(parallelism))
+        units: list[tuple[str, Optional[int], int, int]] = []  # path, row group, rows, bytes
+        if len(self._paths) >= parallelism:
+            for path, m in zip(self._paths, footers):
+                size = sum(m.row_group(i).total_byte_size for i in range(m.num_row_groups))
+                units.append((path, None, m.num_rows, size))
+        else:
+            for path, m in zip(self._paths, footers):
+                if m.num_row_groups == 0:
+                    units.append((path, None, 0, 0))
+                for i in range(m.num_row_groups):
+                    rg = m.row_group(i)
+                    units.append((path, i, rg.num_rows, rg.total_byte_size))
+        exact = self._predicate is None and self._arrow_filter is None
+        remaining = self._limit
+        fraction = self._column_fraction()
+        tasks: list[ReadTask] = []
+        for group in split_evenly(units, [float(u[3] or u[2] or 1) for u in units], parallelism):
+            if remaining is not None and remaining <= 0 and exact:
+                break  # the footers say earlier tasks already cover the limit
+            pieces = _merge_pieces(group)
+            rows = sum(u[2] for u in group)
+            task_limit = remaining
+            if remaining is not None and exact:
+                rows = min(rows, remaining)
+                remaining -= rows
+            tasks.append(
+                ReadTask(
+                    read_fn=functools.partial(_read_pieces, self, pieces, task_limit),
+                    num_rows=rows if exact else None,
+                    size_bytes=int(sum(u[3] for u in group) * fraction),
+                    input_files=tuple(dict.fromkeys(display_path(self._fs, p) for p, _ in pieces)),
+                )
+            )
+        return tasks
+
+    def _scan_filter(self) -> Optional[pc.Expression]:
+        parts = [e for e in (self._predicate.to_pyarrow() if self._predicate is not None else None, self._arrow_filter) if e is not None]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else parts[0] & parts[1]
+
+    def _read_pieces(self, pieces: tuple[Piece, ...], limit: Optional[int]) -> Iterator[pa.Table]:
+        remaining = limit
+        for path, row_groups in pieces:
+            if remaining is not None and remaining <= 0:
+                return
+            make = functools.partial(self._scan_piece, path, row_groups)
+            for table in self._read_file_checked(path, make):
+                table = self._finish_block(table, path)
+                if remaining is not None:
+                    table = table.slice(0, remaining)
+                    remaining -= table.num_rows
+                yield table
+                if remaining is not None and remaining <= 0:
+                    return
+
+    def _scan_piece(self, path: str, row_groups: Optional[tuple[int, ...]]) -> Iterator[pa.Table]:
+        """Worker side: scan one file (or some of its row groups) with projection and filter."""
+        import pyarrow.dataset as pads
+
+        from streamscope.engine.context import DataContext
+
+        fmt = pads.ParquetFileFormat()
+        fragment = fmt.make_fragment(path, filesystem=self._arrow_fs(),
+                                     row_groups=list(row_groups) if row_groups is not None else None)
+        columns = None
+        if self._columns is not None:
+            columns = [c for c in self._columns if not (self._include_paths and c == "path")]
+        scanner = pads.Scanner.from_fragment(fragment, columns=columns, filter=self._scan_filter(), **self._scan_args)
+        max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
+        batches: list[pa.RecordBatch] = []
+        nbytes = 0
+        emitted = False
+        for batch in scanner.to_batches():
+            if batch.num_rows == 0:
+                continue
+            batches.append(batch)
+            nbytes += batch.nbytes
+            if nbytes >= max_bytes:
+                yield pa.Table.from_batches(batches)
+                emitted = True
+                batches, nbytes = [], 0
+        if batches or not emitted:
+            yield pa.Table.from_batches(batches, schema=scanner.projected_schema)
+
+    # ---- pushdowns ---------------------------------------------------------------------------
+    def supports_predicate_pushdown(self) -> bool:
+        return True
+
+    def apply_predicate(self, expr: Any) -> "ParquetDatasource":
+        expr = as_expr(expr)
+        if self._meta is not None:
+            expr.validate(self._file_schema().names)
+        new = self._copy()
+        new._predicate = expr if self._predicate is None else (self._predicate & expr)
+        return new  # type: ignore[return-value]
+
+    def apply_projection(self, columns: list[str]) -> "ParquetDatasource":
+        if self._columns is not None:
+            missing = [c for c in columns if c not in self._columns]
+            if missing:
+                raise DataSourceError(f"ReadParquet: columns {missing} are not among the read columns {self._columns}")
+        return super().apply_projection(columns)  # type: ignore[return-value]
+
+    def pushdown_summary(self) -> list[str]:
+        out = []
+        if self._columns is not None:
+            out.append(f"columns={self._columns}")
+        if self._predicate is not None:
+            out.append(f"filter={self._predicate}")
+        if self._arrow_filter is not None:
+            out.append(f"filter={self._arrow_filter}")
+        if self._limit is not None:
+            out.append(f"limit={self._limit}")
+        return out
+
+
+def _merge_pieces(units: list[tuple[str, Optional[int], int, int]]) -> tuple[Piece, ...]:
+    """Consecutive row groups of one file become one piece."""
+    pieces: list[tuple[str, Optional[list[int]]]] = []
+    for path, rg, _, _ in units:
+        if rg is not None and pieces and pieces[-1][0] == path and pieces[-1][1] is not None:
+            pieces[-1][1].append(rg)  # type: ignore[union-attr]
+        else:
+            pieces.append((path, None if rg is None else [rg]))
+    return tuple((p, None if rgs is None else tuple(rgs)) for p, rgs in pieces)
