@@ -1,0 +1,45 @@
+"""The messages between the driver and a worker process, and how they are encoded.
+
+Why plain tuples pickled with protocol 5 over a ``multiprocessing`` Connection: a task message is
+a few hundred bytes, so per-task overhead is dominated by encoding, and tuples of builtins pickle
+several times faster than dataclasses. Payloads that the standard pickler refuses (a lambda inside
+a payload) fall back to cloudpickle, whose output the standard unpickler reads.
+
+Driver -> worker::
+
+    (FN, fn_id, fn_bytes)            cache a cloudpickled task function (sent once per worker)
+    (FORGET, fn_id)                  drop it (its operator is done)
+    (TASK, task_id, attempt, fn_id, payload, input_paths, operator, max_block_bytes,
+     store_dir, spill_dir)           run one attempt of a task
+    (STOP,)                          exit the main loop
+
+Worker -> driver::
+
+    (DONE, task_id, attempt, TaskResult, files)   files: [(block_id, path, size, spilled)]
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+FN = "fn"
+FORGET = "forget"
+TASK = "task"
+STOP = "stop"
+DONE = "done"
+
+PROTOCOL = 5
+
+
+def encode(message: tuple) -> bytes:
+    try:
+        return pickle.dumps(message, protocol=PROTOCOL)
+    except Exception:
+        import cloudpickle
+
+        return cloudpickle.dumps(message, protocol=PROTOCOL)
+
+
+def decode(data: bytes) -> Any:
+    return pickle.loads(data)

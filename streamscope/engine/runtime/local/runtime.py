@@ -1,0 +1,446 @@
+"""LocalRuntime: the embedded runtime — a warm worker-process pool plus a shared-memory store.
+
+Why it is shaped this way:
+
+* Tasks run in other processes so user code gets every core and a crash in native code takes
+  down one worker, not the notebook kernel.
+* Blocks never travel through pipes. A worker writes its outputs as Arrow IPC files into the
+  session's tmpfs directory and reports only ``(block_id, BlockMetadata)``; readers map the files
+  zero-copy. The executor holds :class:`LocalBlockRef` ids and never sees a path.
+* The driver side is single-threaded in spirit: the executor thread calls ``submit``, ``wait``
+  and ``cancel``; ``wait`` blocks in ``multiprocessing.connection.wait`` over the busy workers'
+  pipes and every worker's sentinel, so a result or a death wakes it at once with no polling.
+  ``put``/``get``/``free``/``store_stats``/``workers`` are safe from any thread.
+* Failures are contained here: a dead worker's attempt is cleaned up and resubmitted (up to
+  ``TaskSpec.max_retries``), a user exception is reported once and never retried, and every
+  submitted task yields exactly one result unless it was cancelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from multiprocessing.connection import wait as wait_for_objects
+from typing import Any, Optional, Sequence
+
+import cloudpickle
+import pyarrow as pa
+
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.exceptions import ObjectStoreFullError, WorkerCrashedError
+from streamscope.engine.runtime.base import (
+    BlockRef,
+    FunctionHandle,
+    Resources,
+    Runtime,
+    StoreStats,
+    TaskError,
+    TaskHandle,
+    TaskResult,
+    TaskSpec,
+    TaskStats,
+    WorkerInfo,
+)
+from streamscope.engine.runtime.local import blockfile, protocol, session_dir
+from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.refs import LocalBlockRef
+from streamscope.engine.runtime.local.store import BlockStore
+from streamscope.engine.runtime.task_runner import error_from_exception
+
+
+class _Attempt:
+    """One attempt of a task running on a worker."""
+
+    __slots__ = ("handle", "attempt", "worker", "input_ids")
+
+    def __init__(self, handle: TaskHandle, attempt: int, worker: Worker, input_ids: list[str]):
+        self.handle = handle
+        self.attempt = attempt
+        self.worker = worker
+        self.input_ids = input_ids
+
+
+class _Session:
+    """The pool and the store of one started runtime. Kept apart from the runtime object so the
+    exit-time finalizer can clean up without keeping the runtime alive."""
+
+    def __init__(self) -> None:
+        self.pool: Optional[WorkerPool] = None
+        self.store: Optional[BlockStore] = None
+
+    def close(self) -> None:
+        pool, store = self.pool, self.store
+        self.pool = self.store = None
+        if pool is not None:
+            pool.stop()
+        if store is not None:
+            store.close()
+
+
+class LocalRuntime(Runtime):
+    """Warm worker processes and a tmpfs block store with spill, on this machine.
+
+    Arguments left as ``None`` come from the DataContext given to :meth:`ensure_started` (and are
+    re-read there, so changes take effect at the next execution); given ones override it.
+
+    :param num_workers: worker processes (default ``DataContext.resolved_num_workers()``).
+    :param store_capacity: bytes of blocks kept in memory before spilling
+        (default ``DataContext.resolved_store_capacity()``).
+    :param spill_dir: parent directory of the spill folder (default ``DataContext.spill_dir``,
+        else the temp dir).
+    :param shm_root: tmpfs mount for the store (``/dev/shm``).
+    :param start_method: ``"forkserver"`` (default) or ``"spawn"``.
+    :param free_bytes_fn: ``fn(path) -> free bytes``, to test the disk fallback.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        num_workers: Optional[int] = None,
+        store_capacity: Optional[int] = None,
+        spill_dir: Optional[str] = None,
+        *,
+        shm_root: str = session_dir.DEFAULT_SHM_ROOT,
+        start_method: Optional[str] = None,
+        free_bytes_fn: Any = None,
+    ):
+        self._num_workers = num_workers
+        self._store_capacity = store_capacity
+        self._spill_dir = spill_dir
+        self._shm_root = shm_root
+        self._start_method = start_method
+        self._free_bytes_fn = free_bytes_fn or session_dir.free_bytes
+        self._state = _Session()
+        # Runs at interpreter exit too (atexit), so workers and tmpfs files never outlive us.
+        self._finalizer = weakref.finalize(self, self._state.close)
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._fn_bytes: dict[str, bytes] = {}
+        self._queue: "OrderedDict[int, tuple[TaskHandle, int]]" = OrderedDict()
+        self._running: dict[int, _Attempt] = {}
+        self._done: list[tuple[TaskHandle, TaskResult]] = []
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def ensure_started(self, context: Any = None) -> None:
+        if context is None:
+            from streamscope.engine.context import DataContext
+
+            context = DataContext.get_current()
+        num_workers = self._num_workers or context.resolved_num_workers()
+        capacity = self._store_capacity or context.resolved_store_capacity()
+        spill_parent = self._spill_dir or context.resolved_spill_dir()
+        with self._lock:
+            state = self._state
+            if state.store is None:
+                user = session_dir.current_user()
+                parent, kind = session_dir.choose_store_parent(capacity, self._shm_root, self._free_bytes_fn)
+                session_dir.sweep_dead_sessions(
+                    [self._shm_root, session_dir.temp_root(), parent, spill_parent], user
+                )
+                directory = session_dir.make_session_dir(parent, session_dir.STORE_PREFIX, user)
+                state.store = BlockStore(directory, kind, capacity, spill_parent, user)
+            else:
+                state.store.set_spill_parent(spill_parent)
+                if capacity != state.store.capacity:
+                    state.store.set_capacity(capacity)
+            if state.pool is None:
+                state.pool = WorkerPool(num_workers, self._start_method)
+                state.pool.start()
+            elif num_workers != state.pool.size:
+                state.pool.resize(num_workers)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._running.clear()
+            self._done.clear()
+            self._state.close()
+
+    # ---- functions -----------------------------------------------------------------------------
+    def register_function(self, fn, name: str = "") -> FunctionHandle:
+        fn_bytes = cloudpickle.dumps(fn, protocol=protocol.PROTOCOL)
+        fn_id = f"fn-{next(self._ids)}"
+        with self._lock:
+            self._fn_bytes[fn_id] = fn_bytes
+        return FunctionHandle(fn_id, name or getattr(fn, "__name__", "fn"))
+
+    def release_function(self, handle: FunctionHandle) -> None:
+        with self._lock:
+            self._fn_bytes.pop(handle.fn_id, None)
+            if self._state.pool is not None:
+                self._state.pool.forget_function(handle.fn_id)
+
+    # ---- tasks ---------------------------------------------------------------------------------
+    def submit(self, spec: TaskSpec) -> TaskHandle:
+        for ref in spec.inputs:
+            if not isinstance(ref, LocalBlockRef):
+                raise TypeError(f"{self.name} runtime got a {type(ref).__name__} input; expected LocalBlockRef")
+        if self._state.pool is None:
+            self.ensure_started()
+        handle = TaskHandle(next(self._ids), spec)
+        with self._lock:
+            self._queue[handle.task_id] = (handle, 1)
+            self._dispatch()
+        return handle
+
+    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            with self._lock:
+                pool = self._state.pool
+                if pool is not None:
+                    pool.close_dead()
+                if self._done:
+                    done, self._done = self._done, []
+                    return done
+                objects = pool.wait_objects() if pool is not None else []
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            if not objects:
+                time.sleep(min(remaining, 0.05))  # nothing in flight: nothing can wake us early
+                continue
+            ready = wait_for_objects(objects, remaining)
+            with self._lock:
+                for obj in ready:
+                    self._on_ready(obj)
+
+    def cancel(self, handles: Sequence[TaskHandle]) -> None:
+        ids = {h.task_id for h in handles}
+        with self._lock:
+            victims = []
+            for task_id in ids:
+                if self._queue.pop(task_id, None) is None and task_id in self._running:
+                    victims.append(self._running.pop(task_id))
+            kept = []
+            for handle, result in self._done:  # finished but not yet collected: drop and free
+                if handle.task_id in ids:
+                    self._free_ids([r.block_id for r, _ in result.outputs])  # type: ignore[attr-defined]
+                else:
+                    kept.append((handle, result))
+            self._done = kept
+            pool, store = self._state.pool, self._state.store
+            if not victims or pool is None or store is None:
+                return
+            for rec in victims:
+                rec.worker.current = None
+            pool.kill([rec.worker for rec in victims])
+            for rec in victims:
+                store.unpin(rec.input_ids)
+                self._delete_attempt_files(rec.handle.task_id, rec.attempt)
+            pool.refill()
+            self._dispatch()
+
+    # ---- blocks ---------------------------------------------------------------------------------
+    def put(self, table: pa.Table) -> tuple[BlockRef, BlockMetadata]:
+        block_id = self._store().put(table)
+        return LocalBlockRef(block_id), BlockMetadata.of(table)
+
+    def get(self, ref: BlockRef) -> pa.Table:
+        return self._store().get(_block_id(ref))
+
+    def free(self, refs: Sequence[BlockRef]) -> None:
+        self._free_ids([_block_id(r) for r in refs])
+
+    def total_resources(self) -> Resources:
+        pool = self._state.pool
+        workers = pool.size if pool is not None else (self._num_workers or _default_workers())
+        return Resources(cpu=float(workers), gpu=0.0)
+
+    def store_stats(self) -> StoreStats:
+        store = self._state.store
+        return store.stats() if store is not None else StoreStats(backend="not started")
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._lock:
+            pool = self._state.pool
+            if pool is None:
+                return []
+            return [
+                WorkerInfo(w.worker_id, w.pid, w.current is not None, kind=pool.kind)
+                for w in pool.workers.values()
+            ]
+
+    @property
+    def store(self) -> Optional[BlockStore]:
+        """The block store (tests and diagnostics)."""
+        return self._state.store
+
+    @property
+    def pool(self) -> Optional[WorkerPool]:
+        """The worker pool (tests and diagnostics)."""
+        return self._state.pool
+
+    # ---- internals (call with self._lock held) ---------------------------------------------------
+    def _store(self) -> BlockStore:
+        if self._state.store is None:
+            self.ensure_started()
+        assert self._state.store is not None
+        return self._state.store
+
+    def _free_ids(self, block_ids: list[str]) -> None:
+        store = self._state.store
+        if store is not None and block_ids:
+            store.free(block_ids)
+
+    def _dispatch(self) -> None:
+        pool, store = self._state.pool, self._state.store
+        if pool is None or store is None:
+            return
+        while self._queue and pool.idle:
+            task_id, (handle, attempt) = self._queue.popitem(last=False)
+            spec = handle.spec
+            fn_bytes = self._fn_bytes.get(spec.fn.fn_id)
+            if fn_bytes is None:
+                self._fail(handle, attempt, RuntimeError(f"function {spec.fn.name!r} was released or never registered"), system=True)
+                continue
+            input_ids = [ref.block_id for ref in spec.inputs]  # type: ignore[attr-defined]
+            try:
+                paths = store.pin_for_read(input_ids)
+            except KeyError as exc:
+                self._fail(handle, attempt, KeyError(f"input of a {spec.operator} task: {exc.args[0]}"), system=True)
+                continue
+            try:
+                message = protocol.encode((
+                    protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
+                    spec.max_block_bytes, store.directory, store.spill_dir(),
+                ))
+            except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
+                store.unpin(input_ids)
+                self._fail(handle, attempt, exc, system=False)
+                continue
+            worker = pool.idle.popleft()
+            rec = _Attempt(handle, attempt, worker, input_ids)
+            worker.current = rec
+            self._running[task_id] = rec
+            pool.send_task(worker, spec.fn.fn_id, fn_bytes, message)
+
+    def _on_ready(self, obj: Any) -> None:
+        pool = self._state.pool
+        worker = pool.worker_for(obj) if pool is not None else None
+        if worker is None:
+            return  # a worker already killed (cancel) or handled in this round
+        alive = self._drain(worker)
+        if not alive or obj == worker.sentinel:
+            self._on_death(worker)
+
+    def _drain(self, worker: Worker) -> bool:
+        """Handle every message waiting on the worker's pipe; False when the pipe is closed."""
+        try:
+            while worker.conn.poll():
+                message = protocol.decode(worker.conn.recv_bytes())
+                if message[0] == protocol.DONE:
+                    self._on_done(worker, message)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _on_done(self, worker: Worker, message: tuple) -> None:
+        _, task_id, attempt, result, files = message
+        pool, store = self._state.pool, self._state.store
+        assert pool is not None and store is not None
+        rec: Optional[_Attempt] = worker.current
+        worker.current = None
+        if rec is None or rec.handle.task_id != task_id or rec.attempt != attempt:
+            for _, path, _, _ in files:  # a result nobody waits for any more
+                blockfile.remove_quietly(path)
+        else:
+            self._running.pop(task_id, None)
+            store.unpin(rec.input_ids)
+            block_ids = [f[0] for f in files]
+            try:
+                for block_id, path, size, spilled in files:
+                    store.add(block_id, path, size, spilled)
+            except ObjectStoreFullError as exc:
+                result.error = _system_error(rec.handle.spec.operator, exc)
+            if result.error is not None:
+                # Partial outputs of a failed task are useless to the caller; delete them here so
+                # no caller can leak them.
+                for _, path, _, _ in files:
+                    blockfile.remove_quietly(path)
+                store.free(block_ids)
+                result.outputs = []
+                if result.error.type_name == ObjectStoreFullError.__name__:
+                    result.error.system = True
+            elif rec.handle.spec.free_inputs:
+                store.free(rec.input_ids)
+            result.stats.attempts = attempt
+            self._done.append((rec.handle, result))
+        if worker.retiring:
+            pool.kill([worker])
+        else:
+            pool.idle.append(worker)
+        self._dispatch()
+
+    def _on_death(self, worker: Worker) -> None:
+        pool = self._state.pool
+        assert pool is not None
+        rec: Optional[_Attempt] = worker.current
+        worker.current = None
+        exitcode = worker.process.exitcode
+        pool.kill([worker])  # reaps it (it may still be dying) and forgets it
+        if exitcode is None:
+            exitcode = worker.process.exitcode
+        if rec is not None:
+            self._running.pop(rec.handle.task_id, None)
+            if self._state.store is not None:
+                self._state.store.unpin(rec.input_ids)
+            self._delete_attempt_files(rec.handle.task_id, rec.attempt)
+            spec = rec.handle.spec
+            if rec.attempt <= spec.max_retries:
+                self._queue[rec.handle.task_id] = (rec.handle, rec.attempt + 1)
+                self._queue.move_to_end(rec.handle.task_id, last=False)
+            else:
+                how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exited with code {exitcode}"
+                exc = WorkerCrashedError(
+                    f"worker {worker.worker_id} (pid {worker.pid}) running a task of operator "
+                    f"{spec.operator!r} {how}; gave up after {rec.attempt} attempts "
+                    f"(max_retries={spec.max_retries})"
+                )
+                self._fail(rec.handle, rec.attempt, exc, system=True)
+        pool.refill()
+        self._dispatch()
+
+    def _fail(self, handle: TaskHandle, attempt: int, exc: BaseException, system: bool) -> None:
+        error = _system_error(handle.spec.operator, exc) if system else error_from_exception(handle.spec.operator, exc)
+        now = time.time()
+        stats = TaskStats(started_at=now, finished_at=now, attempts=attempt)
+        self._done.append((handle, TaskResult(outputs=[], stats=stats, error=error)))
+
+    def _delete_attempt_files(self, task_id: int, attempt: int) -> None:
+        """Remove block files a dead attempt wrote but never reported."""
+        store = self._state.store
+        if store is None:
+            return
+        pattern = blockfile.attempt_file_pattern(task_id, attempt)
+        for directory in [store.directory, *store.spill_dirs()]:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                if pattern.match(entry.name):
+                    blockfile.remove_quietly(entry.path)
+
+
+def _system_error(operator: str, exc: BaseException) -> TaskError:
+    error = error_from_exception(operator, exc)
+    error.system = True
+    return error
+
+
+def _block_id(ref: BlockRef) -> str:
+    if not isinstance(ref, LocalBlockRef):
+        raise TypeError(f"local runtime got a {type(ref).__name__}; expected LocalBlockRef")
+    return ref.block_id
+
+
+def _default_workers() -> int:
+    from streamscope.engine.context import DataContext
+
+    return DataContext.get_current().resolved_num_workers()

@@ -1,0 +1,186 @@
+"""The worker process: a loop that caches task functions and runs tasks on memory-mapped blocks.
+
+Why a loop over a Connection instead of ``concurrent.futures``: the pool must ship each pickled
+function once per worker (not once per task), read inputs by mapping block files the driver
+names, write outputs straight into the store directory, and tell the driver exactly which files
+an attempt produced. A process that dies mid-task is noticed by the driver through its sentinel;
+nothing here needs to survive that.
+
+:class:`WorkerLoop` dispatches on the message kind through a handler table so that actor
+processes (a later addition) can reuse the loop and add their own message kinds.
+
+Workers die with their driver: ``PR_SET_PDEATHSIG`` kills a worker when its parent (the
+forkserver, which itself exits when the driver does) dies, and a watchdog thread checks the
+driver pid in case the signal was never armed (not Linux, or the parent died before ``prctl``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import cloudpickle  # noqa: F401 - imported here so the forkserver preloads it for every worker
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401
+
+from streamscope.engine.exceptions import ObjectStoreFullError
+from streamscope.engine.runtime.local import blockfile, protocol
+from streamscope.engine.runtime.local.refs import LocalBlockRef
+from streamscope.engine.runtime.task_runner import error_from_exception, run_task
+from streamscope.engine.runtime.base import TaskResult
+
+WATCHDOG_INTERVAL_S = 0.5
+
+_fn_loads = 0
+
+
+def _warm_up() -> None:
+    """Pay pyarrow's lazy imports now, at import time in the forkserver, so each forked worker
+    starts with them loaded instead of paying ~0.2 s on its first task (``pa.table`` on a dict
+    makes pyarrow import pandas to check whether the input is a DataFrame)."""
+    table = pa.table({"warm": [0]})
+    with pa.ipc.new_file(pa.BufferOutputStream(), table.schema) as writer:
+        writer.write_table(table)
+
+
+_warm_up()
+
+
+def fn_loads() -> int:
+    """How many task functions this process has unpickled (tests use it to prove "once")."""
+    return _fn_loads
+
+
+def worker_main(conn: Any, driver_pid: int, worker_id: str) -> None:
+    """Entry point of a worker process (the ``multiprocessing.Process`` target)."""
+    die_with_parent(driver_pid)
+    # Ctrl-C in a terminal reaches the whole process group; the driver decides what to cancel.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    WorkerLoop(conn, worker_id).run()
+
+
+class WorkerLoop:
+    """Receive messages, run handlers, send replies, until STOP or the driver hangs up."""
+
+    def __init__(self, conn: Any, worker_id: str):
+        self.conn = conn
+        self.worker_id = worker_id
+        self.fns: dict[str, Callable] = {}
+        self.handlers: dict[str, Callable[[tuple], Optional[tuple]]] = {
+            protocol.FN: self.on_fn,
+            protocol.FORGET: self.on_forget,
+            protocol.TASK: self.on_task,
+        }
+
+    def run(self) -> None:
+        while True:
+            try:
+                data = self.conn.recv_bytes()
+            except (EOFError, OSError):
+                return  # the driver closed its end: nothing more to do
+            message = protocol.decode(data)
+            if message[0] == protocol.STOP:
+                return
+            reply = self.handlers[message[0]](message)
+            if reply is not None:
+                self.conn.send_bytes(protocol.encode(reply))
+
+    def on_fn(self, message: tuple) -> None:
+        global _fn_loads
+        _, fn_id, fn_bytes = message
+        self.fns[fn_id] = protocol.decode(fn_bytes)
+        _fn_loads += 1
+
+    def on_forget(self, message: tuple) -> None:
+        self.fns.pop(message[1], None)
+
+    def on_task(self, message: tuple) -> tuple:
+        (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir) = message
+        files: list[tuple[str, str, int, bool]] = []
+
+        def put(table: pa.Table) -> LocalBlockRef:
+            block_id = blockfile.task_block_id(task_id, attempt, len(files))
+            files.append(write_output(block_id, table, store_dir, spill_dir))
+            return LocalBlockRef(block_id)
+
+        fn = self.fns.get(fn_id)
+        if fn is None:  # a driver bug, but say so instead of dying with a KeyError
+            err = error_from_exception(operator, RuntimeError(f"function {fn_id} was never sent to {self.worker_id}"))
+            err.system = True
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), files)
+        inputs = (blockfile.read_block(path) for path in paths)
+        result = run_task(
+            fn,
+            payload,
+            inputs,
+            operator=operator,
+            task_index=task_id,
+            max_block_bytes=max_block_bytes,
+            put=put,
+            worker=self.worker_id,
+        )
+        return (protocol.DONE, task_id, attempt, result, files)
+
+
+def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str]) -> tuple[str, str, int, bool]:
+    """Write one output block into the store directory, or straight to the spill dir when tmpfs
+    is full. Returns ``(block_id, path, size, spilled)`` for the driver's accounting."""
+    path = blockfile.block_path(store_dir, block_id)
+    try:
+        return block_id, path, blockfile.write_block(path, table), False
+    except ObjectStoreFullError as first:
+        if not spill_dir:
+            raise
+        os.makedirs(spill_dir, mode=0o700, exist_ok=True)
+        path = blockfile.block_path(spill_dir, block_id)
+        try:
+            return block_id, path, blockfile.write_block(path, table), True
+        except ObjectStoreFullError as second:
+            raise ObjectStoreFullError(f"{first}; writing it to the spill directory failed too: {second}") from None
+
+
+# ---- dying with the driver ------------------------------------------------------------------
+def die_with_parent(driver_pid: int) -> None:
+    """Arm PDEATHSIG (Linux) and start the watchdog thread; exit now if the driver is gone."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except Exception:  # pragma: no cover - exotic libc; the watchdog still covers us
+            pass
+    parent = os.getppid()
+    if parent == 1 or not pid_alive(driver_pid):
+        os._exit(1)
+    threading.Thread(
+        target=_watchdog, args=(parent, driver_pid), name="streamscope-watchdog", daemon=True
+    ).start()
+
+
+def _watchdog(parent: int, driver_pid: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_INTERVAL_S)
+        if os.getppid() != parent or not pid_alive(driver_pid):
+            os._exit(1)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs and is not a zombie (a killed driver stays a zombie until reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
