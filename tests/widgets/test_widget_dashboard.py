@@ -1,0 +1,110 @@
+import math
+
+import pytest
+
+from streamscope.engine.execution.telemetry import TelemetryHub
+from streamscope.widgets import dashboard as dash_mod
+from streamscope.widgets.dashboard import Dashboard
+from widget_snapshots import buffer_with, gpu, stream
+
+
+def test_sources_hold_the_streamed_series():
+    d = Dashboard()
+    snaps = stream(10, "succeeded")
+    for s in snaps:
+        d.update(s)
+    src = d.sources
+    op2 = src["op:op2"].data
+    assert list(op2["t"]) == [float(i) for i in range(10)] + [10.0]
+    assert list(op2["queued"]) == [3] * 11
+    assert list(op2["rate"]) == [100.0] * 11
+    mem = src["memory"].data
+    assert list(mem["in_memory"]) == [100 * i for i in range(10)] + [1000]
+    assert list(mem["spilled_now"])[-1] == 50 and list(mem["restored_total"])[-1] == 30
+    assert list(src["cpu"].data["utilization"]) == [50.0] * 11
+    assert list(src["cpu"].data["slots"]) == [50.0] * 11
+    # legend names every operator
+    labels = [item.label["value"] for item in d.ops.queued_fig.legend[0].items]
+    assert labels == ["ReadParquet (op1)", "MapBatches(f)->Filter(g) (op2)", "WriteCSV (op3)"]
+
+
+def test_no_gpu_note_when_gpus_empty():
+    d = Dashboard()
+    for s in stream(3):
+        d.update(s)
+    assert "no GPU" in d.gpu.note.text
+    assert not d.gpu.util_fig.visible and not any(k.startswith("gpu:") for k in d.sources)
+    assert "no GPU" in d._repr_mimebundle_()["text/html"]
+
+
+def test_gpu_series_and_unknown_is_never_zero():
+    d = Dashboard()
+    d.update(stream(3, gpus=[gpu(0, 0.7), gpu(1, None, used=None)])[0])
+    d.update(stream(3, gpus=[gpu(0, 0.9), gpu(1, None, used=None)])[1])
+    g0, g1 = d.sources["gpu:0"].data, d.sources["gpu:1"].data
+    assert [round(v) for v in g0["utilization"]] == [70, 90]
+    assert list(g0["memory_used"]) == [float(2 << 30)] * 2
+    assert all(math.isnan(v) for v in g1["utilization"]) and all(math.isnan(v) for v in g1["memory_used"])
+    assert d.gpu.util_fig.visible
+    assert "GPU 1: utilization unknown" in d.gpu.note.text
+
+
+def test_timeline_filled_after_the_run():
+    d = Dashboard()
+    snaps = stream(4, "succeeded")
+    for s in snaps[:-1]:
+        d.update(s)
+    assert list(d.sources["timeline"].data["op_id"]) == []
+    d.update(snaps[-1])
+    tl = d.sources["timeline"].data
+    assert len(tl["op_id"]) == 6 and tl["start"][0] == 0.0 and tl["end"][0] == pytest.approx(0.4)
+    assert d.timeline.fig.y_range.factors == ["w0", "w1"]
+    assert tl["color"][3] == "#d62728"  # the failed task
+
+
+def test_new_run_resets_series():
+    d = Dashboard()
+    for s in stream(3, run_id="run-a"):
+        d.update(s)
+    d.update(stream(3, run_id="run-b")[0])
+    assert len(d.sources["memory"].data["t"]) == 1
+    assert len(d.sources["op:op1"].data["t"]) == 1
+
+
+def test_session_mode_follows_new_runs(monkeypatch):
+    h = TelemetryHub()
+    monkeypatch.setattr(dash_mod, "hub", lambda: h)
+    d = Dashboard.session()
+    try:
+        buf = h.new_run("my_dataset")
+        for s in stream(4, "succeeded", run_id=buf.run_id):
+            buf.publish(s)
+        assert d.poller is not None and d.poller.join(5)
+        assert d.run_id == buf.run_id and d.snapshot.state == "succeeded"
+        buf2 = h.new_run("second")
+        for s in stream(2, "failed", run_id=buf2.run_id):
+            buf2.publish(s)
+        assert d.poller.join(5) and d.run_id == buf2.run_id
+        assert "failed" in d.header.text
+    finally:
+        d.close()
+    assert not h._listeners
+
+
+def test_bokeh_js_loaded_once(monkeypatch):
+    calls = []
+    import bokeh.io
+
+    monkeypatch.setattr(bokeh.io, "output_notebook", lambda *a, **k: calls.append(k))
+    monkeypatch.setattr(dash_mod, "_BOKEH_LOADED", False)
+    assert dash_mod.ensure_bokeh_loaded() is True
+    assert dash_mod.ensure_bokeh_loaded() is False
+    assert calls == [{"hide_banner": True}]
+
+
+def test_dashboard_mimebundle_has_widget_and_fallbacks():
+    d = Dashboard(buffer_with(stream(2)))
+    assert d.poller.join(5)
+    bundle = d._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "my_dataset" in bundle["text/html"] and "my_dataset" in bundle["text/plain"]
