@@ -34,6 +34,13 @@ def _read_pieces(datasource: "ParquetDatasource", pieces: tuple[Piece, ...], lim
     return datasource._read_pieces(pieces, limit)
 
 
+def _make_scanner(fragment: Any, **kwargs: Any) -> Any:
+    """The one place a scan is built (tests watch it to see what was pushed down)."""
+    import pyarrow.dataset as pads
+
+    return pads.Scanner.from_fragment(fragment, **kwargs)
+
+
 class ParquetDatasource(FileBasedDatasource):
     _FILE_EXTENSIONS = ["parquet"]
 
@@ -203,7 +210,7 @@ class ParquetDatasource(FileBasedDatasource):
         columns = None
         if self._columns is not None:
             columns = [c for c in self._columns if not (self._include_paths and c == "path")]
-        scanner = pads.Scanner.from_fragment(fragment, columns=columns, filter=self._scan_filter(), **self._scan_args)
+        scanner = _make_scanner(fragment, columns=columns, filter=self._scan_filter(), **self._scan_args)
         max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
         batches: list[pa.RecordBatch] = []
         nbytes = 0

@@ -98,7 +98,9 @@ def filesystem_for(path: str, filesystem: Any = None) -> tuple[fsspec.AbstractFi
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except ImportError as exc:
-        known = fsspec.registry.known_implementations.get(protocol, {})
+        from fsspec.registry import known_implementations
+
+        known = known_implementations.get(protocol, {})
         package = known.get("class", "").split(".")[0] or protocol
         raise ImportError(
             f"reading {path!r} needs the package {package!r} (fsspec's implementation of "
@@ -199,7 +201,11 @@ def resolve_paths(
 
 def _expand_one(fs: fsspec.AbstractFileSystem, raw: str, stripped: str) -> Optional[list[str]]:
     if any(c in stripped for c in _GLOB_CHARS):
-        matches = sorted(fs.glob(stripped))
+        explicit_hidden = posixpath.basename(stripped).startswith((".", "_"))
+        matches = sorted(
+            m for m in fs.glob(stripped)
+            if explicit_hidden or not posixpath.basename(m.rstrip("/")).startswith((".", "_"))
+        )  # like a shell, `*` does not match hidden names
         if not matches:
             return None
         out: list[str] = []
