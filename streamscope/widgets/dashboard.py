@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer, hub
 
-from ._util import esc, fmt_bytes, fmt_count, fmt_seconds, in_kernel, require, widget_bundle
+from ._util import INSTALL_HINT, esc, fmt_bytes, fmt_count, fmt_seconds, in_kernel, require, widget_bundle
 from .bottleneck import find_bottleneck
 from .throttle import SnapshotPoller
 
@@ -59,28 +59,15 @@ class Dashboard:
     """
 
     def __init__(self, handle: Any = None, max_points: int = 600, stall_timeout_s: float = 30.0):
-        require("bokeh", "the dashboard")
-        from bokeh.layouts import column, row
-        from bokeh.models import Div
-
-        from .dashboard_panels import CpuPanel, GpuPanel, MemoryPanel, OperatorSeriesPanel, TimelinePanel
-
         self.stall_timeout_s = stall_timeout_s
-        self.ops = OperatorSeriesPanel(max_points)
-        self.memory = MemoryPanel(max_points)
-        self.cpu = CpuPanel(max_points)
-        self.gpu = GpuPanel(max_points)
-        self.timeline = TimelinePanel()
-        self.header = Div(text="<b>streamscope dashboard</b>: waiting for a run…", sizing_mode="stretch_width")
-        self.layout = column(
-            self.header,
-            row(self.ops.queued_fig, self.ops.rate_fig, sizing_mode="stretch_width"),
-            row(self.memory.fig, self.cpu.fig, sizing_mode="stretch_width"),
-            self.gpu.note,
-            row(self.gpu.util_fig, self.gpu.mem_fig, sizing_mode="stretch_width"),
-            self.timeline.fig,
-            sizing_mode="stretch_width",
-        )
+        self.missing = ""
+        """Why there are no charts (bokeh missing); the view then shows a static summary."""
+        self.panels: tuple = ()
+        self.layout = None
+        try:
+            self._build(max_points)
+        except ImportError as exc:
+            self.missing = f"The live dashboard needs bokeh and jupyter_bokeh: {INSTALL_HINT} ({exc})"
         self.run_id: Optional[str] = None
         self.snapshot: Optional[ExecutionSnapshot] = None
         self.history: list[ExecutionSnapshot] = []
@@ -92,9 +79,35 @@ class Dashboard:
         if buf is not None:
             self.follow(buf)
 
+    def _build(self, max_points: int) -> None:
+        require("bokeh", "the dashboard")
+        from bokeh.layouts import column, row
+        from bokeh.models import Div
+
+        from .dashboard_panels import CpuPanel, GpuPanel, MemoryPanel, OperatorSeriesPanel, TimelinePanel
+
+        self.ops = OperatorSeriesPanel(max_points)
+        self.memory = MemoryPanel(max_points)
+        self.cpu = CpuPanel(max_points)
+        self.gpu = GpuPanel(max_points)
+        self.timeline = TimelinePanel()
+        self.panels = (self.ops, self.memory, self.cpu, self.gpu, self.timeline)
+        self.header = Div(text="<b>streamscope dashboard</b>: waiting for a run…", sizing_mode="stretch_width")
+        self.layout = column(
+            self.header,
+            row(self.ops.queued_fig, self.ops.rate_fig, sizing_mode="stretch_width"),
+            row(self.memory.fig, self.cpu.fig, sizing_mode="stretch_width"),
+            self.gpu.note,
+            row(self.gpu.util_fig, self.gpu.mem_fig, sizing_mode="stretch_width"),
+            self.timeline.fig,
+            sizing_mode="stretch_width",
+        )
+
     # -- data ------------------------------------------------------------------------------------
     @property
     def sources(self) -> dict:
+        if not self.panels:
+            return {}
         out = {"memory": self.memory.source, "cpu": self.cpu.source, "timeline": self.timeline.source}
         out.update({f"op:{k}": v for k, v in self.ops.sources.items()})
         out.update({f"gpu:{k}": v for k, v in self.gpu.sources.items()})
@@ -103,7 +116,7 @@ class Dashboard:
     def reset(self) -> None:
         """Clear every series (a new run starts)."""
         with self._lock:
-            for panel in (self.ops, self.memory, self.cpu, self.gpu, self.timeline):
+            for panel in self.panels:
                 panel.reset()
             self.history = []
             self.snapshot = None
@@ -118,9 +131,10 @@ class Dashboard:
             self.snapshot = snapshot
             self.history.append(snapshot)
             del self.history[:-600]
-            for panel in (self.ops, self.memory, self.cpu, self.gpu, self.timeline):
+            for panel in self.panels:
                 panel.update(snapshot)
-            self.header.text = self._header_html(snapshot)
+            if self.panels:
+                self.header.text = self._header_html(snapshot)
 
     def _header_html(self, s: ExecutionSnapshot) -> str:
         state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
@@ -164,9 +178,14 @@ class Dashboard:
     # -- display ---------------------------------------------------------------------------------
     @property
     def root(self):
-        """The ``jupyter_bokeh.BokehModel`` wrapping the layout (created on first use)."""
-        if self._root is None:
-            require("jupyter_bokeh", "the dashboard")
+        """The ``jupyter_bokeh.BokehModel`` wrapping the layout (created on first use); None
+        when bokeh or jupyter_bokeh is missing."""
+        if self._root is None and self.layout is not None:
+            try:
+                require("jupyter_bokeh", "the dashboard")
+            except ImportError as exc:
+                self.missing = str(exc)
+                return None
             from jupyter_bokeh import BokehModel
 
             self._root = BokehModel(self.layout)
@@ -176,10 +195,15 @@ class Dashboard:
         """Load BokehJS once per kernel, then display the dashboard."""
         from IPython.display import display
 
-        ensure_bokeh_loaded()
+        if self.layout is not None:
+            ensure_bokeh_loaded()
         display(self)
 
     def static_html(self) -> str:
+        note = f'<div style="color:#a60">{esc(self.missing)}</div>' if self.missing else ""
+        return self._summary_html() + note
+
+    def _summary_html(self) -> str:
         s = self.snapshot
         if s is None:
             return "<div><b>streamscope dashboard</b>: no run yet</div>"
@@ -200,10 +224,7 @@ class Dashboard:
         return "streamscope dashboard (no run yet)" if s is None else f"streamscope dashboard: {s.name} [{s.state}]"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        if in_kernel():
+        widget = self.root
+        if widget is not None and in_kernel():
             ensure_bokeh_loaded()
-        try:
-            widget = self.root
-        except ImportError:
-            widget = None
         return widget_bundle(widget, self.static_html(), self.text())

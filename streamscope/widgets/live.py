@@ -59,7 +59,7 @@ class LiveRunView:
             self.progress.details.children = [self.progress.table, self.plan.root]
             self.progress.expand.observe(lambda ch: ch["new"] and self._render_graph(force=True), names="value")
             parts = [self.progress.root]
-            if self.dashboard is not None:
+            if self.dashboard is not None and self.dashboard.root is not None:
                 parts.append(self.dashboard.root)
             self.root = w.VBox(parts)
 
@@ -101,7 +101,7 @@ class LiveRunView:
         """Display under the current cell (loading BokehJS first when a dashboard is shown), then poll."""
         from IPython.display import display
 
-        if self.dashboard is not None:
+        if self.dashboard is not None and self.dashboard.layout is not None:
             from .dashboard import ensure_bokeh_loaded
 
             ensure_bokeh_loaded()
@@ -123,6 +123,8 @@ class LiveRunView:
                 html += "<b>stats</b>" + table_html(rows) + breakdown_html(rows)
         elif s is not None:
             html += f'<div style="color:#777">{esc(len(s.operators))} operator(s) running…</div>'
+        if self.dashboard is not None and s is not None and s.finished:
+            html += self.dashboard.static_html()
         return f'<div class="streamscope-live">{html}</div>'
 
     def text(self) -> str:

@@ -108,3 +108,30 @@ def test_dashboard_mimebundle_has_widget_and_fallbacks():
     bundle = d._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "my_dataset" in bundle["text/html"] and "my_dataset" in bundle["text/plain"]
+
+
+def test_without_bokeh_dashboard_is_a_static_summary(monkeypatch):
+    import sys
+
+    for mod in ("bokeh", "bokeh.layouts", "bokeh.models", "bokeh.plotting", "jupyter_bokeh"):
+        monkeypatch.setitem(sys.modules, mod, None)
+    d = Dashboard()
+    assert d.layout is None and d.root is None and d.sources == {}
+    for s in stream(3, "succeeded"):
+        d.update(s)
+    bundle = d._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert "pip install streamscope[notebook]" in bundle["text/html"] and "succeeded" in bundle["text/html"]
+
+
+def test_live_view_with_dashboard():
+    from streamscope.widgets.live import LiveRunView
+    from widget_snapshots import FakeHandle
+
+    snaps = stream(3, "succeeded")
+    view = LiveRunView(FakeHandle(buffer_with(snaps)), dashboard=True, binary="/nonexistent/dot")
+    for s in snaps:
+        view.update(s)
+    assert view.dashboard.root in view.root.children
+    assert len(view.dashboard.sources["memory"].data["t"]) == 4
+    assert "object store" in view._repr_mimebundle_()["text/html"]
