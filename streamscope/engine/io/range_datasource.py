@@ -55,7 +55,10 @@ class RangeDatasource(Datasource):
         return 8 * (math.prod(self._shape) if self._kind == "tensor" else 1)
 
     def schema(self) -> pa.Schema:
-        schema = _range_block(0, 0, self._kind, self._column, self._shape).schema
+        if self._kind == "tensor":
+            schema = pa.schema([(self._column, pa.fixed_shape_tensor(pa.int64(), self._shape))])
+        else:
+            schema = pa.schema([(self._column, pa.int64())])
         if self._columns is not None:
             schema = pa.schema([schema.field(c) for c in self._columns])
         return schema
