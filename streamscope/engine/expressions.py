@@ -25,12 +25,12 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Expr", "ColumnNotFoundError", "col", "lit", "parse", "to_expr"]
+__all__ = ["Expr", "ColumnNotFoundError", "as_expr", "col", "lit", "parse", "to_expr"]
 
 
 class ColumnNotFoundError(KeyError, ValueError):

@@ -1,7 +1,5 @@
 import pickle
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
