@@ -1,1 +1,79 @@
-"""streamscope: placeholder while bootstrapping."""
+"""streamscope: a streaming dataset engine for Python whose home is the notebook.
+
+The public API mirrors ``ray.data`` name for name::
+
+    import streamscope
+    streamscope.range(1000).map(lambda r: {"id": r["id"] * 2}).take(5)
+
+Importing streamscope imports no widget, notebook or Ray package, and not pandas.
+"""
+
+from __future__ import annotations
+
+from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
+from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
+from streamscope.engine.dataset import Dataset, MaterializedDataset
+from streamscope.engine.exceptions import (
+    DataSourceError,
+    ExecutionCancelled,
+    ObjectStoreFullError,
+    StreamscopeError,
+    UserCodeException,
+    WorkerCrashedError,
+)
+from streamscope.engine.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
+from streamscope.engine.io.datasink import Datasink
+from streamscope.engine.io.datasource import Datasource, ReadTask
+from streamscope.engine.read_api import (
+    range,
+    range_tensor,
+    read_binary_files,
+    read_csv,
+    read_datasource,
+    read_images,
+    read_json,
+    read_numpy,
+    read_parquet,
+    read_text,
+)
+from streamscope.engine.schema import Schema
+
+__version__ = "0.1.0"
+
+DatasetContext = DataContext
+
+
+def _install_display() -> None:
+    """Route a Dataset's notebook repr to the widgets layer (imported only when displayed)."""
+    from streamscope.engine import dataset as _dataset
+
+    def provider(ds):
+        from streamscope.widgets.dataset_view import dataset_mimebundle
+
+        return dataset_mimebundle(ds._name or ds._plan.dag.name, ds._explain())
+
+    _dataset.set_display_provider(provider)
+
+
+_install_display()
+
+
+def load_ipython_extension(ipython):  # pragma: no cover - exercised through IPython in tests
+    from streamscope.kernel_ext import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython):  # pragma: no cover
+    from streamscope.kernel_ext import unload_ipython_extension as _unload
+
+    _unload(ipython)
+
+
+__all__ = [
+    "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
+    "Dataset", "MaterializedDataset", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
+    "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
+    "from_numpy", "from_pandas", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
+    "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
+]

@@ -72,7 +72,9 @@ class DataContext:
     target_max_block_size: Optional[int] = 128 * 1024 * 1024
     target_min_block_size: int = 1 * 1024 * 1024
     execution_options: ExecutionOptions = field(default_factory=ExecutionOptions)
-    enable_progress_bars: bool = False
+    enable_progress_bars: bool = True
+    """Terminal progress (Ray Data defaults this to False; streamscope shows a single line, and
+    interval log lines when stderr is not a terminal). The notebook extension turns it off."""
     enable_operator_progress_bars: bool = True
     max_errored_blocks: int = 0
     retried_io_errors: list = field(default_factory=lambda: list(DEFAULT_RETRIED_IO_ERRORS))

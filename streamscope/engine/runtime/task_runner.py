@@ -78,6 +78,7 @@ def error_from_exception(operator: str, exc: BaseException) -> TaskError:
         carried = None
     if carried is not None:
         carried.__traceback__ = None
+    operator = getattr(exc, "_streamscope_operator", None) or operator
     return TaskError(
         operator=operator,
         type_name=type(exc).__name__,

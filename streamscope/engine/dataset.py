@@ -1,0 +1,251 @@
+"""Dataset: a lazy, immutable builder of logical plans with Ray Data's method names.
+
+Every transform returns a new Dataset whose plan has one more logical operator; nothing runs until
+a consumption method (``take``, ``iter_batches``, ``count``, ``write_*``, ``materialize``) is
+called. Consumption lives in :mod:`streamscope.engine.consume`, writes in
+:mod:`streamscope.engine.writes`; this module holds construction and transforms only.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Iterable, Optional, Union
+
+from streamscope.engine import compute as compute_mod
+from streamscope.engine.consume import ConsumeMixin
+from streamscope.engine.logical import operators as L
+from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
+from streamscope.engine.transforms.columns import (
+    DropColumnsTransform,
+    ExprFilterTransform,
+    RenameColumnsTransform,
+    SelectColumnsTransform,
+)
+from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
+from streamscope.engine.transforms.udf import UserFunction, describe, is_callable_class
+from streamscope.engine.writes import WriteMixin
+
+_display_provider: Optional[Callable[["Dataset"], dict]] = None
+
+
+def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
+    """Install the function that renders a Dataset's rich repr in notebooks. The top-level
+    package installs the widgets' renderer here, so the engine never imports widget code."""
+    global _display_provider
+    _display_provider = fn
+
+
+class Dataset(ConsumeMixin, WriteMixin):
+    def __init__(self, plan: LogicalPlan, name: Optional[str] = None):
+        self._plan = plan
+        self._name = name
+        self._last_run: Any = None
+
+    # ---- identity -------------------------------------------------------------------------
+    @property
+    def _logical_plan(self) -> LogicalPlan:
+        return self._plan
+
+    def set_name(self, name: Optional[str]) -> None:
+        """Name this dataset; the name appears in stats, progress and the notebook views."""
+        self._name = name
+
+    @property
+    def name(self) -> Optional[str]:
+        return self._name
+
+    def _derive(self, op: L.LogicalOperator) -> "Dataset":
+        return Dataset(LogicalPlan(op), name=self._name)
+
+    # ---- row and batch transforms ------------------------------------------------------------
+    def map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
+            fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
+            **ray_remote_args) -> "Dataset":
+        """Apply ``fn`` to each row (a dict); it returns one dict per row."""
+        name = f"Map({describe(fn)})"
+        udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
+        compute = compute_mod.resolve(compute, concurrency, fn, name)
+        return self._derive(L.MapRows(name, self._plan.dag, MapRowsTransform(udf), compute=compute,
+                                      num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+
+    def map_batches(self, fn, *, batch_size: Union[int, None, str] = None, compute=None,
+                    batch_format: Optional[str] = "default", zero_copy_batch: bool = True, fn_args=None,
+                    fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
+                    num_gpus=None, memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
+        """Apply ``fn`` to batches (dict of ndarrays, pandas or pyarrow per ``batch_format``)."""
+        name = f"MapBatches({describe(fn)})"
+        if batch_size == "auto":
+            batch_size = None
+        udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
+        transform = MapBatchesTransform(udf, batch_size, batch_format, zero_copy_batch)
+        compute = compute_mod.resolve(compute, concurrency, fn, name)
+        return self._derive(L.MapBatches(name, self._plan.dag, transform, compute=compute, num_cpus=num_cpus,
+                                         num_gpus=num_gpus, memory=memory, min_rows_per_bundle=batch_size,
+                                         ray_remote_args=ray_remote_args))
+
+    def flat_map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
+                 fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
+                 **ray_remote_args) -> "Dataset":
+        """Apply ``fn`` to each row; it returns a list of rows."""
+        name = f"FlatMap({describe(fn)})"
+        udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
+        compute = compute_mod.resolve(compute, concurrency, fn, name)
+        return self._derive(L.FlatMap(name, self._plan.dag, FlatMapTransform(udf), compute=compute,
+                                      num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+
+    def filter(self, fn=None, expr=None, *, compute=None, fn_args=None, fn_kwargs=None,
+               fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None, num_gpus=None,
+               memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
+        """Keep rows where ``fn(row)`` is true, or where the expression string ``expr`` holds
+        (evaluated vectorized with pyarrow compute and pushed into Parquet reads)."""
+        if (fn is None) == (expr is None):
+            raise ValueError("filter() takes exactly one of fn or expr")
+        if expr is not None:
+            from streamscope.engine.expressions import as_expr
+
+            parsed = as_expr(expr)
+            transform = ExprFilterTransform(parsed)
+            return self._derive(L.Filter(f"Filter({parsed})", self._plan.dag, transform, expr=parsed))
+        name = f"Filter({describe(fn)})"
+        udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
+        compute = compute_mod.resolve(compute, concurrency, fn, name)
+        return self._derive(L.Filter(name, self._plan.dag, FilterRowsTransform(udf), compute=compute,
+                                     num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+
+    def add_column(self, col: str, fn: Callable, *, batch_format: Optional[str] = "pandas", compute=None,
+                   concurrency=None, num_cpus=None, num_gpus=None, memory=None, **ray_remote_args) -> "Dataset":
+        """Add (or replace) column ``col`` computed by ``fn(batch)``."""
+        name = f"AddColumn({col})"
+        udf = UserFunction(fn, name)
+        transform = AddColumnTransform(udf, col, batch_format)
+        return self._derive(L.AddColumn(name, self._plan.dag, transform, num_cpus=num_cpus, num_gpus=num_gpus,
+                                        memory=memory, ray_remote_args=ray_remote_args))
+
+    def select_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+        cols = [cols] if isinstance(cols, str) else list(cols)
+        _check_names("select_columns", cols)
+        return self._derive(L.Project(f"Project[select={cols}]", self._plan.dag, SelectColumnsTransform(cols)))
+
+    def drop_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+        cols = [cols] if isinstance(cols, str) else list(cols)
+        _check_names("drop_columns", cols)
+        return self._derive(L.Project(f"Project[drop={cols}]", self._plan.dag, DropColumnsTransform(cols)))
+
+    def rename_columns(self, names: Union[list[str], dict[str, str]], **_: Any) -> "Dataset":
+        if not isinstance(names, (list, dict)):
+            raise TypeError(f"rename_columns expects a list or dict of names, got {type(names).__name__}")
+        return self._derive(L.Project(f"Project[rename={names}]", self._plan.dag, RenameColumnsTransform(names)))
+
+    # ---- structural ---------------------------------------------------------------------------
+    def limit(self, limit: int) -> "Dataset":
+        if not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a non-negative int, got {limit!r}")
+        return self._derive(L.Limit(self._plan.dag, limit))
+
+    def repartition(self, num_blocks: Optional[int] = None, target_num_rows_per_block: Optional[int] = None, *,
+                    strict: bool = False, shuffle: bool = False, keys=None, sort: bool = False) -> "Dataset":
+        if (num_blocks is None) == (target_num_rows_per_block is None):
+            raise ValueError("repartition() takes exactly one of num_blocks or target_num_rows_per_block")
+        if shuffle or keys:
+            from streamscope.engine import all_to_all_api
+
+            return all_to_all_api.shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
+        if num_blocks is not None and num_blocks <= 0:
+            raise ValueError(f"num_blocks must be positive, got {num_blocks}")
+        return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block))
+
+    def randomize_block_order(self, *, seed: Optional[int] = None) -> "Dataset":
+        return self._derive(L.RandomizeBlocks(self._plan.dag, seed))
+
+    def union(self, *other: "Dataset") -> "Dataset":
+        for o in other:
+            if not isinstance(o, Dataset):
+                raise TypeError(f"union() expects Datasets, got {type(o).__name__}")
+        return self._derive(L.Union([self._plan.dag] + [o._plan.dag for o in other]))
+
+    def materialize(self) -> "MaterializedDataset":
+        """Execute and keep every block in the store; later uses read the stored blocks."""
+        from streamscope.engine.runtime import get_runtime
+
+        executor = self._start_execution("materialize")
+        refs = [(ref, meta) for ref, meta, _owned in executor.iter_output()]
+        runtime = executor.runtime
+        op = L.InputData(refs=refs, runtime=runtime, name=self._name or "Materialized")
+        owner = BlockOwner(runtime, [r for r, _ in refs])
+        op.owner = owner  # plans that read these blocks keep them alive
+        mat = MaterializedDataset(LogicalPlan(op), name=self._name)
+        mat._last_run = executor
+        del get_runtime
+        return mat
+
+    # ---- display ------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return self._plan_repr()
+
+    def _plan_repr(self) -> str:
+        dag = self._plan.dag
+        lines = []
+
+        def walk(op: L.LogicalOperator, depth: int) -> None:
+            prefix = "" if depth == 0 else "   " * (depth - 1) + "+- "
+            if not op.inputs:
+                rows = op.output_num_rows()
+                schema = op.output_schema()
+                cols = "{" + ", ".join(f"{f.name}: {f.type}" for f in schema) + "}" if schema is not None else "unknown"
+                lines.append(f"{prefix}Dataset(name={self._name!r}, num_rows={rows if rows is not None else '?'}, schema={cols})"
+                             if depth == 0 else f"{prefix}{op.name}(num_rows={rows if rows is not None else '?'}, schema={cols})")
+            else:
+                lines.append(prefix + op.name)
+            for child in op.inputs:
+                walk(child, depth + 1)
+
+        walk(dag, 0)
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        if _display_provider is not None:
+            try:
+                return _display_provider(self)
+            except Exception as exc:  # a broken view must not hide the dataset
+                return {"text/plain": repr(self) + f"\n(rich view unavailable: {exc})"}
+        return {"text/plain": repr(self)}
+
+
+class MaterializedDataset(Dataset):
+    """A dataset whose blocks are held in the store; freed when this object is garbage-collected."""
+
+    def _derive(self, op: L.LogicalOperator) -> Dataset:
+        return Dataset(LogicalPlan(op), name=self._name)
+
+    def __repr__(self) -> str:
+        op = self._plan.dag
+        schema = op.output_schema()
+        cols = "{" + ", ".join(f"{f.name}: {f.type}" for f in schema) + "}" if schema is not None else "{}"
+        return f"MaterializedDataset(num_blocks={op.num_blocks()}, num_rows={op.output_num_rows()}, schema={cols})"
+
+
+class BlockOwner:
+    """Owns a materialized dataset's blocks; frees them when the last plan using them is gone."""
+
+    def __init__(self, runtime: Any, refs: list):
+        self.runtime = runtime
+        self.refs = refs
+        self._finalizer = weakref.finalize(self, _free_refs, runtime, list(refs))
+
+
+def _free_refs(runtime: Any, refs: list) -> None:
+    try:
+        runtime.free(refs)
+    except Exception:
+        pass
+
+
+def _check_names(op: str, cols: Iterable[Any]) -> None:
+    for c in cols:
+        if not isinstance(c, str):
+            raise TypeError(f"{op}: column names must be str, got {c!r}")
+
+
+def is_class_udf(fn: Any) -> bool:
+    return is_callable_class(fn)

@@ -1,0 +1,1 @@
+"""Backpressure policies, one per module."""

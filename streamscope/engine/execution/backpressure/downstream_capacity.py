@@ -1,0 +1,33 @@
+"""DownstreamCapacity: an operator waits while the next operator already has more queued input
+blocks than ``ratio`` times what it can work on at once (Ray Data's
+``downstream_capacity_backpressure_ratio``, default 2). Keeps a fast stage from racing ahead of a
+slow one even when the store has room."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.execution.backpressure.base import BackpressurePolicy
+
+
+class DownstreamCapacityPolicy(BackpressurePolicy):
+    name = "DownstreamCapacity"
+
+    def __init__(self, ratio: float = 2.0, min_queued: int = 4):
+        self.ratio = ratio
+        self.min_queued = min_queued
+
+    def blocks(self, op: Any, executor: Any) -> Optional[str]:
+        consumer = executor.consumer_of(op)
+        if consumer is None:
+            waiting = executor.consumer_queue_blocks()
+            allowed = max(self.min_queued, 8)
+            if waiting > allowed:
+                return f"{self.name}: {waiting} blocks waiting for the consumer (limit {allowed})"
+            return None
+        queued_blocks, _ = consumer.queued_input()
+        parallel = max(1, executor.parallelism_of(consumer))
+        allowed = max(self.min_queued, self.ratio * parallel)
+        if queued_blocks > allowed:
+            return f"{self.name}: {queued_blocks} blocks queued at {consumer.name} (limit {allowed:g})"
+        return None

@@ -1,0 +1,39 @@
+"""OutputBudget: bounds the bytes an operator has produced that nobody has consumed yet.
+
+Why: this is what keeps memory bounded when a fast producer feeds a slow consumer (or a dataset
+is many times the store's capacity). Each operator gets an equal share of the store budget; an
+operator whose pending output (its output queue, the next operator's input queue, and the
+consumer's queue for the last one) plus one more task's expected output would exceed its share
+waits until downstream catches up. At least one task is always allowed when nothing is pending,
+so a single huge block cannot deadlock the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.execution.backpressure.base import BackpressurePolicy
+
+
+def _fmt(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class OutputBudgetPolicy(BackpressurePolicy):
+    name = "OutputBudget"
+
+    def blocks(self, op: Any, executor: Any) -> Optional[str]:
+        budget = executor.op_output_budget(op)
+        if budget is None:
+            return None
+        pending = executor.pending_output_bytes(op)
+        if pending <= 0:
+            return None
+        expected = executor.expected_task_output_bytes(op)
+        if pending + expected > budget:
+            return f"{self.name}: {_fmt(pending)} waiting downstream (budget {_fmt(budget)})"
+        return None

@@ -1,0 +1,113 @@
+"""Terminal progress: reads telemetry snapshots on its own thread and prints them.
+
+Modes (``DataContext.progress_mode``, switchable while a run is going): "line" redraws one line
+on a terminal; "operators" redraws one line per operator; "log" prints an interval line (every
+``progress_interval_s``) for logs and CI where ``\\r`` is useless; "off". "auto" picks "line" on a
+terminal and "log" otherwise. The executor never waits on this thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from streamscope.engine.execution import telemetry as T
+
+
+def _fmt_rate(v: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.1f}{unit}"
+    return f"{v:.0f}"
+
+
+def render_line(snap: T.ExecutionSnapshot) -> str:
+    pct = "" if snap.progress is None else f"{snap.progress * 100:5.1f}% "
+    ops = " | ".join(f"{o.name[:28]}: {_fmt_rate(o.rows_out)} rows" for o in snap.operators[-3:])
+    state = {T.RUN_SUCCEEDED: "done", T.RUN_FAILED: "FAILED", T.RUN_CANCELLED: "CANCELLED"}.get(snap.state, "running")
+    return f"[{snap.name}] {state} {pct}{snap.elapsed_s:6.1f}s {snap.rows_out} rows out | {ops}"
+
+
+def render_operators(snap: T.ExecutionSnapshot) -> list[str]:
+    lines = [render_line(snap)]
+    for o in snap.operators:
+        bp = f" [{o.backpressure_reason}]" if o.backpressure_reason else ""
+        lines.append(
+            f"  {o.name[:40]:<40} {o.state:<13} rows {o.rows_out:>10} ({_fmt_rate(o.rows_per_s)}/s) "
+            f"tasks {o.active_tasks} active/{o.tasks_done} done, queued in {o.queued_in_blocks}{bp}"
+        )
+    return lines
+
+
+class TerminalProgress:
+    def __init__(self, executor: Any, context: Any, stream: TextIO | None = None):
+        self.executor = executor
+        self.context = context
+        self.stream = stream or sys.stderr
+        self._drawn_lines = 0
+        self._thread = threading.Thread(target=self._loop, name="streamscope-progress", daemon=True)
+
+    def start(self) -> "TerminalProgress":
+        self._thread.start()
+        return self
+
+    def _mode(self) -> str:
+        mode = self.context.progress_mode
+        if not self.context.enable_progress_bars:
+            return "off"
+        if mode == "auto":
+            try:
+                return "line" if self.stream.isatty() else "log"
+            except Exception:
+                return "log"
+        return mode
+
+    def _loop(self) -> None:
+        buf = self.executor.buffer
+        last_log = time.time()
+        started = last_log
+        while True:
+            snap = buf.latest()
+            mode = self._mode()
+            finished = snap is not None and snap.finished
+            if snap is not None and mode in ("line", "operators"):
+                self._draw(render_operators(snap) if mode == "operators" else [render_line(snap)], final=finished)
+            elif snap is not None and mode == "log":
+                now = time.time()
+                if finished and now - started >= self.context.progress_interval_s:
+                    self._print(render_line(snap))
+                elif not finished and now - last_log >= self.context.progress_interval_s:
+                    last_log = now
+                    self._print(render_line(snap))
+            if finished:
+                return
+            time.sleep(0.1 if mode in ("line", "operators") else 0.25)
+
+    def _print(self, line: str) -> None:
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except Exception:
+            pass
+
+    def _draw(self, lines: list[str], final: bool) -> None:
+        try:
+            out = self.stream
+            if self._drawn_lines:
+                out.write("\r" + "\x1b[1A" * (self._drawn_lines - 1))
+            out.write("\n".join("\x1b[2K" + line for line in lines))
+            self._drawn_lines = len(lines)
+            if final:
+                out.write("\n")
+                self._drawn_lines = 0
+            out.flush()
+        except Exception:
+            pass
+
+
+def maybe_start_progress(executor: Any, context: Any) -> None:
+    if not context.enable_progress_bars or context.progress_mode == "off":
+        return
+    TerminalProgress(executor, context).start()

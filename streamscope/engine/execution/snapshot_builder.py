@@ -1,0 +1,142 @@
+"""Builds ExecutionSnapshots from the executor's operators (called from the loop thread only)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from streamscope.engine.execution import telemetry as T
+
+MAX_SPANS = 5000
+
+
+class SnapshotBuilder:
+    def __init__(self, executor: Any):
+        self.ex = executor
+        self.spans: list[T.TaskSpan] = []
+        self._dot = ""
+        self._last_progress: dict[str, tuple[float, int]] = {}
+        self._cpu_primed = False
+
+    def record_span(self, op: Any, stats: Any, ok: bool) -> None:
+        if len(self.spans) < MAX_SPANS and stats.started_at:
+            self.spans.append(T.TaskSpan(op.op_id, stats.worker or "?", stats.started_at, stats.finished_at or time.time(), ok))
+
+    def build(self, state: str, rows_delivered: int, error: Optional[BaseException] = None) -> T.ExecutionSnapshot:
+        ex = self.ex
+        if not self._dot:
+            self._dot = ex.plan.dot(ex.name)
+        ops = tuple(self._op_snapshot(op, state) for op in ex.plan.ops)
+        store = ex.runtime.store_stats()
+        snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
+                                     store.spilled_total_bytes, store.restored_total_bytes, store.num_blocks, store.backend)
+        resources = self._resources()
+        progress = self._progress(ops, state)
+        bottleneck = _bottleneck(ops) if state == T.RUN_RUNNING else ""
+        return T.ExecutionSnapshot(
+            run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
+            operators=ops, store=snap_store, resources=resources, bottleneck=bottleneck,
+            stalled=False, error=_short_error(error), rows_out=max(rows_delivered, ex.plan.sink.metrics.rows_out), progress=progress,
+            dot_physical=self._dot, timeline=tuple(self.spans),
+        )
+
+    def _op_snapshot(self, op: Any, run_state: str) -> T.OperatorSnapshot:
+        ex = self.ex
+        m = op.metrics
+        qi_blocks, qi_bytes = op.queued_input()
+        qo_blocks, qo_bytes = op.queued_output()
+        done = id(op) in ex._input_done_marked
+        reason = ex.blocked_reason(op.op_id)
+        if done:
+            state = T.DONE
+        elif run_state == T.RUN_FAILED:
+            state = T.FAILED
+        elif run_state == T.RUN_CANCELLED:
+            state = T.CANCELLED
+        elif reason and not op.active:
+            state = T.BACKPRESSURED
+        elif op.active or m.tasks_submitted or m.rows_out:
+            state = T.RUNNING
+        else:
+            state = T.PENDING
+        est = op.estimated_output_rows()
+        progress = None
+        if done:
+            progress = 1.0
+        elif est:
+            progress = min(1.0, m.rows_out / est)
+        elif getattr(op, "read_op", None) is not None:
+            total = m.tasks_submitted + op.num_read_tasks_left()
+            progress = (m.tasks_done / total) if total else None
+        end = m.finished_at or time.time()
+        wall = (end - m.started_at) if m.started_at else 0.0
+        return T.OperatorSnapshot(
+            op_id=op.op_id, name=op.name, state=state, fused=op.logical_names,
+            queued_in_blocks=qi_blocks, queued_in_bytes=qi_bytes, queued_out_blocks=qo_blocks, queued_out_bytes=qo_bytes,
+            active_tasks=len(op.active), tasks_done=m.tasks_done, tasks_failed=m.tasks_failed,
+            rows_in=m.rows_in, rows_out=m.rows_out, bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
+            wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
+            backpressure_reason=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
+            started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
+            **_actor_fields(op),
+        )
+
+    def _resources(self) -> T.ResourceSnapshot:
+        ex = self.ex
+        util = None
+        try:
+            import psutil
+
+            value = psutil.cpu_percent(interval=None)
+            util = value / 100.0 if self._cpu_primed else None
+            self._cpu_primed = True
+        except Exception:
+            pass
+        workers = ex.runtime.workers()
+        gpus = tuple(
+            T.GpuSnapshot(index=g.get("index", i), name=g.get("name", ""), utilization=g.get("utilization"),
+                          memory_used_bytes=g.get("memory_used_bytes"), memory_total_bytes=g.get("memory_total_bytes"))
+            for i, g in enumerate(ex.runtime.gpu_stats())
+        )
+        rm = ex.resources
+        return T.ResourceSnapshot(
+            cpu_total=rm.cpu_limit if rm else 0.0, cpu_in_use=rm.cpu_used if rm else 0.0, cpu_utilization=util,
+            gpus=gpus, workers_alive=len(workers), workers_busy=sum(1 for w in workers if w.busy),
+        )
+
+    def _progress(self, ops: tuple, state: str) -> Optional[float]:
+        if state == T.RUN_SUCCEEDED:
+            return 1.0
+        sink = ops[-1] if ops else None
+        if sink is None:
+            return None
+        if sink.progress is not None:
+            return min(sink.progress, 0.999)
+        values = [o.progress for o in ops if o.progress is not None]
+        return min(values) * 0.999 if values else None
+
+
+def _actor_fields(op: Any) -> dict:
+    fn = getattr(op, "actor_telemetry", None)
+    return fn() if fn else {}
+
+
+def _bottleneck(ops: tuple) -> str:
+    blocked = [o for o in ops if o.state == T.BACKPRESSURED and o.backpressure_reason]
+    running = [o for o in ops if o.state in (T.RUNNING, T.BACKPRESSURED)]
+    if not running:
+        return ""
+    slowest = max(running, key=lambda o: (o.queued_in_blocks, o.active_tasks))
+    if slowest.queued_in_blocks > 0:
+        return f"{slowest.name}: {slowest.queued_in_blocks} blocks waiting for it ({slowest.active_tasks} tasks running)"
+    if blocked:
+        o = blocked[0]
+        return f"{o.name} is held back by {o.backpressure_reason}"
+    return ""
+
+
+def _short_error(error: Optional[BaseException]) -> str:
+    if error is None:
+        return ""
+    text = str(error).split("\n", 1)[0]
+    return f"{type(error).__name__}: {text}"[:500]

@@ -1,0 +1,101 @@
+"""DatasetStats: what ``Dataset.stats()`` returns — readable text and a structured object.
+
+It is a ``str`` (so Ray Data code that prints it keeps working) that also carries per-operator
+figures as attributes, built from the run's final telemetry snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+from streamscope.engine.execution import telemetry as T
+
+
+@dataclass(frozen=True)
+class OperatorStats:
+    name: str
+    op_id: str
+    wall_s: float
+    cpu_s: float
+    udf_s: float
+    rows_in: int
+    rows_out: int
+    bytes_in: int
+    bytes_out: int
+    tasks: int
+    blocks: int
+    backpressure_s: float
+    spilled_bytes: int
+    fused: tuple[str, ...] = ()
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n}"
+
+
+class DatasetStats(str):
+    operators: tuple[OperatorStats, ...]
+    wall_s: float
+    state: str
+    run_id: str
+    rows_out: int
+    spilled_bytes: int
+    restored_bytes: int
+    peak_store_bytes: int
+    error: str
+
+    def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0):
+        ops: tuple[OperatorStats, ...] = ()
+        if snapshot is not None:
+            ops = tuple(
+                OperatorStats(o.name, o.op_id, o.wall_s, o.cpu_s, o.udf_s, o.rows_in, o.rows_out, o.bytes_in, o.bytes_out,
+                              o.tasks_done + o.tasks_failed, o.blocks_out, o.backpressure_s, o.spilled_bytes, o.fused)
+                for o in snapshot.operators
+            )
+        text = _render(snapshot, ops, peak_store_bytes)
+        obj = super().__new__(cls, text)
+        obj.operators = ops
+        obj.wall_s = snapshot.elapsed_s if snapshot else 0.0
+        obj.state = snapshot.state if snapshot else "not executed"
+        obj.run_id = snapshot.run_id if snapshot else ""
+        obj.rows_out = snapshot.rows_out if snapshot else 0
+        obj.spilled_bytes = snapshot.store.spilled_total_bytes if snapshot else 0
+        obj.restored_bytes = snapshot.store.restored_total_bytes if snapshot else 0
+        obj.peak_store_bytes = peak_store_bytes
+        obj.error = snapshot.error if snapshot else ""
+        obj.snapshot = snapshot
+        return obj
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out,
+            "spilled_bytes": self.spilled_bytes, "restored_bytes": self.restored_bytes,
+            "peak_store_bytes": self.peak_store_bytes, "operators": [asdict(o) for o in self.operators],
+        }
+
+
+def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, ...], peak: int) -> str:
+    if snapshot is None:
+        return "This dataset has not been executed yet: no stats."
+    lines = []
+    for i, o in enumerate(ops):
+        lines.append(f"Operator {i} {o.name}: {o.tasks} tasks executed, {o.blocks} blocks produced in {o.wall_s:.2f}s")
+        lines.append(f"* Rows: {o.rows_in} in, {o.rows_out} out; bytes: {_fmt_bytes(o.bytes_in)} in, {_fmt_bytes(o.bytes_out)} out")
+        lines.append(f"* CPU time: {o.cpu_s:.3f}s, UDF time: {o.udf_s:.3f}s, backpressure: {o.backpressure_s:.2f}s")
+        if o.spilled_bytes:
+            lines.append(f"* Spilled: {_fmt_bytes(o.spilled_bytes)}")
+        lines.append("")
+    s = snapshot.store
+    lines.append(f"Dataset {snapshot.name} ({snapshot.run_id}): {snapshot.state} in {snapshot.elapsed_s:.2f}s, {snapshot.rows_out} rows out")
+    lines.append(
+        f"* Object store: capacity {_fmt_bytes(s.capacity_bytes)}, peak in use {_fmt_bytes(peak)}, "
+        f"spilled {_fmt_bytes(s.spilled_total_bytes)}, restored {_fmt_bytes(s.restored_total_bytes)} ({s.backend or 'n/a'})"
+    )
+    if snapshot.error:
+        lines.append(f"* Error: {snapshot.error}")
+    return "\n".join(lines)

@@ -1,0 +1,383 @@
+"""StreamingExecutor: runs a physical plan in a background thread and streams its output.
+
+The scheduling loop: collect finished tasks from the runtime, route output bundles downstream,
+dispatch whatever the resource manager and the backpressure policies allow (downstream operators
+first, so the pipeline drains before it fills), and publish a telemetry snapshot a few times a
+second. Outputs reach the consumer through a bounded queue.
+
+Completion, a failure, a cancel and a KeyboardInterrupt at the consumer all end in
+:meth:`_finish`, one idempotent path: in-flight tasks are cancelled, every block the run still
+owns is freed, and the run is marked succeeded, failed or cancelled — never succeeded unless the
+sink really finished.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Any, Iterator, Optional
+
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.exceptions import ExecutionCancelled
+from streamscope.engine.execution import telemetry as T
+from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
+from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
+from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
+from streamscope.engine.execution.errors import exception_from_task_error
+from streamscope.engine.execution.resource_manager import ResourceManager
+from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.limit_operator import LimitOperator
+from streamscope.engine.physical.plan import PhysicalPlan
+from streamscope.engine.runtime.base import BlockRef, TaskHandle
+
+_DONE = object()
+
+
+class StreamingExecutor:
+    def __init__(self, plan: PhysicalPlan, runtime: Any, context: Any, name: str = "dataset"):
+        self.plan = plan
+        self.runtime = runtime
+        self.context = context
+        self.name = name
+        self.services = ExecutionServices(runtime, context)
+        self.buffer = T.hub().new_run(name)
+        self.run_id = self.buffer.run_id
+        self.policies = [ConcurrencyCapPolicy(), OutputBudgetPolicy(), DownstreamCapacityPolicy(
+            getattr(context, "downstream_capacity_backpressure_ratio", 2.0) or 2.0)]
+        self.resources: Optional[ResourceManager] = None
+        self._owner: dict[TaskHandle, tuple[PhysicalOperator, Any]] = {}
+        self._consumer_queue: collections.deque = collections.deque()
+        self._consumer_bytes = 0
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._cancel_requested = False
+        self._finished = False
+        self._state = T.RUN_RUNNING
+        self._error: Optional[BaseException] = None
+        self._input_done_marked: set[int] = set()
+        self._blocked: dict[str, str] = {}
+        self._rows_delivered = 0
+        self._thread: Optional[threading.Thread] = None
+        self._snapshots = SnapshotBuilder(self)
+        self._last_publish = 0.0
+        self._finish_lock = threading.Lock()
+        self.started_at = time.time()
+        self.final_snapshot: Optional[T.ExecutionSnapshot] = None
+        self._consumers = {id(op): plan.consumers(op) for op in plan.ops}
+        self._expected_out: dict[str, float] = {}
+
+    # ---- public ----------------------------------------------------------------------------
+    def start(self) -> "StreamingExecutor":
+        from streamscope.engine.execution import run_registry
+
+        run_registry.register(self)
+        self._thread = threading.Thread(target=self._run, name=f"streamscope-executor-{self.run_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def iter_output(self) -> Iterator[tuple[BlockRef, BlockMetadata, bool]]:
+        """Yield (ref, metadata, owned) in output order. Closing the generator early (break,
+        exception, KeyboardInterrupt) cancels the run through the shutdown path."""
+        completed = False
+        try:
+            while True:
+                with self._cond:
+                    while not self._consumer_queue:
+                        self._cond.wait(0.1)
+                    item = self._consumer_queue.popleft()
+                    if item is not _DONE:
+                        self._consumer_bytes -= item[1].size_bytes
+                    self._cond.notify_all()
+                if item is _DONE:
+                    if self._error is not None:
+                        raise self._error
+                    completed = True
+                    return
+                self._rows_delivered += item[1].num_rows
+                yield item
+        finally:
+            if not completed:
+                self.cancel(reason="consumer stopped")
+                self.join(5.0)
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Request cancellation; the loop thread performs it (within one scheduling step)."""
+        if self._finished:
+            return
+        self._cancel_requested = True
+        self._cancel_reason = reason
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    # ---- queries used by backpressure policies and snapshots -------------------------------
+    def consumer_of(self, op: PhysicalOperator) -> Optional[PhysicalOperator]:
+        consumers = self._consumers.get(id(op)) or []
+        return consumers[0][0] if consumers else None
+
+    def consumer_queue_blocks(self) -> int:
+        return len(self._consumer_queue)
+
+    def parallelism_of(self, op: PhysicalOperator) -> int:
+        cap = op.concurrency_cap()
+        cpus = int(self.resources.cpu_limit) if self.resources else 1
+        return min(cap, cpus) if cap else cpus
+
+    def op_output_budget(self, op: PhysicalOperator) -> Optional[float]:
+        if self.resources is None or self.resources.store_limit == float("inf"):
+            return None
+        n = max(1, len(self.plan.ops))
+        return max(self.resources.store_limit * 0.5 / n, 8 << 20)
+
+    def pending_output_bytes(self, op: PhysicalOperator) -> int:
+        total = op.queued_output()[1]
+        consumer = self.consumer_of(op)
+        if consumer is None:
+            total += self._consumer_bytes
+        else:
+            total += consumer.queued_input()[1]
+        return total
+
+    def expected_task_output_bytes(self, op: PhysicalOperator) -> float:
+        m = op.metrics
+        if m.tasks_done:
+            return m.bytes_out / m.tasks_done
+        return 0.0
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.resources = ResourceManager(self.runtime, self.context)
+            for op in self.plan.ops:
+                op.start(self.services)
+                op.metrics.started_at = None
+            self._publish(force=True)
+            while not self._stop.is_set():
+                self._step()
+                if self._sink_done():
+                    break
+            if self._cancel_requested:
+                raise ExecutionCancelled(f"run {self.name!r} was cancelled ({getattr(self, '_cancel_reason', 'cancelled')})")
+            self._finish(T.RUN_SUCCEEDED, None)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes through _finish
+            state = T.RUN_CANCELLED if isinstance(exc, ExecutionCancelled) else T.RUN_FAILED
+            self._finish(state, exc)
+
+    def _step(self) -> None:
+        timeout = 0.02 if self._owner else 0.0
+        results = self.runtime.wait(timeout) if self._owner else []
+        for handle, result in results:
+            self._on_result(handle, result)
+        self._route()
+        dispatched = self._dispatch()
+        self._route()
+        self._publish()
+        if not results and not dispatched and not self._sink_done():
+            with self._cond:
+                if not self._stop.is_set():
+                    self._cond.wait(0.005 if self._owner else 0.02)
+
+    def _on_result(self, handle: TaskHandle, result: Any) -> None:
+        owner = self._owner.pop(handle, None)
+        if owner is None:
+            self.services.free([r for r, _ in result.outputs])
+            return
+        op, info = owner
+        op.active.pop(handle, None)
+        self.resources.release(handle.spec.resources)
+        stats = result.stats
+        m = op.metrics
+        m.cpu_s += stats.cpu_s
+        m.udf_s += stats.udf_s
+        m.task_wall_s += stats.wall_s
+        self._snapshots.record_span(op, stats, result.error is None)
+        if result.error is not None:
+            m.tasks_failed += 1
+            self.services.free([r for r, _ in result.outputs])
+            limit = self.context.max_errored_blocks
+            if not result.error.system and (limit < 0 or m.errored_blocks < limit):
+                m.errored_blocks += 1
+                self._free_task_inputs(info)
+                op.on_task_skipped(handle, info)
+                return
+            raise exception_from_task_error(result.error)
+        m.tasks_done += 1
+        self._free_task_inputs(info)
+        if op.completed_early:
+            self.services.free([r for r, _ in result.outputs])
+            return
+        op.on_task_done(handle, info, result)
+
+    def _free_task_inputs(self, info: Any) -> None:
+        bundles = info.get("bundles", []) if isinstance(info, dict) else []
+        self.services.free([r for b in bundles if b.owned for r in b.refs])
+
+    def _route(self) -> None:
+        for op in self.plan.ops:
+            op.progress_tick()
+            consumers = self._consumers[id(op)]
+            while op.output_queue:
+                bundle = op.output_queue.popleft()
+                if not consumers:
+                    self._deliver(bundle)
+                else:
+                    consumer, index = consumers[0]
+                    if consumer.completed_early or (isinstance(consumer, LimitOperator) and consumer.satisfied):
+                        self._drop(bundle)
+                    else:
+                        consumer.add_input(bundle, index)
+            if isinstance(op, LimitOperator) and op.satisfied:
+                self._stop_upstream(op)
+                for bundle in op.dropped:
+                    self._drop(bundle)
+                op.dropped.clear()
+            if id(op) not in self._input_done_marked and op.is_finished() and not op.output_queue:
+                self._input_done_marked.add(id(op))
+                op.metrics.finished_at = op.metrics.finished_at or time.time()
+                for consumer, index in consumers:
+                    consumer.mark_input_done(index)
+
+    def _deliver(self, bundle: RefBundle) -> None:
+        with self._cond:
+            for ref, meta in bundle.blocks:
+                self._consumer_queue.append((ref, meta, bundle.owned))
+                self._consumer_bytes += meta.size_bytes
+            self._cond.notify_all()
+
+    def _drop(self, bundle: RefBundle) -> None:
+        if bundle.owned:
+            self.services.free(bundle.refs)
+
+    def _stop_upstream(self, limit_op: PhysicalOperator) -> None:
+        stack = list(limit_op.inputs)
+        while stack:
+            op = stack.pop()
+            stack.extend(op.inputs)
+            if op.completed_early:
+                continue
+            op.completed_early = True
+            if op.active:
+                handles = list(op.active)
+                self.runtime.cancel(handles)
+                for h in handles:
+                    _, info = self._owner.pop(h)
+                    self.resources.release(h.spec.resources)
+                    self._free_task_inputs(info)
+                op.active.clear()
+            for bundle in op.clear_inputs():
+                self._drop(bundle)
+            while op.output_queue:
+                self._drop(op.output_queue.popleft())
+
+    def _dispatch(self) -> int:
+        dispatched = 0
+        self._blocked = {}
+        for op in reversed(self.plan.ops):
+            while op.has_next_task():
+                spec_res = op.task_resources()
+                reason = self._policy_reason(op)
+                if reason is None and not self.resources.can_start(spec_res):
+                    reason = self.resources.reason(spec_res)
+                if reason is not None:
+                    self._blocked[op.op_id] = reason
+                    break
+                nxt = op.next_task()
+                if nxt is None:
+                    break
+                spec, info = nxt
+                handle = self.runtime.submit(spec)
+                self._owner[handle] = (op, info)
+                op.active[handle] = info
+                op.metrics.tasks_submitted += 1
+                if op.metrics.started_at is None:
+                    op.metrics.started_at = time.time()
+                self.resources.allocate(spec.resources)
+                dispatched += 1
+        return dispatched
+
+    def _policy_reason(self, op: PhysicalOperator) -> Optional[str]:
+        for policy in self.policies:
+            reason = policy.blocks(op, self)
+            if reason is not None:
+                if policy.name != "ConcurrencyCap" and not op.active and not self._downstream_has_work(op):
+                    continue  # never stall a run: with nothing in flight downstream, let one through
+                return reason
+        return None
+
+    def _downstream_has_work(self, op: PhysicalOperator) -> bool:
+        consumer = self.consumer_of(op)
+        if consumer is None:
+            return bool(self._consumer_queue)
+        return bool(consumer.active) or consumer.has_next_task() or bool(consumer.output_queue)
+
+    def _sink_done(self) -> bool:
+        sink = self.plan.sink
+        return id(sink) in self._input_done_marked and not sink.output_queue
+
+    def blocked_reason(self, op_id: str) -> str:
+        return self._blocked.get(op_id, "")
+
+    # ---- telemetry ---------------------------------------------------------------------------
+    def _publish(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._last_publish < self.context.telemetry_interval_s:
+            return
+        self._last_publish = now
+        self.buffer.publish(self._snapshots.build(self._state, self._rows_delivered))
+
+    # ---- the one shutdown path ----------------------------------------------------------------
+    def _finish(self, state: str, error: Optional[BaseException]) -> None:
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+        self._stop.set()
+        try:
+            if self._owner:
+                self.runtime.cancel(list(self._owner))
+                for handle, (op, info) in list(self._owner.items()):
+                    self._free_task_inputs(info)
+                    op.active.pop(handle, None)
+                self._owner.clear()
+            for op in self.plan.ops:
+                for bundle in op.clear_inputs():
+                    self._drop(bundle)
+                while op.output_queue:
+                    self._drop(op.output_queue.popleft())
+                extra = getattr(op, "dropped", None)
+                if extra:
+                    for bundle in extra:
+                        self._drop(bundle)
+                    extra.clear()
+                op.shutdown()
+            if state != T.RUN_SUCCEEDED:
+                with self._cond:
+                    leftovers = [item for item in self._consumer_queue if item is not _DONE]
+                    self._consumer_queue.clear()
+                    self._consumer_bytes = 0
+                self.services.free([ref for ref, _, owned in leftovers if owned])
+        except BaseException as cleanup_error:  # noqa: BLE001
+            if error is None:
+                error, state = cleanup_error, T.RUN_FAILED
+        finally:
+            self._state = state
+            self._error = error
+            snapshot = self._snapshots.build(state, self._rows_delivered, error=error)
+            self.final_snapshot = snapshot
+            self.buffer.publish(snapshot)
+            with self._cond:
+                self._consumer_queue.append(_DONE)
+                self._cond.notify_all()
+            from streamscope.engine.execution import run_registry
+
+            run_registry.unregister(self)

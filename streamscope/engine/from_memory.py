@@ -1,0 +1,88 @@
+"""Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow.
+
+These mirror Ray Data's column conventions: scalars from ``from_items`` land in column ``item``,
+arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+import numpy as np
+import pyarrow as pa
+
+from streamscope.engine.block import pandas_to_block, rows_to_block, to_block
+from streamscope.engine.logical.operators import InputData
+from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.tensor import ndarray_to_arrow
+
+
+def _materialized(tables: list[pa.Table], name: str):
+    from streamscope.engine.dataset import MaterializedDataset
+
+    return MaterializedDataset(LogicalPlan(InputData(tables=tables, name=name)))
+
+
+def _split(table: pa.Table, n: Optional[int]) -> list[pa.Table]:
+    if not n or n <= 1 or table.num_rows == 0:
+        return [table]
+    n = min(n, table.num_rows)
+    bounds = [table.num_rows * i // n for i in range(n + 1)]
+    return [table.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(n)]
+
+
+def _default_blocks(num_rows: int) -> int:
+    import os
+
+    return max(1, min(num_rows, 2 * (os.cpu_count() or 1)))
+
+
+def from_items(items: list, *, parallelism: int = -1, override_num_blocks: Optional[int] = None):
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"from_items expects a list, got {type(items).__name__}")
+    rows = [dict(item) if isinstance(item, Mapping) else {"item": item} for item in items]
+    table = rows_to_block(rows) if rows else pa.table({})
+    n = override_num_blocks or (parallelism if parallelism and parallelism > 0 else _default_blocks(len(rows)))
+    return _materialized(_split(table, n), "FromItems")
+
+
+def from_pandas(dfs: Any, override_num_blocks: Optional[int] = None):
+    frames = dfs if isinstance(dfs, (list, tuple)) else [dfs]
+    tables = [pandas_to_block(df) for df in frames]
+    if override_num_blocks:
+        from streamscope.engine.block import concat_blocks
+
+        tables = _split(concat_blocks(tables), override_num_blocks)
+    return _materialized(tables, "FromPandas")
+
+
+def from_numpy(ndarrays: Union[np.ndarray, list]):
+    arrays = ndarrays if isinstance(ndarrays, (list, tuple)) else [ndarrays]
+    tables = []
+    for arr in arrays:
+        arr = np.asarray(arr)
+        if arr.ndim == 0:
+            raise ValueError("from_numpy needs arrays with at least one dimension (rows)")
+        tables.append(pa.Table.from_arrays([ndarray_to_arrow(arr)], names=["data"]))
+    return _materialized(tables, "FromNumpy")
+
+
+def from_arrow(tables: Any, *, override_num_blocks: Optional[int] = None):
+    items = tables if isinstance(tables, (list, tuple)) else [tables]
+    out = []
+    for t in items:
+        if isinstance(t, (bytes, bytearray)):
+            import pyarrow.ipc as ipc
+
+            t = ipc.open_stream(pa.py_buffer(t)).read_all()
+        out.append(to_block(t))
+    if override_num_blocks:
+        from streamscope.engine.block import concat_blocks
+
+        out = _split(concat_blocks(out), override_num_blocks)
+    return _materialized(out, "FromArrow")
+
+
+def from_blocks(blocks: list):
+    return _materialized([to_block(b) for b in blocks], "FromBlocks")

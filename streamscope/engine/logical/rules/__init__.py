@@ -1,0 +1,1 @@
+"""Logical optimizer rules, one per module."""

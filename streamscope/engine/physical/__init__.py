@@ -1,0 +1,1 @@
+"""Physical operators and the logical -> physical planner."""

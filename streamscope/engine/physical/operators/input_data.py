@@ -1,0 +1,36 @@
+"""InputDataBuffer: emits blocks the plan already holds (in memory or in the store)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+
+
+class InputDataBuffer(PhysicalOperator):
+    kind = "InputDataBuffer"
+
+    def __init__(self, tables: Optional[list] = None, refs: Optional[list] = None, name: str = "Input"):
+        super().__init__(name, [])
+        self._tables = tables
+        self._refs = refs
+        self.inputs_done = [True]
+
+    def start(self, services: ExecutionServices) -> None:
+        super().start(services)
+        if self._tables is not None:
+            for i, table in enumerate(self._tables):
+                ref, meta = services.put(table)
+                self.emit(RefBundle([(ref, meta)], owned=True, seq=(i,)))
+        else:
+            for i, (ref, meta) in enumerate(self._refs or []):
+                self.emit(RefBundle([(ref, meta)], owned=False, seq=(i,)))
+        self.metrics.rows_in = self.metrics.rows_out
+
+    def estimated_output_rows(self) -> Optional[int]:
+        if self._tables is not None:
+            return sum(t.num_rows for t in self._tables)
+        return sum(m.num_rows for _, m in self._refs or [])
+
+    def is_finished(self) -> bool:
+        return True

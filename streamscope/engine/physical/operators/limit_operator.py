@@ -1,0 +1,77 @@
+"""LimitOperator: passes whole blocks until the limit, slices the last one, then tells the
+executor that everything upstream may stop."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.transforms.columns import SliceTransform
+
+
+class LimitOperator(PhysicalOperator):
+    kind = "LimitOperator"
+
+    def __init__(self, input_op: PhysicalOperator, limit: int):
+        super().__init__(f"limit={limit}", [input_op], (f"Limit[limit={limit}]",))
+        self.limit = limit
+        self.remaining = limit
+        self._slice_fn = None
+        self._pending_slices: list[tuple[RefBundle, int]] = []
+        self.dropped: list[RefBundle] = []
+
+    def start(self, services: ExecutionServices) -> None:
+        super().start(services)
+        self._slice_fn = services.register(SliceTransform(), "Limit")
+
+    def shutdown(self) -> None:
+        if self._slice_fn is not None and self.services is not None:
+            self.services.runtime.release_function(self._slice_fn)
+
+    def add_input(self, bundle: RefBundle, index: int = 0) -> None:
+        self.metrics.rows_in += bundle.num_rows
+        self.metrics.bytes_in += bundle.size_bytes
+        if self.remaining <= 0:
+            self.dropped.append(bundle)
+            return
+        rows = bundle.num_rows
+        if rows <= self.remaining:
+            self.remaining -= rows
+            self.emit(bundle)
+        else:
+            self._pending_slices.append((bundle, self.remaining))
+            self.remaining = 0
+        if self.remaining <= 0:
+            self.satisfied = True
+
+    @property
+    def satisfied(self) -> bool:
+        return self.remaining <= 0
+
+    @satisfied.setter
+    def satisfied(self, value: bool) -> None:
+        pass
+
+    def has_next_task(self) -> bool:
+        return bool(self._pending_slices)
+
+    def task_resources(self) -> Resources:
+        return Resources(cpu=0.0)
+
+    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+        bundle, keep = self._pending_slices.pop(0)
+        spec = TaskSpec(self._slice_fn, payload=(0, keep), inputs=bundle.refs, resources=Resources(cpu=0.0), operator="Limit")
+        return spec, {"bundles": [bundle]}
+
+    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+        for block in result.outputs:
+            self.emit(RefBundle([block], owned=True, seq=info["bundles"][0].seq))
+
+    def is_finished(self) -> bool:
+        if self.satisfied:
+            return not self._pending_slices and not self.active
+        return self.all_inputs_done() and not self._pending_slices and not self.active
+
+    def estimated_output_rows(self) -> Optional[int]:
+        return self.limit

@@ -1,0 +1,173 @@
+"""TaskPoolMapOperator: runs a fused chain of transforms as tasks, optionally reading first.
+
+Why bundling: tiny input blocks would make tiny tasks whose scheduling cost dwarfs the work, and
+``map_batches(batch_size=N)`` wants N rows per call; so inputs are grouped until they reach the
+batch size or the minimum block size before a task is made.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.transforms.task_function import MapTaskFunction
+
+
+class TaskPoolMapOperator(PhysicalOperator):
+    kind = "TaskPoolMapOperator"
+
+    def __init__(
+        self,
+        name: str,
+        input_op: Optional[PhysicalOperator],
+        transforms: list,
+        *,
+        logical_names: tuple[str, ...] = (),
+        read_op: Any = None,
+        resources: Resources = Resources(cpu=1.0),
+        concurrency: Optional[int] = None,
+        min_rows_per_bundle: Optional[int] = None,
+    ):
+        super().__init__(name, [input_op] if input_op is not None else [], logical_names)
+        self.transforms = transforms
+        self.read_op = read_op
+        self.resources = resources
+        self.concurrency = concurrency
+        self.min_rows_per_bundle = min_rows_per_bundle
+        self._fn = None
+        self._read_tasks: list = []
+        self._next_seq = 0
+        self._reorder: dict[int, list[RefBundle]] = {}
+        self._next_emit = 0
+        self._estimated_rows: Optional[int] = None
+        if read_op is not None:
+            self.inputs_done = [True]
+
+    def start(self, services: ExecutionServices) -> None:
+        super().start(services)
+        ctx = services.context
+        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
+        self._fn = services.register(fn, self.name)
+        if self.read_op is not None:
+            source = self.read_op.datasource
+            parallelism = self.read_op.parallelism
+            if parallelism is None or parallelism <= 0:
+                parallelism = auto_parallelism(source, services)
+            self._read_tasks = list(source.get_read_tasks(parallelism))
+            rows = [t.num_rows for t in self._read_tasks]
+            if rows and all(r is not None for r in rows) and all(t.preserves_row_count() for t in self.transforms if hasattr(t, "preserves_row_count")):
+                self._estimated_rows = sum(rows)  # type: ignore[arg-type]
+
+    def shutdown(self) -> None:
+        if self._fn is not None and self.services is not None:
+            self.services.runtime.release_function(self._fn)
+
+    def task_resources(self) -> Resources:
+        return self.resources
+
+    def concurrency_cap(self) -> Optional[int]:
+        return self.concurrency
+
+    def has_next_task(self) -> bool:
+        if self.completed_early:
+            return False
+        if self.read_op is not None:
+            return bool(self._read_tasks)
+        queue = self.input_queues[0]
+        if not queue:
+            return False
+        if self.inputs_done[0]:
+            return True
+        return self._bundle_ready(queue)
+
+    def _bundle_ready(self, queue) -> bool:
+        ctx = self.services.context if self.services else None
+        min_bytes = ctx.target_min_block_size if ctx else 1 << 20
+        rows = bytes_ = 0
+        for bundle in queue:
+            rows += bundle.num_rows
+            bytes_ += bundle.size_bytes
+            if self.min_rows_per_bundle is not None:
+                if rows >= self.min_rows_per_bundle:
+                    return True
+            elif bytes_ >= min_bytes:
+                return True
+        return False
+
+    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+        seq = self._next_seq
+        if self.read_op is not None:
+            read_task = self._read_tasks.pop(0)
+            spec = TaskSpec(self._fn, payload=read_task, inputs=(), resources=self.resources, operator=self.name,
+                            max_block_bytes=self.services.context.target_max_block_size)
+            self._next_seq += 1
+            return spec, {"seq": seq, "bundles": []}
+        bundles = self._take_bundle()
+        refs = [ref for b in bundles for ref in b.refs]
+        spec = TaskSpec(self._fn, payload=None, inputs=refs, resources=self.resources, operator=self.name,
+                        max_block_bytes=self.services.context.target_max_block_size)
+        self._next_seq += 1
+        return spec, {"seq": seq, "bundles": bundles}
+
+    def _take_bundle(self) -> list[RefBundle]:
+        queue = self.input_queues[0]
+        ctx = self.services.context
+        taken = []
+        rows = bytes_ = 0
+        while queue:
+            bundle = queue.popleft()
+            taken.append(bundle)
+            rows += bundle.num_rows
+            bytes_ += bundle.size_bytes
+            if self.min_rows_per_bundle is not None:
+                if rows >= self.min_rows_per_bundle:
+                    break
+            elif bytes_ >= ctx.target_min_block_size:
+                break
+        return taken
+
+    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+        seq = info["seq"]
+        out = [RefBundle([block], owned=True, seq=(seq, i)) for i, block in enumerate(result.outputs)]
+        if self.services.preserve_order:
+            self._reorder[seq] = out
+            self._flush_ordered()
+        else:
+            for bundle in out:
+                self.emit(bundle)
+
+    def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
+        if self.services.preserve_order:
+            self._reorder[info["seq"]] = []
+            self._flush_ordered()
+
+    def _flush_ordered(self) -> None:
+        while self._next_emit in self._reorder:
+            for bundle in self._reorder.pop(self._next_emit):
+                self.emit(bundle)
+            self._next_emit += 1
+
+    def _pending_work(self) -> bool:
+        return bool(self._read_tasks) or bool(self._reorder)
+
+    def estimated_output_rows(self) -> Optional[int]:
+        return self._estimated_rows
+
+    def num_read_tasks_left(self) -> int:
+        return len(self._read_tasks)
+
+
+def auto_parallelism(datasource: Any, services: ExecutionServices) -> int:
+    """Read tasks when the user did not say: enough for every CPU twice over, and about one task
+    per ``target_min_block_size`` of data, capped at ``read_op_min_num_blocks``."""
+    ctx = services.context
+    cpus = max(1, int(services.runtime.total_resources().cpu))
+    size = datasource.estimate_inmemory_data_size()
+    by_size = 1 if not size else math.ceil(size / max(1, ctx.target_min_block_size))
+    n = max(min(by_size, ctx.read_op_min_num_blocks), 2 * cpus)
+    rows = datasource.num_rows()
+    if rows is not None:
+        n = max(1, min(n, rows))
+    return n

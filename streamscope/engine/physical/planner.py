@@ -1,0 +1,90 @@
+"""The planner: optimized logical plan -> physical operators, then fusion.
+
+Each logical family maps to one physical operator type; the mapping is the only place that knows
+both layers, so adding an operator family means adding one branch here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamscope.engine.logical import operators as L
+from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.physical.fusion import fuse_plan
+from streamscope.engine.physical.operators.barrier_operators import RandomizeBlocksOperator, RepartitionOperator
+from streamscope.engine.physical.operators.base import PhysicalOperator
+from streamscope.engine.physical.operators.input_data import InputDataBuffer
+from streamscope.engine.physical.operators.limit_operator import LimitOperator
+from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.physical.operators.union_operator import UnionOperator
+from streamscope.engine.physical.plan import PhysicalPlan
+from streamscope.engine.runtime.base import Resources
+
+
+def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
+    memo: dict[int, PhysicalOperator] = {}
+    sink = _plan(logical.dag, memo)
+    if fuse:
+        sink = fuse_plan(sink)
+    return PhysicalPlan(sink)
+
+
+def map_resources(op: Any) -> Resources:
+    cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)
+    gpu = 0.0 if op.num_gpus is None else float(op.num_gpus)
+    return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0))
+
+
+def _concurrency(op: Any):
+    compute = getattr(op, "compute", None)
+    size = getattr(compute, "size", None)
+    if size:
+        return int(size)
+    conc = getattr(op, "concurrency", None)
+    if isinstance(conc, int):
+        return conc
+    return None
+
+
+def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalOperator:
+    if id(op) in memo:
+        return memo[id(op)]
+    inputs = [_plan(inp, memo) for inp in op.inputs]
+    result: PhysicalOperator
+    if isinstance(op, L.Read):
+        res = map_resources(op.resources) if op.resources is not None else Resources(cpu=1.0)
+        result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res, concurrency=op.concurrency)
+    elif isinstance(op, L.InputData):
+        result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name)
+    elif isinstance(op, L.AbstractMap):
+        compute = op.compute
+        if compute is not None and type(compute).__name__ == "ActorPoolStrategy":
+            from streamscope.engine.physical.operators.actor_pool_map_operator import ActorPoolMapOperator
+
+            result = ActorPoolMapOperator.from_logical(op, inputs[0])
+        else:
+            result = TaskPoolMapOperator(
+                op.name, inputs[0], [op.transform], logical_names=(op.name,), resources=map_resources(op),
+                concurrency=_concurrency(op), min_rows_per_bundle=op.min_rows_per_bundle,
+            )
+    elif isinstance(op, L.Limit):
+        result = LimitOperator(inputs[0], op.limit)
+    elif isinstance(op, L.Union):
+        result = UnionOperator(inputs)
+    elif isinstance(op, L.Repartition):
+        result = RepartitionOperator(inputs[0], op.num_blocks, op.target_num_rows_per_block)
+    elif isinstance(op, L.RandomizeBlocks):
+        result = RandomizeBlocksOperator(inputs[0], op.seed)
+    elif isinstance(op, L.Exchange):
+        from streamscope.engine.physical.operators.exchange_operator import ExchangeOperator
+
+        result = ExchangeOperator(op.name, inputs, op.spec, kind=op.kind)
+    elif isinstance(op, L.Write):
+        from streamscope.engine.transforms.write import WriteTransform
+
+        result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink)], logical_names=(op.name,),
+                                     resources=Resources(cpu=1.0), concurrency=op.concurrency)
+    else:
+        raise NotImplementedError(f"no physical operator for logical operator {op.kind}")
+    memo[id(op)] = result
+    return result

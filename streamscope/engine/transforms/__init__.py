@@ -1,0 +1,1 @@
+"""Transforms: picklable objects that run inside tasks (one family per module)."""

@@ -1,0 +1,48 @@
+"""MapTaskFunction: the function a fused map operator registers with the runtime.
+
+It turns a task's input (a ReadTask payload, or input blocks) into output blocks by running the
+fused chain of transforms, then coalesces small outputs so the store holds few, well-sized blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import pyarrow as pa
+
+from streamscope.engine.block import block_size_bytes, concat_blocks, to_block
+from streamscope.engine.runtime.base import TaskContext
+
+
+class MapTaskFunction:
+    def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20):
+        self.transforms = list(transforms)
+        self.name = name
+        self.target_max_block_size = target_max_block_size
+        self.coalesce_min_bytes = coalesce_min_bytes
+
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
+        if payload is not None and callable(payload):
+            stream: Iterator[pa.Table] = (to_block(t) for t in payload())
+        else:
+            stream = blocks
+        for transform in self.transforms:
+            stream = transform.apply(stream, ctx)
+        yield from _coalesce(stream, self.coalesce_min_bytes)
+
+
+def _coalesce(stream: Iterator[pa.Table], min_bytes: int) -> Iterator[pa.Table]:
+    """Merge consecutive small tables until they reach ``min_bytes`` (schemas permitting)."""
+    pending: list[pa.Table] = []
+    size = 0
+    for table in stream:
+        if pending and not table.schema.equals(pending[0].schema):
+            yield concat_blocks(pending)
+            pending, size = [], 0
+        pending.append(table)
+        size += block_size_bytes(table)
+        if size >= min_bytes:
+            yield concat_blocks(pending) if len(pending) > 1 else pending[0]
+            pending, size = [], 0
+    if pending:
+        yield concat_blocks(pending) if len(pending) > 1 else pending[0]

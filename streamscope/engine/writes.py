@@ -1,0 +1,56 @@
+"""Write methods of Dataset: each builds a datasink and runs a two-phase write.
+
+Tasks write temporary files; only when every task has succeeded are they renamed to their final
+names. On failure or cancel the temporaries are deleted and the error re-raised, so a failed
+write never leaves output that looks complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+class WriteMixin:
+    def write_datasink(self, datasink: Any, *, ray_remote_args: Optional[dict] = None, concurrency: Optional[int] = None) -> None:
+        from streamscope.engine.logical import operators as L
+        from streamscope.engine.logical.plan import LogicalPlan
+        from streamscope.engine.transforms.write import read_write_results
+
+        datasink.on_write_start()
+        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=concurrency))
+        results: list = []
+        try:
+            for table in self._iter_tables(plan):
+                results.extend(read_write_results(table))
+        except BaseException as exc:
+            datasink.on_write_failed(results, exc)
+            raise
+        datasink.on_write_complete(results)
+
+    def write_parquet(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+        from streamscope.engine.io.parquet_datasink import ParquetDatasink
+
+        self.write_datasink(ParquetDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+
+    def write_csv(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+        from streamscope.engine.io.csv_datasink import CSVDatasink
+
+        self.write_datasink(CSVDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+
+    def write_json(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+        from streamscope.engine.io.json_datasink import JSONDatasink
+
+        self.write_datasink(JSONDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+
+    def write_numpy(self, path: str, *, column: str, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+        from streamscope.engine.io.numpy_datasink import NumpyDatasink
+
+        self.write_datasink(NumpyDatasink(path, column=column, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+
+
+_IGNORED = ("ray_remote_args", "concurrency", "arrow_open_stream_args", "min_rows_per_file", "num_rows_per_file", "mode")
+
+
+def _sink_kwargs(kwargs: dict) -> dict:
+    """Drop Ray-cluster-only arguments the local sinks do not use."""
+    return {k: v for k, v in kwargs.items() if k not in _IGNORED}
