@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import threading
 from collections import deque
 from typing import Any, Optional
 
@@ -88,8 +89,12 @@ class WorkerPool:
             from multiprocessing import forkserver
 
             # Only a forkserver this module started is ours to stop at the last shutdown.
-            if getattr(forkserver._forkserver, "_forkserver_pid", None) is None:
-                self._ctx.set_forkserver_preload([WORKER_MODULE])
+            server = forkserver._forkserver
+            if getattr(server, "_forkserver_pid", None) is None:
+                # Keep modules others asked to preload, but not '__main__': in a kernel that
+                # re-imports the launcher script for nothing.
+                others = [m for m in getattr(server, "_preload_modules", []) if m not in ("__main__", WORKER_MODULE)]
+                self._ctx.set_forkserver_preload([*others, WORKER_MODULE])
                 _started_forkserver = True
         worker_id = f"{self.kind}-worker-{next(self._ids)}"
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
@@ -99,7 +104,7 @@ class WorkerPool:
             name=f"streamscope-{worker_id}",
             daemon=True,
         )
-        process.start()
+        _start_without_main(process)
         child_conn.close()
         worker = Worker(worker_id, process, parent_conn)
         self.workers[worker_id] = worker
@@ -222,6 +227,44 @@ class WorkerPool:
                 objects.append(worker.conn)
             objects.append(worker.sentinel)
         return objects
+
+
+# ---- starting workers without re-running the driver's __main__ ----------------------------------
+# multiprocessing's spawn and forkserver children re-import the parent's main script so pickled
+# references to ``__main__`` resolve. Workers never need that (task functions are cloudpickled by
+# value), and re-running a user's unguarded script in every worker would re-run their pipeline or
+# fail with "An attempt has been made to start a new process before...". So while *this thread*
+# starts a worker, the preparation data leaves the main module out. Other threads starting their
+# own processes at the same moment see the stock behaviour.
+_spawning = threading.local()
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+
+
+def _install_preparation_filter() -> None:
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+    if getattr(original, "_streamscope_filter", False):
+        return
+
+    def get_preparation_data(name: str) -> dict:
+        data = original(name)
+        if getattr(_spawning, "without_main", False):
+            for key in _MAIN_KEYS:
+                data.pop(key, None)
+        return data
+
+    get_preparation_data._streamscope_filter = True  # type: ignore[attr-defined]
+    spawn.get_preparation_data = get_preparation_data
+
+
+def _start_without_main(process: Any) -> None:
+    _install_preparation_filter()
+    _spawning.without_main = True
+    try:
+        process.start()
+    finally:
+        _spawning.without_main = False
 
 
 def _context(start_method: Optional[str]) -> Any:

@@ -15,7 +15,9 @@ Driver -> worker::
 
 Worker -> driver::
 
-    (DONE, task_id, attempt, TaskResult, files)   files: [(block_id, path, size, spilled)]
+    (DONE, task_id, attempt, TaskResult, files, exception_bytes)
+        files: [(block_id, path, size, spilled)]; exception_bytes: the user's exception pickled
+        apart from the result (None when there is none or it would not pickle)
 """
 
 from __future__ import annotations

@@ -124,6 +124,11 @@ class LocalRuntime(Runtime):
         self._queue: "OrderedDict[int, tuple[TaskHandle, int]]" = OrderedDict()
         self._running: dict[int, _Attempt] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
+        self._waiting = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self, context: Any = None) -> None:
@@ -159,6 +164,7 @@ class LocalRuntime(Runtime):
             self._queue.clear()
             self._running.clear()
             self._done.clear()
+            self._wake_waiter()
             self._state.close()
 
     # ---- functions -----------------------------------------------------------------------------
@@ -186,6 +192,7 @@ class LocalRuntime(Runtime):
         with self._lock:
             self._queue[handle.task_id] = (handle, 1)
             self._dispatch()
+            self._wake_waiter()
         return handle
 
     def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
@@ -198,17 +205,24 @@ class LocalRuntime(Runtime):
                 if self._done:
                     done, self._done = self._done, []
                     return done
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
                 objects = pool.wait_objects() if pool is not None else []
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            if not objects:
-                time.sleep(min(remaining, 0.05))  # nothing in flight: nothing can wake us early
-                continue
-            ready = wait_for_objects(objects, remaining)
+                # Set under the same lock as the snapshot: a submit or cancel from another
+                # thread after this point sees the flag and wakes us to take a new snapshot.
+                self._waiting = True
+            try:
+                ready = wait_for_objects([self._wake_r, *objects], remaining)
+            except (OSError, ValueError):  # shut down from another thread while we waited
+                ready = []
             with self._lock:
+                self._waiting = False
                 for obj in ready:
-                    self._on_ready(obj)
+                    if obj == self._wake_r:
+                        _drain_fd(self._wake_r)
+                    else:
+                        self._on_ready(obj)
 
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
         ids = {h.task_id for h in handles}
@@ -235,6 +249,7 @@ class LocalRuntime(Runtime):
                 self._delete_attempt_files(rec.handle.task_id, rec.attempt)
             pool.refill()
             self._dispatch()
+            self._wake_waiter()
 
     # ---- blocks ---------------------------------------------------------------------------------
     def put(self, table: pa.Table) -> tuple[BlockRef, BlockMetadata]:
@@ -287,6 +302,14 @@ class LocalRuntime(Runtime):
         store = self._state.store
         if store is not None and block_ids:
             store.free(block_ids)
+
+    def _wake_waiter(self) -> None:
+        """A ``wait`` blocked in another thread watches a stale set of pipes; make it look again."""
+        if self._waiting:
+            try:
+                os.write(self._wake_w, b"w")
+            except OSError:  # pipe full: it is awake already
+                pass
 
     def _dispatch(self) -> None:
         pool, store = self._state.pool, self._state.store
@@ -341,7 +364,12 @@ class LocalRuntime(Runtime):
         return True
 
     def _on_done(self, worker: Worker, message: tuple) -> None:
-        _, task_id, attempt, result, files = message
+        _, task_id, attempt, result, files, exception_bytes = message
+        if exception_bytes is not None and result.error is not None:
+            try:
+                result.error.exception = protocol.decode(exception_bytes)
+            except Exception:  # its class does not exist in the driver: keep the text only
+                result.error.exception = None
         pool, store = self._state.pool, self._state.store
         assert pool is not None and store is not None
         rec: Optional[_Attempt] = worker.current
@@ -438,6 +466,22 @@ def _block_id(ref: BlockRef) -> str:
     if not isinstance(ref, LocalBlockRef):
         raise TypeError(f"local runtime got a {type(ref).__name__}; expected LocalBlockRef")
     return ref.block_id
+
+
+def _drain_fd(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:  # BlockingIOError: empty
+        pass
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _default_workers() -> int:

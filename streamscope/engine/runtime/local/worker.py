@@ -111,7 +111,7 @@ class WorkerLoop:
         if fn is None:  # a driver bug, but say so instead of dying with a KeyError
             err = error_from_exception(operator, RuntimeError(f"function {fn_id} was never sent to {self.worker_id}"))
             err.system = True
-            return (protocol.DONE, task_id, attempt, TaskResult(error=err), files)
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), files, None)
         inputs = (blockfile.read_block(path) for path in paths)
         result = run_task(
             fn,
@@ -123,7 +123,21 @@ class WorkerLoop:
             put=put,
             worker=self.worker_id,
         )
-        return (protocol.DONE, task_id, attempt, result, files)
+        return (protocol.DONE, task_id, attempt, result, files, detach_exception(result))
+
+
+def detach_exception(result: TaskResult) -> Optional[bytes]:
+    """Pickle the user's exception on its own, so a class the driver cannot import loses only the
+    exception object (the error keeps its type name, message and traceback text) instead of the
+    whole result message."""
+    error = result.error
+    if error is None or error.exception is None:
+        return None
+    exc, error.exception = error.exception, None
+    try:
+        return protocol.encode(exc)
+    except Exception:
+        return None
 
 
 def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str]) -> tuple[str, str, int, bool]:

@@ -22,22 +22,24 @@ SHUTDOWN_SCRIPT = textwrap.dedent(
     def fn(payload, blocks, ctx):
         yield pa.table({"pid": [os.getpid()]})
 
-    if __name__ == "__main__":
-        rt = LocalRuntime(num_workers=2, store_capacity=1 << 20)
-        rt.ensure_started()
-        for _ in range(3):
-            rt.put(pa.table({"v": np.zeros(100_000)}))  # forces a spill dir into existence
-        rt.submit(TaskSpec(rt.register_function(fn), operator="Map"))
-        while not rt.wait(1.0):
-            pass
-        dirs = [rt.store.directory] + rt.store.spill_dirs()
-        pids = [w.pid for w in rt.workers()]
-        rt.shutdown()
-        rt.shutdown()
-        children = [c.pid for c in psutil.Process().children(recursive=True)
-                    if "resource_tracker" not in " ".join(c.cmdline())]
-        print(json.dumps({"dirs": dirs, "pids": pids, "children": children,
-                          "left": [d for d in dirs if os.path.exists(d)]}))
+    # No `if __name__ == "__main__"` guard on purpose: workers must not re-run the driver script.
+    rt = LocalRuntime(num_workers=2, store_capacity=1 << 20)
+    rt.ensure_started()
+    for _ in range(3):
+        rt.put(pa.table({"v": np.zeros(100_000)}))  # forces a spill dir into existence
+    rt.submit(TaskSpec(rt.register_function(fn), operator="Map"))
+    results = []
+    while not results:
+        results = rt.wait(1.0)
+    assert results[0][1].error is None, results[0][1].error
+    dirs = [rt.store.directory] + rt.store.spill_dirs()
+    pids = [w.pid for w in rt.workers()]
+    rt.shutdown()
+    rt.shutdown()
+    children = [c.pid for c in psutil.Process().children(recursive=True)
+                if "resource_tracker" not in " ".join(c.cmdline())]
+    print(json.dumps({"dirs": dirs, "pids": pids, "children": children,
+                      "left": [d for d in dirs if os.path.exists(d)]}))
     """
 )
 

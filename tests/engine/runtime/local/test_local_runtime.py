@@ -150,3 +150,19 @@ def test_ensure_started_applies_changed_settings(make_rt, tmp_path):
     rt.submit(TaskSpec(fn, operator="ReportPid"))
     [(_, result)] = collect(rt, 1)
     assert result.error is None
+
+
+def test_submit_from_another_thread_wakes_a_blocked_wait(shared_rt):
+    import threading
+
+    fn = shared_rt.register_function(report_pid, "ReportPid")
+    got = []
+    waiter = threading.Thread(target=lambda: got.extend(shared_rt.wait(10.0)))
+    t0 = time.monotonic()
+    waiter.start()
+    time.sleep(0.1)
+    shared_rt.submit(TaskSpec(fn, operator="ReportPid"))
+    waiter.join(12)
+    assert len(got) == 1 and got[0][1].error is None
+    assert time.monotonic() - t0 < 2.0
+    shared_rt.free([ref for ref, _ in got[0][1].outputs])
