@@ -110,6 +110,17 @@ def kill_descendants() -> None:
 # ---- engines -------------------------------------------------------------------------------------
 
 
+class _Missing:
+    """Stands in for a module that failed to import; raises the original error when used, so a
+    workload that never touches it (W0, W1) still runs."""
+
+    def __init__(self, name: str, exc: BaseException):
+        self._name, self._exc = name, exc
+
+    def __getattr__(self, attr):
+        raise ImportError(f"{self._name} is not available: {self._exc}") from self._exc
+
+
 def init_dataflow(engine: str, object_store_memory: Optional[int] = None):
     """Import the engine's ``data`` module (``streamscope`` or ``ray.data``) and start it.
 
@@ -132,7 +143,10 @@ def init_dataflow(engine: str, object_store_memory: Optional[int] = None):
         agg = importlib.import_module("ray.data.aggregate")
     elif engine == "streamscope":
         data = importlib.import_module("streamscope")
-        agg = importlib.import_module("streamscope.aggregate")
+        try:
+            agg = importlib.import_module("streamscope.aggregate")
+        except ImportError as exc:
+            agg = _Missing("streamscope.aggregate", exc)
         if object_store_memory:
             data.DataContext.get_current().object_store_capacity_bytes = int(object_store_memory)
     else:
