@@ -22,7 +22,7 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
         ctx = ctx.copy()
         ctx.execution_options.preserve_order = True
     physical = plan_physical(optimized)
-    runtime = get_runtime(ctx)
+    runtime = _runtime_for(optimized, ctx, get_runtime)
     executor = StreamingExecutor(physical, runtime, ctx, name=name)
     executor.start()
     from streamscope.engine.execution.progress import maybe_start_progress
@@ -36,3 +36,28 @@ def _has_limit(plan: LogicalPlan) -> bool:
     from streamscope.engine.logical.plan import post_order
 
     return any(isinstance(op, Limit) for op in post_order(plan.dag))
+
+
+def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
+    """The session's runtime, except where the plan can only run in the driver process: blocks a
+    materialized dataset holds in another runtime are read there, and files on a process-local
+    filesystem (fsspec ``memory://``) exist only in the driver, so worker processes must not
+    read or write them (they would see an empty filesystem, or write where nobody looks)."""
+    from streamscope.engine.logical.operators import InputData
+    from streamscope.engine.logical.plan import post_order
+
+    for op in post_order(plan.dag):
+        if isinstance(op, InputData) and op.refs and op.runtime is not None:
+            op.runtime.ensure_started(ctx)
+            return op.runtime
+    if (ctx.runtime or "local") == "local" and any(_process_local_fs(op) for op in post_order(plan.dag)):
+        return get_runtime(ctx, kind="inprocess")
+    return get_runtime(ctx)
+
+
+def _process_local_fs(op: Any) -> bool:
+    io = getattr(op, "datasource", None) or getattr(op, "datasink", None)
+    fs = getattr(io, "_fs", None)
+    protocol = getattr(fs, "protocol", None)
+    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol or ())
+    return "memory" in protocols

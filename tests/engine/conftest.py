@@ -1,0 +1,52 @@
+"""Fixtures for the engine-core tests.
+
+The warm local runtime (the default) is started once and shared by the whole session: starting
+the forkserver and its workers is the slow part. Every test gets the DataContext back as it found
+it, so a test that narrows a setting cannot leak it into the next one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def runtime():
+    """The session's default (local) runtime, warm."""
+    from streamscope.engine.runtime import get_runtime
+
+    rt = get_runtime()
+    yield rt
+
+
+@pytest.fixture(autouse=True)
+def _restore_context():
+    from streamscope.engine.context import DataContext
+
+    saved = DataContext.get_current()
+    ctx = saved.copy()
+    ctx.enable_progress_bars = False
+    DataContext._set_current(ctx)
+    yield ctx
+    DataContext._set_current(saved)
+
+
+@pytest.fixture
+def ctx(_restore_context):
+    """The DataContext this test may change freely."""
+    return _restore_context
+
+
+@pytest.fixture
+def shm_dirs():
+    """``shm_dirs()``: the streamscope block directories currently under /dev/shm."""
+
+    def list_dirs() -> set[str]:
+        try:
+            return {n for n in os.listdir("/dev/shm") if n.startswith("streamscope-")}
+        except FileNotFoundError:
+            return set()
+
+    return list_dirs
