@@ -164,42 +164,67 @@ def block_to_pandas(table: pa.Table) -> Any:
 
 def iter_rows(table: pa.Table) -> Iterator[dict[str, Any]]:
     """Rows as dicts of Python values; tensor cells come back as ndarrays."""
-    tensor_names = {f.name for f in table.schema if tensor.is_tensor_type(f.type)}
-    if not tensor_names:
-        yield from table.to_pylist()
-        return
-    plain = table.drop_columns(list(tensor_names)).to_pylist() if len(tensor_names) < table.num_columns else None
-    tensor_values = {name: tensor.arrow_to_numpy(table.column(name)) for name in tensor_names}
-    for i in range(table.num_rows):
-        row: dict[str, Any] = {}
-        for name in table.column_names:
-            row[name] = tensor_values[name][i] if name in tensor_names else plain[i][name]  # type: ignore[index]
-        yield row
+    return iter(table_rows(table))
+
+
+def table_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """All rows of a block as a list of dicts (column-wise conversion, then one zip)."""
+    names = table.column_names
+    columns = []
+    for name in names:
+        col = table.column(name)
+        if tensor.is_tensor_type(col.type):
+            columns.append(list(tensor.arrow_to_numpy(col)))
+        else:
+            columns.append(col.to_pylist())
+    if len(names) == 1:
+        name = names[0]
+        return [{name: v} for v in columns[0]]
+    return [dict(zip(names, values)) for values in zip(*columns)]
 
 
 def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
-    """Rows (dicts) -> block. Columns whose values are ndarrays become tensor columns."""
+    """Rows (dicts) -> block. Columns whose values are ndarrays become tensor columns.
+
+    Fast path: every row has the first row's keys (one pass per column); otherwise the union of
+    keys in first-seen order, with None where a row lacks a key.
+    """
     if not rows:
         return pa.table({})
-    names: list[str] = []
-    seen = set()
-    for row in rows:
-        for key in row:
-            if key not in seen:
-                seen.add(key)
-                names.append(key)
-    columns: dict[str, Any] = {}
-    for name in names:
-        values = [row.get(name) for row in rows]
-        if any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values):
-            columns[name] = tensor.tensors_to_arrow(values)
-        else:
-            values = [v.item() if isinstance(v, np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0) else v for v in values]
-            try:
-                columns[name] = pa.array(values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise TypeError(f"column {name!r}: values of mixed or unsupported types ({exc})") from exc
-    return columns_to_block(columns)
+    names = list(rows[0])
+    width = len(names)
+    columns: dict[str, list] = {}
+    try:
+        if any(len(row) != width for row in rows):
+            raise KeyError
+        for name in names:
+            columns[name] = [row[name] for row in rows]
+    except KeyError:
+        names, seen = [], set()
+        for row in rows:
+            for key in row:
+                if key not in seen:
+                    seen.add(key)
+                    names.append(key)
+        columns = {name: [row.get(name) for row in rows] for name in names}
+    return columns_to_block({name: _column_from_values(name, values) for name, values in columns.items()})
+
+
+def _column_from_values(name: str, values: list) -> pa.Array:
+    probe = next((v for v in values if v is not None), None)
+    if isinstance(probe, np.ndarray) and probe.ndim > 0:
+        return tensor.tensors_to_arrow(values)
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    if any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values):
+        return tensor.tensors_to_arrow(values)
+    plain = [v.item() if isinstance(v, (np.generic, np.ndarray)) else v for v in values]
+    try:
+        return pa.array(plain)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise TypeError(f"column {name!r}: values of mixed or unsupported types ({exc})") from exc
 
 
 def concat_blocks(tables: list[pa.Table]) -> pa.Table:

@@ -16,7 +16,9 @@ from streamscope.engine.runtime.base import TaskContext
 
 class MapTaskFunction:
     def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20):
-        self.transforms = list(transforms)
+        from streamscope.engine.transforms.rows import chain_row_transforms
+
+        self.transforms = chain_row_transforms(list(transforms))
         self.name = name
         self.target_max_block_size = target_max_block_size
         self.coalesce_min_bytes = coalesce_min_bytes

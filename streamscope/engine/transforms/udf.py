@@ -69,6 +69,15 @@ class UserFunction:
                         raise
         return self._instance
 
+    def bind(self) -> Callable[[Any], Any]:
+        """A plain one-argument callable for tight per-row loops (no per-call dispatch). Errors
+        raised through it are not tagged; callers wrap their loop and call :func:`tag`."""
+        target = self._callable()
+        args, kwargs = self.fn_args, self.fn_kwargs
+        if not args and not kwargs:
+            return target
+        return lambda value: target(value, *args, **kwargs)
+
     def __call__(self, value: Any) -> Any:
         target = self._callable()
         try:
