@@ -22,7 +22,7 @@ bench: env
 	$(PY) -m benchmarks.run --engines streamscope --size small
 
 bench-compare: env
-	$(PY) -m benchmarks.run --compare --size full
+	$(PY) -m benchmarks.run --compare --size full --repeat 3 --max-minutes 27
 
 clean:
 	rm -rf .venv .bench-venv
