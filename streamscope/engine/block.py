@@ -85,7 +85,7 @@ def columns_to_block(columns: Mapping[str, Any]) -> pa.Table:
             )
         names.append(name)
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
+    return pa.Table.from_arrays(arrays, names=names) if names else pa.Table.from_arrays([], names=[])
 
 
 def _to_arrow_column(name: str, values: Any) -> pa.Array | pa.ChunkedArray:
@@ -190,7 +190,7 @@ def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
     keys in first-seen order, with None where a row lacks a key.
     """
     if not rows:
-        return pa.table({})
+        return pa.Table.from_arrays([], names=[])
     names = list(rows[0])
     width = len(names)
     columns: dict[str, list] = {}
@@ -231,13 +231,37 @@ def concat_blocks(tables: list[pa.Table]) -> pa.Table:
     """Concatenate blocks, unifying schemas where types differ only by nullability or promotion."""
     tables = [t for t in tables if t.num_columns or t.num_rows]
     if not tables:
-        return pa.table({})
+        return pa.Table.from_arrays([], names=[])
     if len(tables) == 1:
         return tables[0]
     try:
         return pa.concat_tables(tables)
-    except pa.ArrowInvalid:
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        tables = _unify_tensor_columns(tables)
         return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _unify_tensor_columns(tables: list[pa.Table]) -> list[pa.Table]:
+    """Blocks whose tensor column has different shapes (one block of 1x2 tensors, the next of 3x2)
+    concatenate as a variable-shape tensor column, as Ray Data does; Arrow cannot cast between
+    fixed-shape tensor types by itself."""
+    names = [n for n in tables[0].column_names if all(n in t.column_names for t in tables)]
+    for name in names:
+        types = [t.schema.field(name).type for t in tables]
+        if all(ty == types[0] for ty in types) or not all(tensor.is_tensor_type(ty) for ty in types):
+            continue
+        rows: list = []
+        for t in tables:
+            values = tensor.arrow_to_numpy(t.column(name))
+            rows.extend(list(values))
+        merged = tensor.tensors_to_arrow(rows)
+        out, offset = [], 0
+        for t in tables:
+            piece = merged.slice(offset, t.num_rows)
+            offset += t.num_rows
+            out.append(t.set_column(t.column_names.index(name), name, piece))
+        tables = out
+    return tables
 
 
 def split_block(table: pa.Table, max_bytes: int | None, max_rows: int | None = None) -> list[pa.Table]:

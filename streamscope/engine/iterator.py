@@ -66,24 +66,39 @@ _END = object()
 
 
 def _prefetch(source: Iterator[Any], depth: int) -> Iterator[Any]:
-    """Run ``source`` on a thread, ``depth`` items ahead. Closing this generator stops it."""
+    """Run ``source`` on a thread, ``depth`` items ahead. Closing this generator stops it.
+
+    The thread that runs ``source`` is also the one that closes it (a generator cannot be closed
+    from another thread while it runs), so stopping early reaches the executor's cancel path; and
+    the thread never blocks on a full queue once the consumer has gone."""
     q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
     stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def worker() -> None:
         try:
             for item in source:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(("item", item)):
                     break
-            q.put(("end", None))
+            else:
+                put(("end", None))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-            q.put(("error", exc))
+            put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except BaseException:  # noqa: BLE001
+                    pass
 
     thread = threading.Thread(target=worker, name="streamscope-prefetch", daemon=True)
     thread.start()
@@ -103,7 +118,4 @@ def _prefetch(source: Iterator[Any], depth: int) -> Iterator[Any]:
                 q.get_nowait()
             except queue.Empty:
                 break
-        thread.join(timeout=5)
-        close = getattr(source, "close", None)
-        if close is not None and not thread.is_alive():
-            close()
+        thread.join(timeout=10)
