@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import tensor
+from streamscope.engine.arrow_fast import list_to_arrow
 
 Block = pa.Table
 
@@ -215,7 +216,7 @@ def _column_from_values(name: str, values: list) -> pa.Array:
     if isinstance(probe, np.ndarray) and probe.ndim > 0:
         return tensor.tensors_to_arrow(values)
     try:
-        return pa.array(values)
+        return list_to_arrow(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         pass
     if any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values):

@@ -79,7 +79,7 @@ class ConsumeMixin:
 
     def to_pandas(self, limit: Optional[int] = None):
         tables = list(self._iter_tables())
-        table = concat_blocks(tables) if tables else pa.table({})
+        table = concat_blocks(tables) if tables else pa.Table.from_arrays([], names=[])
         if limit is not None and table.num_rows > limit:
             raise ValueError(f"the dataset has more than the given limit of {limit} rows: {table.num_rows}")
         return block_to_pandas(table)
@@ -87,7 +87,7 @@ class ConsumeMixin:
     def to_arrow(self) -> pa.Table:
         """All rows as one pyarrow Table (streamscope extension, handy in notebooks)."""
         tables = list(self._iter_tables())
-        return concat_blocks(tables) if tables else pa.table({})
+        return concat_blocks(tables) if tables else pa.Table.from_arrays([], names=[])
 
     # ---- metadata -------------------------------------------------------------------------------
     def count(self) -> int:

@@ -105,8 +105,10 @@ class DataContext:
     """Seconds between telemetry snapshots (views read them at <= 10 Hz)."""
     stall_timeout_s: float = 30.0
     """No progress for this long and the live views call the run stalled."""
-    small_plan_inline_rows: int = 0
-    """Plans reading at most this many rows with no declared resources run in the driver process."""
+    small_plan_inline_rows: int = 20_000
+    """Plans whose sources hold at most this many rows (known from metadata), with no declared
+    resources, actor pools or all-to-all exchanges, run on threads of the driver process: no
+    worker pool needs to start for a ``take(5)`` on a small range. 0 disables it."""
     runtime: str = "local"
     """Which runtime executes plans: "local" (embedded) or "ray"."""
 

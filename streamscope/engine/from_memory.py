@@ -42,7 +42,7 @@ def from_items(items: list, *, parallelism: int = -1, override_num_blocks: Optio
     if not isinstance(items, (list, tuple)):
         raise TypeError(f"from_items expects a list, got {type(items).__name__}")
     rows = [dict(item) if isinstance(item, Mapping) else {"item": item} for item in items]
-    table = rows_to_block(rows) if rows else pa.table({})
+    table = rows_to_block(rows) if rows else pa.Table.from_arrays([], names=[])
     n = override_num_blocks or (parallelism if parallelism and parallelism > 0 else _default_blocks(len(rows)))
     return _materialized(_split(table, n), "FromItems")
 

@@ -61,7 +61,9 @@ def ndarray_to_arrow(values: np.ndarray) -> pa.Array:
         return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
     if values.dtype == object and len(values) and any(isinstance(v, np.ndarray) for v in values):
         return tensors_to_arrow(list(values))
-    return pa.array(values)
+    from streamscope.engine.arrow_fast import numpy_to_arrow
+
+    return numpy_to_arrow(values)
 
 
 def tensors_to_arrow(items: Sequence[Any]) -> pa.Array:

@@ -52,6 +52,8 @@ def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
             return op.runtime
     if (ctx.runtime or "local") == "local" and any(_process_local_fs(op) for op in post_order(plan.dag)):
         return get_runtime(ctx, kind="inprocess")
+    if (ctx.runtime or "local") == "local" and runs_inline(plan, ctx):
+        return get_runtime(ctx, kind="inprocess")
     return get_runtime(ctx)
 
 
@@ -61,3 +63,31 @@ def _process_local_fs(op: Any) -> bool:
     protocol = getattr(fs, "protocol", None)
     protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol or ())
     return "memory" in protocols
+
+
+def runs_inline(plan: LogicalPlan, ctx) -> bool:
+    """Small plans skip the worker pool: every source's rows are known and few, and no operator
+    asks for resources, actors or an exchange (those need real workers)."""
+    from streamscope.engine.logical import operators as L
+    from streamscope.engine.logical.plan import post_order
+
+    limit = ctx.small_plan_inline_rows
+    if not limit:
+        return False
+    total = 0
+    for op in post_order(plan.dag):
+        if isinstance(op, L.Read):
+            rows = op.datasource.num_rows()
+            if rows is None or op.resources is not None:
+                return False
+            total += rows
+        elif isinstance(op, L.InputData):
+            if op.refs is not None and getattr(op.runtime, "name", "") != "inprocess":
+                return False
+            total += op.output_num_rows() or 0
+        elif isinstance(op, L.AbstractMap):
+            if op.compute is not None or op.num_gpus or op.num_cpus is not None or op.memory:
+                return False
+        elif isinstance(op, (L.Exchange, L.Write)):
+            return False
+    return total <= limit

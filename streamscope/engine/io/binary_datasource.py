@@ -19,4 +19,4 @@ class BinaryDatasource(FileBasedDatasource):
         return "ReadBinary"
 
     def _read_stream(self, f: Any, path: str) -> Iterator[pa.Table]:
-        yield pa.table({"bytes": pa.array([f.read()], pa.binary())})
+        yield pa.Table.from_arrays([pa.array([f.read()], pa.binary())], names=["bytes"])

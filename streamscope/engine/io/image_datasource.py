@@ -97,7 +97,7 @@ class ImageDatasource(FileBasedDatasource):
                 f"ReadImage: images of different ranks (e.g. grayscale and RGB) among {names[:3]}...; "
                 f"pass mode='RGB' (or 'L') to read_images to convert them to one mode ({exc})"
             ) from exc
-        table = pa.table({"image": column})
+        table = pa.Table.from_arrays([column], names=["image"])
         if self._include_paths:
             table = table.append_column("path", pa.array(names, pa.string()))
         if self._columns is not None:

@@ -33,4 +33,4 @@ class NumpyDatasource(FileBasedDatasource):
         array = np.load(io.BytesIO(f.read()), **self._load_args)
         if array.ndim == 0:
             array = array.reshape(1)
-        yield pa.table({"data": tensor.ndarray_to_arrow(array)})
+        yield pa.Table.from_arrays([tensor.ndarray_to_arrow(array)], names=["data"])

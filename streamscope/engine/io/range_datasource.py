@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import tensor
+from streamscope.engine.arrow_fast import numpy_to_arrow
 from streamscope.engine.io.datasource import Datasource, ReadTask
 
 
@@ -24,8 +25,8 @@ def _range_block(start: int, end: int, kind: str, column: str, shape: tuple) -> 
     ids = np.arange(start, end, dtype=np.int64)
     if kind == "tensor":
         data = np.broadcast_to(ids.reshape((-1,) + (1,) * len(shape)), (len(ids),) + shape)
-        return pa.table({column: tensor.ndarray_to_arrow(np.ascontiguousarray(data))})
-    return pa.table({column: pa.array(ids, pa.int64())})
+        return pa.Table.from_arrays([tensor.ndarray_to_arrow(np.ascontiguousarray(data))], names=[column])
+    return pa.Table.from_arrays([numpy_to_arrow(ids)], names=[column])
 
 
 def _read_range(start: int, end: int, kind: str, column: str, shape: tuple,

@@ -36,4 +36,4 @@ class TextDatasource(FileBasedDatasource):
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
         if self._drop_empty_lines:
             lines = [line for line in lines if line]
-        yield pa.table({"text": pa.array(lines, pa.string())})
+        yield pa.Table.from_arrays([pa.array(lines, pa.string())], names=["text"])

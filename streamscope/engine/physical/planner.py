@@ -47,15 +47,15 @@ def _concurrency(op: Any):
 
 
 def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalOperator:
-    if id(op) in memo:
-        return memo[id(op)]
+    # No memoization: a logical operator used twice (``ds.union(ds)``) gets two physical
+    # operators, so every physical operator has exactly one consumer and owns its blocks.
     inputs = [_plan(inp, memo) for inp in op.inputs]
     result: PhysicalOperator
     if isinstance(op, L.Read):
         res = map_resources(op.resources) if op.resources is not None else Resources(cpu=1.0)
         result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res, concurrency=op.concurrency)
     elif isinstance(op, L.InputData):
-        result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name)
+        result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name, source_runtime=op.runtime)
     elif isinstance(op, L.AbstractMap):
         compute = op.compute
         if compute is not None and type(compute).__name__ == "ActorPoolStrategy":

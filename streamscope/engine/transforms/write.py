@@ -18,7 +18,7 @@ class WriteTransform:
 
     def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         result = self.datasink.write((b for b in blocks if b.num_rows), ctx.task_index)
-        yield pa.table({"write_result": pa.array([pickle.dumps(result)], type=pa.binary())})
+        yield pa.Table.from_arrays([pa.array([pickle.dumps(result)], type=pa.binary())], names=["write_result"])
 
 
 def read_write_results(table: pa.Table) -> list:

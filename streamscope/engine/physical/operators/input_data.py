@@ -10,10 +10,12 @@ from streamscope.engine.physical.operators.base import ExecutionServices, Physic
 class InputDataBuffer(PhysicalOperator):
     kind = "InputDataBuffer"
 
-    def __init__(self, tables: Optional[list] = None, refs: Optional[list] = None, name: str = "Input"):
+    def __init__(self, tables: Optional[list] = None, refs: Optional[list] = None, name: str = "Input",
+                 source_runtime: Any = None):
         super().__init__(name, [])
         self._tables = tables
         self._refs = refs
+        self._source_runtime = source_runtime
         self.inputs_done = [True]
 
     def start(self, services: ExecutionServices) -> None:
@@ -22,6 +24,11 @@ class InputDataBuffer(PhysicalOperator):
             for i, table in enumerate(self._tables):
                 ref, meta = services.put(table)
                 self.emit(RefBundle([(ref, meta)], owned=True, seq=(i,)))
+        elif self._source_runtime is not None and self._source_runtime is not services.runtime:
+            # blocks materialized on another runtime (e.g. a small in-process run): copy them over
+            for i, (ref, _meta) in enumerate(self._refs or []):
+                new_ref, new_meta = services.put(self._source_runtime.get(ref))
+                self.emit(RefBundle([(new_ref, new_meta)], owned=True, seq=(i,)))
         else:
             for i, (ref, meta) in enumerate(self._refs or []):
                 self.emit(RefBundle([(ref, meta)], owned=False, seq=(i,)))
