@@ -28,6 +28,7 @@ class SnapshotBuilder:
             self._dot = ex.plan.dot(ex.name)
         ops = tuple(self._op_snapshot(op, state) for op in ex.plan.ops)
         store = ex.runtime.store_stats()
+        ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
         snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
                                      store.spilled_total_bytes, store.restored_total_bytes, store.num_blocks, store.backend)
         resources = self._resources()

@@ -67,6 +67,8 @@ class StreamingExecutor:
         self.final_snapshot: Optional[T.ExecutionSnapshot] = None
         self._consumers = {id(op): plan.consumers(op) for op in plan.ops}
         self._expected_out: dict[str, float] = {}
+        self._last_dispatch_t = 0.0
+        self.peak_store_bytes = 0
 
     # ---- public ----------------------------------------------------------------------------
     def start(self) -> "StreamingExecutor":
@@ -282,11 +284,16 @@ class StreamingExecutor:
     def _dispatch(self) -> int:
         dispatched = 0
         self._blocked = {}
+        now = time.perf_counter()
+        elapsed = now - self._last_dispatch_t if self._last_dispatch_t else 0.0
+        self._last_dispatch_t = now
         for op in reversed(self.plan.ops):
             while op.has_next_task():
                 spec_res = op.task_resources()
                 reason = self._policy_reason(op)
-                if reason is None and not self.resources.can_start(spec_res):
+                if reason is not None:
+                    op.metrics.backpressure_s += elapsed  # time held by a backpressure policy
+                elif not self.resources.can_start(spec_res):
                     reason = self.resources.reason(spec_res)
                 if reason is not None:
                     self._blocked[op.op_id] = reason
