@@ -2,6 +2,13 @@
 
 Limits are the runtime's totals, narrowed by ``DataContext.execution_options.resource_limits``.
 Tasks asking for 0 CPUs (limit slices) always fit.
+
+Actors are counted apart from tasks: an actor holds its CPUs and GPUs for its whole life (the
+runtime reports them through ``actor_resources()``), and its tasks ask for nothing more. Their
+CPUs come out of the task budget, but never the last slot: on 2 cores, two actors of
+``num_cpus=1`` would otherwise leave the reads that feed them no slot at all (Ray Data deadlocks
+exactly there). So upstream task stages always keep at least one slot; the actors' processes and
+that one task share the cores, and backpressure stops the task stage from running far ahead.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from streamscope.engine.runtime.base import Resources
 
 class ResourceManager:
     def __init__(self, runtime: Any, context: Any):
+        self._runtime = runtime
         total = runtime.total_resources()
         limits = context.execution_options.resource_limits
         self.cpu_limit = _min(total.cpu, limits.cpu)
@@ -23,10 +31,19 @@ class ResourceManager:
         self.cpu_used = 0.0
         self.gpu_used = 0.0
 
+    def actor_held(self) -> Resources:
+        fn = getattr(self._runtime, "actor_resources", None)
+        return fn() if fn is not None else Resources(cpu=0.0, gpu=0.0)
+
+    def task_cpu_limit(self) -> float:
+        """CPU slots left to tasks once actors took theirs (never fewer than one)."""
+        held = self.actor_held().cpu
+        return max(min(1.0, self.cpu_limit), self.cpu_limit - held) if held else self.cpu_limit
+
     def can_start(self, res: Resources) -> bool:
-        if res.cpu > 0 and self.cpu_used + res.cpu > self.cpu_limit + 1e-9 and self.cpu_used > 0:
+        if res.cpu > 0 and self.cpu_used + res.cpu > self.task_cpu_limit() + 1e-9 and self.cpu_used > 0:
             return False
-        if res.gpu > 0 and self.gpu_used + res.gpu > self.gpu_limit + 1e-9:
+        if res.gpu > 0 and self.gpu_used + res.gpu + self.actor_held().gpu > self.gpu_limit + 1e-9:
             return False
         return True
 
@@ -39,9 +56,10 @@ class ResourceManager:
         self.gpu_used = max(0.0, self.gpu_used - res.gpu)
 
     def reason(self, res: Resources) -> str:
-        if res.gpu > 0 and self.gpu_used + res.gpu > self.gpu_limit + 1e-9:
-            return f"resources: waiting for a GPU ({self.gpu_used:g}/{self.gpu_limit:g} in use)"
-        return f"resources: all CPU slots busy ({self.cpu_used:g}/{self.cpu_limit:g})"
+        held = self.actor_held()
+        if res.gpu > 0 and self.gpu_used + res.gpu + held.gpu > self.gpu_limit + 1e-9:
+            return f"resources: waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)"
+        return f"resources: all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)"
 
 
 def _min(a: float, b: Any) -> float:

@@ -23,6 +23,9 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
         ctx.execution_options.preserve_order = True
     physical = plan_physical(optimized)
     runtime = _runtime_for(optimized, ctx, get_runtime)
+    from streamscope.engine.execution.resource_check import check_plan_resources
+
+    check_plan_resources(physical, runtime)
     executor = StreamingExecutor(physical, runtime, ctx, name=name)
     executor.start()
     from streamscope.engine.execution.progress import maybe_start_progress

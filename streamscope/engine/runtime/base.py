@@ -68,6 +68,8 @@ class TaskSpec:
     """Outputs larger than this are split into several blocks."""
     free_inputs: bool = False
     """Free the input blocks once the task has succeeded (the task owns them)."""
+    actor: Optional["ActorHandle"] = None
+    """Run on this actor instead of the task pool (``submit`` routes it to ``submit_actor_task``)."""
 
 
 @dataclass
@@ -117,6 +119,57 @@ class TaskHandle:
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.task_id}, {self.spec.operator!r})"
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """A long-lived worker that holds state between tasks.
+
+    ``fn`` is a registered task function; the actor loads it once and, when the function has an
+    ``init_actor()`` method, calls it at start so a callable class is constructed right away
+    (a constructor that raises fails the actor instead of its first task). Tasks then run with
+    the same contract as pool tasks, in submission order, one at a time.
+    """
+
+    fn: FunctionHandle
+    resources: Resources = field(default_factory=Resources)
+    operator: str = ""
+    max_restarts: int = 3
+    """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
+    never retried."""
+
+
+ACTOR_STARTING = "starting"
+ACTOR_ALIVE = "alive"
+ACTOR_RESTARTING = "restarting"
+ACTOR_DEAD = "dead"
+"""Gave up after ``max_restarts`` deaths, or killed."""
+ACTOR_FAILED = "failed"
+"""Its constructor raised; ``ActorState.error`` says why."""
+
+
+class ActorHandle:
+    """Opaque handle to an actor started by a runtime."""
+
+    __slots__ = ("actor_id", "spec", "gpu_ids")
+
+    def __init__(self, actor_id: int, spec: ActorSpec, gpu_ids: tuple = ()):
+        self.actor_id = actor_id
+        self.spec = spec
+        self.gpu_ids = tuple(gpu_ids)
+
+    def __repr__(self) -> str:
+        return f"ActorHandle({self.actor_id}, {self.spec.operator!r})"
+
+
+@dataclass(frozen=True)
+class ActorState:
+    state: str
+    in_flight: int = 0
+    pid: Optional[int] = None
+    restarts: int = 0
+    gpu_ids: tuple = ()
+    error: Optional[TaskError] = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +286,30 @@ class Runtime(abc.ABC):
     def gpu_stats(self) -> list[dict]:
         """Per-GPU utilization and memory; an empty list means "no GPU"."""
         return []
+
+    # ---- actors (optional: runtimes without them raise) ------------------------------------
+    def start_actor(self, spec: ActorSpec) -> ActorHandle:
+        """Start an actor; returns at once (watch ``actor_state`` for ``alive``). GPUs asked for
+        in ``spec.resources`` are assigned now (``CUDA_VISIBLE_DEVICES`` in its process); raises
+        ``ValueError`` when the request can never be met."""
+        raise NotImplementedError(f"the {self.name} runtime has no actors")
+
+    def submit_actor_task(self, actor: ActorHandle, spec: TaskSpec) -> TaskHandle:
+        """Queue a task on ``actor`` (tasks may queue while it works, so the next one is waiting
+        when it finishes). Its result comes from :meth:`wait` like any task's; if the actor dies
+        the runtime restarts it and re-runs its in-flight tasks."""
+        raise NotImplementedError(f"the {self.name} runtime has no actors")
+
+    def kill_actor(self, actor: ActorHandle) -> None:
+        """Stop the actor now and release its resources; its unfinished tasks yield no result."""
+        raise NotImplementedError(f"the {self.name} runtime has no actors")
+
+    def actor_state(self, actor: ActorHandle) -> ActorState:
+        raise NotImplementedError(f"the {self.name} runtime has no actors")
+
+    def actor_resources(self) -> Resources:
+        """Resources held by live actors (the executor keeps them out of the task budget)."""
+        return Resources(cpu=0.0, gpu=0.0)
 
     @abc.abstractmethod
     def shutdown(self) -> None:

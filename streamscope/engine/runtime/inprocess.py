@@ -19,6 +19,13 @@ import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.runtime.base import (
+    ACTOR_ALIVE,
+    ACTOR_DEAD,
+    ACTOR_FAILED,
+    ACTOR_STARTING,
+    ActorHandle,
+    ActorSpec,
+    ActorState,
     BlockRef,
     FunctionHandle,
     Resources,
@@ -28,7 +35,8 @@ from streamscope.engine.runtime.base import (
     TaskResult,
     TaskSpec,
 )
-from streamscope.engine.runtime.task_runner import run_task
+from streamscope.engine.runtime.gpu import GpuPool, detect_gpu_ids
+from streamscope.engine.runtime.task_runner import error_from_exception, run_task
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +56,14 @@ class InProcessRuntime(Runtime):
         self._done: "queue.Queue[tuple[TaskHandle, TaskResult]]" = queue.Queue()
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
+        self._actors: dict[int, _ThreadActor] = {}
+        self._gpus = GpuPool([])
 
     def ensure_started(self, context: Any = None) -> None:
+        if self._gpus.in_use() == 0:
+            ids, fake = detect_gpu_ids(context)
+            if ids != self._gpus.ids:
+                self._gpus = GpuPool(ids, fake)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._num_threads, thread_name_prefix="streamscope-inproc")
 
@@ -64,24 +78,26 @@ class InProcessRuntime(Runtime):
         self._fns.pop(handle.fn_id, None)
 
     def submit(self, spec: TaskSpec) -> TaskHandle:
+        if spec.actor is not None:
+            return self.submit_actor_task(spec.actor, spec)
         self.ensure_started()
         handle = TaskHandle(next(self._ids), spec)
         assert self._pool is not None
         self._pool.submit(self._run, handle)
         return handle
 
-    def _run(self, handle: TaskHandle) -> None:
+    def _run(self, handle: TaskHandle, fn: Any = None) -> None:
         spec = handle.spec
         inputs = (self.get(ref) for ref in spec.inputs)
         result = run_task(
-            self._fns[spec.fn.fn_id],
+            fn if fn is not None else self._fns[spec.fn.fn_id],
             spec.payload,
             inputs,
             operator=spec.operator,
             task_index=handle.task_id,
             max_block_bytes=spec.max_block_bytes,
             put=self._put_table,
-            worker="driver-thread",
+            worker=f"actor-{spec.actor.actor_id}" if spec.actor is not None else "driver-thread",
         )
         with self._lock:
             cancelled = handle.task_id in self._cancelled
@@ -130,7 +146,54 @@ class InProcessRuntime(Runtime):
                 self._blocks.pop(ref, None)  # type: ignore[arg-type]
 
     def total_resources(self) -> Resources:
-        return Resources(cpu=float(self._num_threads), gpu=0.0)
+        return Resources(cpu=float(self._num_threads), gpu=self._gpus.total)
+
+    # ---- actors: objects served by their own thread ------------------------------------------
+    def start_actor(self, spec: ActorSpec) -> ActorHandle:
+        self._gpus.check(spec.resources.gpu, f"an actor of {spec.operator or spec.fn.name}")
+        ids = self._gpus.allocate(spec.resources.gpu)
+        if ids is None:
+            raise RuntimeError(f"no GPU capacity free for num_gpus={spec.resources.gpu:g} now")
+        handle = ActorHandle(next(self._ids), spec, ids)
+        actor = _ThreadActor(self, handle, self._fns[spec.fn.fn_id])
+        with self._lock:
+            self._actors[handle.actor_id] = actor
+        actor.thread.start()
+        return handle
+
+    def submit_actor_task(self, actor: ActorHandle, spec: TaskSpec) -> TaskHandle:
+        spec.actor = actor
+        handle = TaskHandle(next(self._ids), spec)
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+            if target is not None and target.state not in (ACTOR_DEAD, ACTOR_FAILED):
+                target.pending += 1
+                target.inbox.put(handle)
+                return handle
+            error = target.error if target is not None else None
+        if error is None:
+            error = error_from_exception(spec.operator, RuntimeError(f"{actor} is not running"))
+            error.system = True
+        self._done.put((handle, TaskResult(error=error)))
+        return handle
+
+    def kill_actor(self, actor: ActorHandle) -> None:
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+        if target is not None:
+            target.stop()
+
+    def actor_state(self, actor: ActorHandle) -> ActorState:
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+            if target is None:
+                return ActorState(ACTOR_DEAD)
+            return ActorState(target.state, target.pending, None, 0, actor.gpu_ids, target.error)
+
+    def actor_resources(self) -> Resources:
+        with self._lock:
+            live = [a.handle.spec.resources for a in self._actors.values() if a.state not in (ACTOR_DEAD, ACTOR_FAILED)]
+        return Resources(cpu=sum(r.cpu for r in live), gpu=sum(r.gpu for r in live))
 
     def store_stats(self) -> StoreStats:
         with self._lock:
@@ -139,8 +202,62 @@ class InProcessRuntime(Runtime):
         return StoreStats(capacity_bytes=0, in_memory_bytes=used, num_blocks=n, backend="memory")
 
     def shutdown(self) -> None:
+        with self._lock:
+            actors = list(self._actors.values())
+            self._actors.clear()
+        for actor in actors:
+            actor.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
         with self._lock:
             self._blocks.clear()
+
+
+class _ThreadActor:
+    """An actor of the in-process runtime: its own copy of the function (so its state is its
+    own), constructed and then served by one thread, tasks in submission order."""
+
+    def __init__(self, runtime: InProcessRuntime, handle: ActorHandle, fn: Any):
+        self.rt = runtime
+        self.handle = handle
+        self.fn = cloudpickle.loads(cloudpickle.dumps(fn))
+        self.state = ACTOR_STARTING
+        self.error = None
+        self.pending = 0
+        self.inbox: "queue.Queue[Any]" = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, name=f"streamscope-actor-{handle.actor_id}", daemon=True)
+
+    def stop(self) -> None:
+        with self.rt._lock:
+            if self.state not in (ACTOR_FAILED,):
+                self.state = ACTOR_DEAD
+            gpu_ids, self.handle.gpu_ids = self.handle.gpu_ids, ()
+        self.rt._gpus.release(gpu_ids, self.handle.spec.resources.gpu)
+        self.inbox.put(None)
+
+    def _serve(self) -> None:
+        init = getattr(self.fn, "init_actor", None)
+        try:
+            if init is not None:
+                init()
+        except Exception as exc:  # noqa: BLE001 - reported through actor_state and queued tasks
+            with self.rt._lock:
+                self.error = error_from_exception(self.handle.spec.operator, exc)
+            self.stop()
+            with self.rt._lock:
+                self.state = ACTOR_FAILED
+        else:
+            with self.rt._lock:
+                if self.state == ACTOR_STARTING:
+                    self.state = ACTOR_ALIVE
+        while True:
+            handle = self.inbox.get()
+            if handle is None:
+                return
+            if self.state == ACTOR_ALIVE:
+                self.rt._run(handle, self.fn)
+            elif self.state == ACTOR_FAILED:
+                self.rt._done.put((handle, TaskResult(error=self.error)))
+            with self.rt._lock:
+                self.pending -= 1

@@ -80,8 +80,9 @@ class WorkerPool:
         while len(self.workers) < self.size:
             self.spawn()
 
-    def spawn(self) -> Worker:
-        """Start one worker and add it to the idle set."""
+    def spawn(self, target: Any = None, extra_args: tuple = ()) -> Worker:
+        """Start one worker and add it to the idle set. ``target`` replaces the worker entry
+        point (actor processes use their own, which takes ``extra_args`` after the usual ones)."""
         global _started_forkserver
         from streamscope.engine.runtime.local.worker import worker_main
 
@@ -99,8 +100,8 @@ class WorkerPool:
         worker_id = f"{self.kind}-worker-{next(self._ids)}"
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=worker_main,
-            args=(child_conn, os.getpid(), worker_id),
+            target=target or worker_main,
+            args=(child_conn, os.getpid(), worker_id, *extra_args),
             name=f"streamscope-{worker_id}",
             daemon=True,
         )

@@ -12,12 +12,16 @@ Driver -> worker::
     (TASK, task_id, attempt, fn_id, payload, input_paths, operator, max_block_bytes,
      store_dir, spill_dir)           run one attempt of a task
     (STOP,)                          exit the main loop
+    (ACTOR_INIT, fn_id, operator)    actor processes only: construct the actor's state now
+    A TASK may carry an 11th item, an environment dict applied before it runs (GPU tasks).
 
 Worker -> driver::
 
     (DONE, task_id, attempt, TaskResult, files, exception_bytes)
         files: [(block_id, path, size, spilled)]; exception_bytes: the user's exception pickled
         apart from the result (None when there is none or it would not pickle)
+    (ACTOR_READY, pid, TaskError or None, exception_bytes)
+        the answer to ACTOR_INIT
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ FORGET = "forget"
 TASK = "task"
 STOP = "stop"
 DONE = "done"
+ACTOR_INIT = "actor_init"
+ACTOR_READY = "actor_ready"
 
 PROTOCOL = 5
 

@@ -44,8 +44,14 @@ from streamscope.engine.runtime.base import (
     TaskSpec,
     TaskStats,
     WorkerInfo,
+    ActorHandle,
+    ActorSpec,
+    ActorState,
 )
 from streamscope.engine.runtime.local import blockfile, protocol, session_dir
+from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
+from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
+from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
 from streamscope.engine.runtime.local.refs import LocalBlockRef
 from streamscope.engine.runtime.local.store import BlockStore
@@ -55,13 +61,14 @@ from streamscope.engine.runtime.task_runner import error_from_exception
 class _Attempt:
     """One attempt of a task running on a worker."""
 
-    __slots__ = ("handle", "attempt", "worker", "input_ids")
+    __slots__ = ("handle", "attempt", "worker", "input_ids", "gpu_ids")
 
-    def __init__(self, handle: TaskHandle, attempt: int, worker: Worker, input_ids: list[str]):
+    def __init__(self, handle: TaskHandle, attempt: int, worker: Worker, input_ids: list[str], gpu_ids: tuple = ()):
         self.handle = handle
         self.attempt = attempt
         self.worker = worker
         self.input_ids = input_ids
+        self.gpu_ids = gpu_ids
 
 
 class _Session:
@@ -71,8 +78,13 @@ class _Session:
     def __init__(self) -> None:
         self.pool: Optional[WorkerPool] = None
         self.store: Optional[BlockStore] = None
+        self.actors: Optional[ActorManager] = None
+        self.gpus = GpuPool([])
 
     def close(self) -> None:
+        actors, self.actors = self.actors, None
+        if actors is not None:
+            actors.stop_all()
         pool, store = self.pool, self.store
         self.pool = self.store = None
         if pool is not None:
@@ -124,6 +136,8 @@ class LocalRuntime(Runtime):
         self._queue: "OrderedDict[int, tuple[TaskHandle, int]]" = OrderedDict()
         self._running: dict[int, _Attempt] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
+        self._worker_gpus: dict[str, tuple] = {}
+        """Device ids each worker process has run GPU tasks with (see ``_pick_worker``)."""
         self._waiting = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -153,9 +167,16 @@ class LocalRuntime(Runtime):
                 state.store.set_spill_parent(spill_parent)
                 if capacity != state.store.capacity:
                     state.store.set_capacity(capacity)
+            if state.gpus.in_use() == 0:  # re-read GPU settings while no device is handed out
+                ids, fake = detect_gpu_ids(context)
+                if ids != state.gpus.ids or fake != state.gpus.fake:
+                    state.gpus = GpuPool(ids, fake)
+                    if state.actors is not None:
+                        state.actors.gpus = state.gpus
             if state.pool is None:
                 state.pool = WorkerPool(num_workers, self._start_method)
                 state.pool.start()
+                state.actors = ActorManager(self, self._start_method, state.gpus)
             elif num_workers != state.pool.size:
                 state.pool.resize(num_workers)
 
@@ -188,6 +209,8 @@ class LocalRuntime(Runtime):
                 raise TypeError(f"{self.name} runtime got a {type(ref).__name__} input; expected LocalBlockRef")
         if self._state.pool is None:
             self.ensure_started()
+        if spec.actor is not None:
+            return self.submit_actor_task(spec.actor, spec)
         handle = TaskHandle(next(self._ids), spec)
         with self._lock:
             self._queue[handle.task_id] = (handle, 1)
@@ -209,6 +232,8 @@ class LocalRuntime(Runtime):
                 if remaining <= 0:
                     return []
                 objects = pool.wait_objects() if pool is not None else []
+                if self._state.actors is not None:
+                    objects += self._state.actors.wait_objects()
                 # Set under the same lock as the snapshot: a submit or cancel from another
                 # thread after this point sees the flag and wakes us to take a new snapshot.
                 self._waiting = True
@@ -227,6 +252,8 @@ class LocalRuntime(Runtime):
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
         ids = {h.task_id for h in handles}
         with self._lock:
+            if self._state.actors is not None:
+                self._state.actors.cancel(ids)
             victims = []
             for task_id in ids:
                 if self._queue.pop(task_id, None) is None and task_id in self._running:
@@ -246,6 +273,7 @@ class LocalRuntime(Runtime):
             pool.kill([rec.worker for rec in victims])
             for rec in victims:
                 store.unpin(rec.input_ids)
+                self._release_gpus(rec)
                 self._delete_attempt_files(rec.handle.task_id, rec.attempt)
             pool.refill()
             self._dispatch()
@@ -265,7 +293,46 @@ class LocalRuntime(Runtime):
     def total_resources(self) -> Resources:
         pool = self._state.pool
         workers = pool.size if pool is not None else (self._num_workers or _default_workers())
-        return Resources(cpu=float(workers), gpu=0.0)
+        return Resources(cpu=float(workers), gpu=self._state.gpus.total)
+
+    def gpu_stats(self) -> list[dict]:
+        return _gpu_stats(self._state.gpus)
+
+    # ---- actors -----------------------------------------------------------------------------------
+    def _actors(self) -> ActorManager:
+        if self._state.actors is None:
+            self.ensure_started()
+        assert self._state.actors is not None
+        return self._state.actors
+
+    def start_actor(self, spec: ActorSpec) -> ActorHandle:
+        with self._lock:
+            handle = self._actors().start(spec)
+            self._wake_waiter()
+            return handle
+
+    def submit_actor_task(self, actor: ActorHandle, spec: TaskSpec) -> TaskHandle:
+        spec.actor = actor
+        handle = TaskHandle(next(self._ids), spec)
+        with self._lock:
+            self._actors().submit(actor, handle)
+            self._wake_waiter()
+        return handle
+
+    def kill_actor(self, actor: ActorHandle) -> None:
+        with self._lock:
+            if self._state.actors is not None:
+                self._state.actors.kill(actor)
+                self._wake_waiter()
+
+    def actor_state(self, actor: ActorHandle) -> ActorState:
+        with self._lock:
+            return self._actors().state(actor)
+
+    def actor_resources(self) -> Resources:
+        with self._lock:
+            actors = self._state.actors
+            return actors.held_resources() if actors is not None else Resources(cpu=0.0, gpu=0.0)
 
     def store_stats(self) -> StoreStats:
         store = self._state.store
@@ -322,23 +389,37 @@ class LocalRuntime(Runtime):
             if fn_bytes is None:
                 self._fail(handle, attempt, RuntimeError(f"function {spec.fn.name!r} was released or never registered"), system=True)
                 continue
+            gpu_ids: Optional[tuple] = ()
+            if spec.resources.gpu > 0:
+                try:
+                    self._state.gpus.check(spec.resources.gpu, f"a task of {spec.operator}")
+                except ValueError as exc:
+                    self._fail(handle, attempt, exc, system=True)
+                    continue
+                gpu_ids = self._state.gpus.allocate(spec.resources.gpu)
+                if gpu_ids is None:  # devices busy: wait for a release (head of line keeps order)
+                    self._queue[task_id] = (handle, attempt)
+                    self._queue.move_to_end(task_id, last=False)
+                    return
             input_ids = [ref.block_id for ref in spec.inputs]  # type: ignore[attr-defined]
             try:
                 paths = store.pin_for_read(input_ids)
             except KeyError as exc:
+                self._state.gpus.release(gpu_ids or (), spec.resources.gpu)
                 self._fail(handle, attempt, KeyError(f"input of a {spec.operator} task: {exc.args[0]}"), system=True)
                 continue
             try:
                 message = protocol.encode((
                     protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
-                    spec.max_block_bytes, store.directory, store.spill_dir(),
+                    spec.max_block_bytes, store.directory, store.spill_dir(), cuda_env(gpu_ids or ()),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
                 store.unpin(input_ids)
+                self._state.gpus.release(gpu_ids or (), spec.resources.gpu)
                 self._fail(handle, attempt, exc, system=False)
                 continue
-            worker = pool.idle.popleft()
-            rec = _Attempt(handle, attempt, worker, input_ids)
+            worker = pick_worker(pool, self._worker_gpus, gpu_ids)
+            rec = _Attempt(handle, attempt, worker, input_ids, gpu_ids)
             worker.current = rec
             self._running[task_id] = rec
             pool.send_task(worker, spec.fn.fn_id, fn_bytes, message)
@@ -347,7 +428,9 @@ class LocalRuntime(Runtime):
         pool = self._state.pool
         worker = pool.worker_for(obj) if pool is not None else None
         if worker is None:
-            return  # a worker already killed (cancel) or handled in this round
+            if self._state.actors is not None:
+                self._state.actors.on_ready(obj)
+            return  # an actor's, or a worker already killed (cancel) or handled in this round
         alive = self._drain(worker)
         if not alive or obj == worker.sentinel:
             self._on_death(worker)
@@ -365,13 +448,8 @@ class LocalRuntime(Runtime):
 
     def _on_done(self, worker: Worker, message: tuple) -> None:
         _, task_id, attempt, result, files, exception_bytes = message
-        if exception_bytes is not None and result.error is not None:
-            try:
-                result.error.exception = protocol.decode(exception_bytes)
-            except Exception:  # its class does not exist in the driver: keep the text only
-                result.error.exception = None
-        pool, store = self._state.pool, self._state.store
-        assert pool is not None and store is not None
+        pool = self._state.pool
+        assert pool is not None
         rec: Optional[_Attempt] = worker.current
         worker.current = None
         if rec is None or rec.handle.task_id != task_id or rec.attempt != attempt:
@@ -379,31 +457,45 @@ class LocalRuntime(Runtime):
                 blockfile.remove_quietly(path)
         else:
             self._running.pop(task_id, None)
-            store.unpin(rec.input_ids)
-            block_ids = [f[0] for f in files]
-            try:
-                for block_id, path, size, spilled in files:
-                    store.add(block_id, path, size, spilled)
-            except ObjectStoreFullError as exc:
-                result.error = _system_error(rec.handle.spec.operator, exc)
-            if result.error is not None:
-                # Partial outputs of a failed task are useless to the caller; delete them here so
-                # no caller can leak them.
-                for _, path, _, _ in files:
-                    blockfile.remove_quietly(path)
-                store.free(block_ids)
-                result.outputs = []
-                if result.error.type_name == ObjectStoreFullError.__name__:
-                    result.error.system = True
-            elif rec.handle.spec.free_inputs:
-                store.free(rec.input_ids)
-            result.stats.attempts = attempt
-            self._done.append((rec.handle, result))
+            self._release_gpus(rec)
+            self._complete(rec.handle, attempt, rec.input_ids, result, files, exception_bytes)
         if worker.retiring:
             pool.kill([worker])
         else:
             pool.idle.append(worker)
         self._dispatch()
+
+    def _complete(self, handle: TaskHandle, attempt: int, input_ids: list[str], result: TaskResult,
+                  files: list, exception_bytes: Optional[bytes]) -> None:
+        """Account a finished attempt's outputs in the store and queue its result (tasks and
+        actor tasks alike)."""
+        if exception_bytes is not None and result.error is not None:
+            try:
+                result.error.exception = protocol.decode(exception_bytes)
+            except Exception:  # its class does not exist in the driver: keep the text only
+                result.error.exception = None
+        store = self._state.store
+        assert store is not None
+        store.unpin(input_ids)
+        block_ids = [f[0] for f in files]
+        try:
+            for block_id, path, size, spilled in files:
+                store.add(block_id, path, size, spilled)
+        except ObjectStoreFullError as exc:
+            result.error = _system_error(handle.spec.operator, exc)
+        if result.error is not None:
+            # Partial outputs of a failed task are useless to the caller; delete them here so
+            # no caller can leak them.
+            for _, path, _, _ in files:
+                blockfile.remove_quietly(path)
+            store.free(block_ids)
+            result.outputs = []
+            if result.error.type_name == ObjectStoreFullError.__name__:
+                result.error.system = True
+        elif handle.spec.free_inputs:
+            store.free(input_ids)
+        result.stats.attempts = attempt
+        self._done.append((handle, result))
 
     def _on_death(self, worker: Worker) -> None:
         pool = self._state.pool
@@ -416,6 +508,7 @@ class LocalRuntime(Runtime):
             exitcode = worker.process.exitcode
         if rec is not None:
             self._running.pop(rec.handle.task_id, None)
+            self._release_gpus(rec)
             if self._state.store is not None:
                 self._state.store.unpin(rec.input_ids)
             self._delete_attempt_files(rec.handle.task_id, rec.attempt)
@@ -433,6 +526,14 @@ class LocalRuntime(Runtime):
                 self._fail(rec.handle, rec.attempt, exc, system=True)
         pool.refill()
         self._dispatch()
+
+    def _release_gpus(self, rec: _Attempt) -> None:
+        if rec.gpu_ids:
+            self._state.gpus.release(rec.gpu_ids, rec.handle.spec.resources.gpu)
+            rec.gpu_ids = ()
+
+    def _system_error_for(self, operator: str, exc: BaseException) -> TaskError:
+        return _system_error(operator, exc)
 
     def _fail(self, handle: TaskHandle, attempt: int, exc: BaseException, system: bool) -> None:
         error = _system_error(handle.spec.operator, exc) if system else error_from_exception(handle.spec.operator, exc)

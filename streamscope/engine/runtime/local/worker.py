@@ -99,7 +99,9 @@ class WorkerLoop:
         self.fns.pop(message[1], None)
 
     def on_task(self, message: tuple) -> tuple:
-        (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir) = message
+        (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
+        if extra and extra[0]:
+            os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
         files: list[tuple[str, str, int, bool]] = []
 
         def put(table: pa.Table) -> LocalBlockRef:

@@ -1,0 +1,44 @@
+"""Resource requests checked against the runtime before a run starts.
+
+Why before: a map asking for more GPUs than the machine has would otherwise wait forever for a
+device that never frees up. Checking the physical plan against the runtime's totals when the run
+is planned turns that hang into an error that names the operator, before any task runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamscope.engine.exceptions import StreamscopeError
+
+EPS = 1e-9
+
+
+class ResourceRequestError(StreamscopeError, ValueError):
+    """A plan asks for resources this runtime can never provide."""
+
+
+def check_plan_resources(plan: Any, runtime: Any) -> None:
+    total = runtime.total_resources()
+    for op in plan.ops:
+        res = getattr(op, "resources", None)
+        if res is None or res.gpu <= 0:
+            continue
+        have = f"{total.gpu:g} GPU(s)" if total.gpu else "no GPU"
+        hint = " (declare devices with DataContext.num_gpus, or STREAMSCOPE_FAKE_GPUS=n to test scheduling)"
+        if res.gpu > 1 + EPS and abs(res.gpu - round(res.gpu)) > EPS:
+            raise ResourceRequestError(f"{op.name} asks for num_gpus={res.gpu:g}: above 1 a GPU request must be a whole number")
+        if res.gpu > total.gpu + EPS:
+            raise ResourceRequestError(f"{op.name} asks for num_gpus={res.gpu:g} per {_unit(op)} but this machine has {have}{hint}")
+        min_size = getattr(op, "min_size", None)
+        if min_size:
+            per_device = int(1 / res.gpu + EPS) if res.gpu < 1 else 0
+            fits = per_device * int(total.gpu + EPS) if per_device else int((total.gpu + EPS) // res.gpu)
+            if min_size > fits:
+                raise ResourceRequestError(
+                    f"{op.name} needs at least {min_size} actors with num_gpus={res.gpu:g} each, but {have} fit only {fits}{hint}"
+                )
+
+
+def _unit(op: Any) -> str:
+    return "actor" if getattr(op, "min_size", None) else "task"

@@ -1,0 +1,259 @@
+"""ActorPoolMapOperator: a map whose callable class lives in a pool of actors.
+
+Why actors: a model that takes seconds to load must be constructed once per process, not once per
+batch; each actor constructs the class once (``fn_constructor_args/kwargs``) and then calls it on
+batch after batch. Bundling, ordering and output handling are the task-pool operator's; this
+class adds the pool:
+
+* **Dispatch**: a batch goes to the live actor with the fewest batches in flight, up to
+  ``max_tasks_in_flight_per_actor`` (default 2), so when an actor finishes a batch the next one
+  is already waiting on its pipe. Actor tasks ask the executor for no resources: the actor holds
+  its CPUs/GPUs for its lifetime (see the resource manager for how those are counted).
+* **Autoscaling** (``min_size`` < ``max_size``): one more actor starts when every live actor is
+  full and input is still waiting, and none is starting already (so growth follows demand, one
+  actor at a time); an actor idle for ``idle_release_s`` while no input waits is released, down to
+  ``min_size``; once the operator's input is exhausted and drained all actors are released, so
+  their resources go back to the rest of the plan.
+* **Failures**: an actor whose constructor raised fails the run at once with that traceback
+  (nothing is retried); a dead actor is restarted by the runtime, which re-runs its in-flight
+  batches, so outputs stay exact.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Optional
+
+from streamscope.engine.execution.errors import exception_from_task_error
+from streamscope.engine.physical.operators.base import ExecutionServices
+from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.runtime.base import (
+    ACTOR_ALIVE,
+    ACTOR_DEAD,
+    ACTOR_FAILED,
+    ActorSpec,
+    Resources,
+    TaskHandle,
+    TaskResult,
+    TaskSpec,
+)
+from streamscope.engine.transforms.task_function import MapTaskFunction
+
+DEFAULT_MAX_TASKS_IN_FLIGHT = 2
+
+
+class ActorTaskFunction(MapTaskFunction):
+    """The map task function, plus the hook actors call at start: construct every callable class
+    in the chain now, so a constructor error surfaces once, before any batch."""
+
+    def init_actor(self) -> None:
+        for transform in self.transforms:
+            udf = getattr(transform, "udf", None)
+            if udf is not None and hasattr(udf, "_callable"):
+                udf._callable()
+
+
+class _PoolActor:
+    __slots__ = ("handle", "in_flight", "busy_s", "alive_since", "idle_since", "started_at")
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.in_flight = 0
+        self.busy_s = 0.0
+        self.alive_since: Optional[float] = None
+        self.started_at = time.time()
+        self.idle_since = time.time()
+
+
+class ActorPoolMapOperator(TaskPoolMapOperator):
+    kind = "ActorPoolMapOperator"
+    idle_release_s = 1.0
+    """Seconds an actor may sit idle (with no input waiting) before autoscaling releases it."""
+
+    def __init__(self, name: str, input_op: Any, transforms: list, *, strategy: Any, resources: Resources,
+                 logical_names: tuple[str, ...] = (), min_rows_per_bundle: Optional[int] = None):
+        super().__init__(name, input_op, transforms, logical_names=logical_names, resources=resources,
+                         min_rows_per_bundle=min_rows_per_bundle)
+        self.strategy = strategy
+        self.min_size = int(strategy.min_size or 1)
+        self.max_size: Optional[int] = strategy.max_size
+        self.initial_size = int(strategy.initial_size or self.min_size)
+        self.max_in_flight = int(strategy.max_tasks_in_flight_per_actor or 0)
+        self.actors: dict[int, _PoolActor] = {}
+        self.starting: dict[int, _PoolActor] = {}
+        self.retired: list[_PoolActor] = []
+        self.actor_spec: Optional[ActorSpec] = None
+        self.actors_started = 0
+        self.peak_actors = 0
+
+    @classmethod
+    def from_logical(cls, op: Any, input_physical_op: Any) -> "ActorPoolMapOperator":
+        from streamscope.engine.physical.planner import map_resources
+
+        return cls(op.name, input_physical_op, [op.transform], strategy=op.compute, resources=map_resources(op),
+                   logical_names=(op.name,), min_rows_per_bundle=op.min_rows_per_bundle)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self, services: ExecutionServices) -> None:
+        self.services = services
+        ctx = services.context
+        self.max_in_flight = self.max_in_flight or int(getattr(ctx, "max_tasks_in_flight_per_actor", None) or DEFAULT_MAX_TASKS_IN_FLIGHT)
+        fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
+        self._fn = services.register(fn, self.name)
+        self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=max(0, int(getattr(ctx, "actor_init_max_retries", 3))))
+        self.max_size = self.max_size or self._resource_cap()
+        self.max_size = max(self.max_size, self.min_size)
+        for _ in range(min(self.initial_size, self.max_size)):
+            self._start_actor()
+
+    def _resource_cap(self) -> int:
+        """Unbounded ``max_size``: as many actors as the machine's resources allow."""
+        total = self.services.runtime.total_resources()
+        caps = [max(1, int(total.cpu))]
+        if self.resources.cpu > 0:
+            caps.append(max(1, int(total.cpu // self.resources.cpu)))
+        if self.resources.gpu > 0:
+            caps.append(max(1, int(math.floor(total.gpu / self.resources.gpu + 1e-9))))
+        return min(caps)
+
+    def _start_actor(self) -> bool:
+        try:
+            handle = self.services.runtime.start_actor(self.actor_spec)
+        except ValueError:
+            raise
+        except RuntimeError:  # its GPUs are busy right now: autoscaling tries again later
+            return False
+        self.starting[handle.actor_id] = _PoolActor(handle)
+        self.actors_started += 1
+        self.peak_actors = max(self.peak_actors, len(self.actors) + len(self.starting))
+        return True
+
+    def _release(self, actor: _PoolActor) -> None:
+        self.services.runtime.kill_actor(actor.handle)
+        self.actors.pop(actor.handle.actor_id, None)
+        self.starting.pop(actor.handle.actor_id, None)
+        actor.alive_since = actor.alive_since and (time.time() - actor.alive_since)  # keep its lifetime
+        self.retired.append(actor)
+
+    def shutdown(self) -> None:
+        if self.services is not None:
+            for actor in list(self.actors.values()) + list(self.starting.values()):
+                self._release(actor)
+        super().shutdown()
+
+    # ---- scheduling hooks ------------------------------------------------------------------------
+    def task_resources(self) -> Resources:
+        return Resources(cpu=0.0, gpu=0.0)
+
+    def concurrency_cap(self) -> Optional[int]:
+        return None
+
+    def _free_actor(self) -> Optional[_PoolActor]:
+        best = None
+        for actor in self.actors.values():
+            if actor.in_flight < self.max_in_flight and (best is None or actor.in_flight < best.in_flight):
+                best = actor
+        return best
+
+    def has_next_task(self) -> bool:
+        return self._free_actor() is not None and super().has_next_task()
+
+    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+        actor = self._free_actor()
+        if actor is None:
+            return None
+        nxt = super().next_task()
+        if nxt is None:
+            return None
+        spec, info = nxt
+        spec.actor = actor.handle
+        spec.resources = Resources(cpu=0.0, gpu=0.0)
+        actor.in_flight += 1
+        info["actor"] = actor
+        return spec, info
+
+    def _task_ended(self, info: Any, wall_s: float) -> None:
+        actor = info.get("actor")
+        if actor is not None:
+            actor.in_flight = max(0, actor.in_flight - 1)
+            actor.busy_s += wall_s
+            if actor.in_flight == 0:
+                actor.idle_since = time.time()
+
+    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+        self._task_ended(info, result.stats.wall_s)
+        super().on_task_done(handle, info, result)
+
+    def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
+        self._task_ended(info, 0.0)
+        super().on_task_skipped(handle, info)
+
+    def progress_tick(self) -> None:
+        if self.services is None or self.actor_spec is None:
+            return
+        runtime = self.services.runtime
+        now = time.time()
+        for actor_id, actor in list(self.starting.items()):
+            state = runtime.actor_state(actor.handle)
+            if state.state == ACTOR_FAILED:
+                raise exception_from_task_error(state.error)
+            if state.state == ACTOR_ALIVE:
+                actor.alive_since = actor.idle_since = now
+                self.actors[actor_id] = self.starting.pop(actor_id)
+            elif state.state == ACTOR_DEAD:
+                self.starting.pop(actor_id)
+        for actor_id, actor in list(self.actors.items()):
+            state = runtime.actor_state(actor.handle)
+            if state.state in (ACTOR_DEAD, ACTOR_FAILED):  # its tasks already failed the run
+                self.actors.pop(actor_id)
+        self._autoscale(now)
+
+    def _autoscale(self, now: float) -> None:
+        waiting = bool(self.input_queues[0]) and not self.completed_early
+        finished = self.all_inputs_done() and not waiting and not self.active
+        if finished or self.completed_early:
+            for actor in list(self.actors.values()) + list(self.starting.values()):
+                if actor.in_flight == 0:
+                    self._release(actor)
+            return
+        total = len(self.actors) + len(self.starting)
+        if total < self.min_size:
+            self._start_actor()
+            return
+        if waiting and not self.starting and total < (self.max_size or total) and self._free_actor() is None \
+                and TaskPoolMapOperator.has_next_task(self):
+            self._start_actor()
+            return
+        if not waiting and len(self.actors) > self.min_size:
+            idle = [a for a in self.actors.values() if a.in_flight == 0 and now - a.idle_since >= self.idle_release_s]
+            for actor in idle[: len(self.actors) - self.min_size]:
+                self._release(actor)
+
+    def _pending_work(self) -> bool:
+        return super()._pending_work()
+
+    # ---- telemetry -------------------------------------------------------------------------------
+    def actor_telemetry(self) -> dict:
+        now = time.time()
+        busy = sum(1 for a in self.actors.values() if a.in_flight > 0)
+        fractions = []
+        for actor in self.actors.values():
+            alive = now - actor.alive_since if actor.alive_since else 0.0
+            fractions.append(min(1.0, actor.busy_s / alive) if alive > 0 else 0.0)
+        return {
+            "actors_alive": len(self.actors), "actors_busy": busy, "actors_idle": len(self.actors) - busy,
+            "actors_starting": len(self.starting), "actor_busy_fraction": tuple(fractions),
+        }
+
+    def busy_fraction(self) -> Optional[float]:
+        """Busy time over alive time, all actors this run ever had together (for stats/benchmarks)."""
+        now = time.time()
+        busy = alive = 0.0
+        for actor in list(self.actors.values()):
+            busy += actor.busy_s
+            alive += now - actor.alive_since if actor.alive_since else 0.0
+        for actor in self.retired:
+            busy += actor.busy_s
+            alive += actor.alive_since or 0.0
+        return busy / alive if alive > 0 else None

@@ -1,0 +1,50 @@
+"""The actor process: a worker loop plus one more message kind, ACTOR_INIT.
+
+Why reuse the worker loop: an actor reads its input blocks from the store and writes its outputs
+there exactly as a task worker does, so the only difference is that it keeps one function (and the
+state that function builds) for its whole life, and constructs that state eagerly so a failing
+constructor is reported once, at start, with its traceback.
+
+Its environment (``CUDA_VISIBLE_DEVICES`` for the GPUs it was given) is applied first thing,
+before the actor's function is unpickled and before any user import can initialize CUDA.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any, Optional
+
+from streamscope.engine.runtime.local import protocol
+from streamscope.engine.runtime.local.worker import WorkerLoop, die_with_parent
+from streamscope.engine.runtime.task_runner import error_from_exception
+
+
+def actor_main(conn: Any, driver_pid: int, worker_id: str, env: Optional[dict] = None) -> None:
+    if env:
+        os.environ.update(env)
+    die_with_parent(driver_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loop = WorkerLoop(conn, worker_id)
+    loop.handlers[protocol.ACTOR_INIT] = lambda message: on_actor_init(loop, message)
+    loop.run()
+
+
+def on_actor_init(loop: WorkerLoop, message: tuple) -> tuple:
+    _, fn_id, operator = message
+    fn = loop.fns.get(fn_id)
+    init = getattr(fn, "init_actor", None)
+    try:
+        if fn is None:
+            raise RuntimeError(f"actor function {fn_id} was never sent to {loop.worker_id}")
+        if init is not None:
+            init()
+    except Exception as exc:  # noqa: BLE001 - reported to the driver, which fails the run
+        error = error_from_exception(operator, exc)
+        carried, error.exception = error.exception, None
+        try:
+            exc_bytes = protocol.encode(carried) if carried is not None else None
+        except Exception:
+            exc_bytes = None
+        return (protocol.ACTOR_READY, os.getpid(), error, exc_bytes)
+    return (protocol.ACTOR_READY, os.getpid(), None, None)
