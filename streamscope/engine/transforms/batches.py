@@ -84,6 +84,9 @@ class MapBatchesTransform:
 
 
 class AddColumnTransform:
+    def preserves_row_count(self) -> bool:
+        return True
+
     def __init__(self, udf: UserFunction, column: str, batch_format: Optional[str]):
         self.udf = udf
         self.name = udf.operator

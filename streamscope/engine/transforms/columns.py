@@ -22,6 +22,9 @@ def _missing(operator: str, wanted: list[str], available: list[str]) -> KeyError
 
 
 class SelectColumnsTransform:
+    def preserves_row_count(self) -> bool:
+        return True
+
     def __init__(self, columns: list[str]):
         self.columns = list(columns)
         self.name = f"Project[select_columns={self.columns}]"
@@ -39,6 +42,9 @@ class SelectColumnsTransform:
 
 
 class DropColumnsTransform:
+    def preserves_row_count(self) -> bool:
+        return True
+
     def __init__(self, columns: list[str]):
         self.columns = list(columns)
         self.name = f"Project[drop_columns={self.columns}]"
@@ -56,6 +62,9 @@ class DropColumnsTransform:
 
 
 class RenameColumnsTransform:
+    def preserves_row_count(self) -> bool:
+        return True
+
     def __init__(self, names: Union[list[str], dict[str, str]]):
         self.names = names
         self.name = f"Project[rename_columns={names}]"

@@ -57,7 +57,7 @@ class TaskPoolMapOperator(PhysicalOperator):
                 parallelism = auto_parallelism(source, services)
             self._read_tasks = list(source.get_read_tasks(parallelism))
             rows = [t.num_rows for t in self._read_tasks]
-            if rows and all(r is not None for r in rows) and all(t.preserves_row_count() for t in self.transforms if hasattr(t, "preserves_row_count")):
+            if rows and all(r is not None for r in rows) and all(_preserves_rows(t) for t in self.transforms):
                 self._estimated_rows = sum(rows)  # type: ignore[arg-type]
 
     def shutdown(self) -> None:
@@ -171,3 +171,9 @@ def auto_parallelism(datasource: Any, services: ExecutionServices) -> int:
     if rows is not None:
         n = max(1, min(n, rows))
     return n
+
+
+def _preserves_rows(transform: Any) -> bool:
+    """Only transforms that promise one output row per input row keep a known row total."""
+    check = getattr(transform, "preserves_row_count", None)
+    return bool(check()) if check is not None else False
