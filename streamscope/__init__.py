@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
+from streamscope.engine.data_iterator import DataIterator
 from streamscope.engine.dataset import Dataset, MaterializedDataset
 from streamscope.engine.exceptions import (
     DataSourceError,
@@ -37,10 +38,12 @@ from streamscope.engine.read_api import (
     read_text,
 )
 from streamscope.engine.schema import Schema
+from streamscope.engine.torch_api import from_torch
 
 __version__ = "0.1.0"
 
 DatasetContext = DataContext
+DatasetIterator = DataIterator
 
 
 def _install_display() -> None:
@@ -72,7 +75,7 @@ def unload_ipython_extension(ipython):  # pragma: no cover
 
 __all__ = [
     "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
-    "Dataset", "MaterializedDataset", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
+    "Dataset", "MaterializedDataset", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",

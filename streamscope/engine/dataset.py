@@ -24,6 +24,7 @@ from streamscope.engine.transforms.columns import (
 )
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe, is_callable_class
+from streamscope.engine.torch_api import TorchMixin
 from streamscope.engine.writes import WriteMixin
 
 _display_provider: Optional[Callable[["Dataset"], dict]] = None
@@ -36,7 +37,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, WriteMixin):
+class Dataset(ConsumeMixin, WriteMixin, TorchMixin):
     def __init__(self, plan: LogicalPlan, name: Optional[str] = None):
         self._plan = plan
         self._name = name
