@@ -35,6 +35,7 @@ class Cell:
     extras: dict = field(default_factory=dict)  # metric name -> list of values
     errors: list = field(default_factory=list)
     rows: Optional[int] = None
+    answers: set = field(default_factory=set)  # the run's check values, e.g. (("groups", 200),)
 
     @property
     def runs(self) -> int:
@@ -67,6 +68,8 @@ class Cell:
 
 
 EXTRA_METRICS = ("warm_s", "actor_busy_fraction", "init_s", "process_wall_s")
+# Values every engine must agree on for the same workload and size (each script computes them).
+ANSWER_FIELDS = ("groups", "total_amount", "sum_of_means")
 
 
 def read_jsonl(lines: Iterable[str]) -> list[dict]:
@@ -91,12 +94,29 @@ def summarize(records: Iterable[dict]) -> dict:
             for name in EXTRA_METRICS:
                 if r.get(name) is not None:
                     cell.extras.setdefault(name, []).append(float(r[name]))
+            answer = tuple((f, r[f]) for f in ANSWER_FIELDS if r.get(f) is not None)
+            if answer:
+                cell.answers.add(answer)
         else:
             cell.errors.append(str(r.get("error") or "failed"))
         if r.get("peak_rss_tree_bytes"):
             cell.rss.append(int(r["peak_rss_tree_bytes"]))
         cell.spilled.append(r.get("spilled_bytes"))
     return cells
+
+
+def disagreements(cells: dict) -> list[str]:
+    """One line per (workload, variant) whose engines did not all return the same answer."""
+    by_group: dict = {}
+    for (w, v, e), c in cells.items():
+        for a in c.answers:
+            by_group.setdefault((w, v), {}).setdefault(a, []).append(e)
+    out = []
+    for (w, v), answers in by_group.items():
+        if len(answers) > 1:
+            parts = "; ".join(f"{', '.join(sorted(set(es)))}: {dict(a)}" for a, es in answers.items())
+            out.append(f"{w}{' ' + v if v else ''}: engines disagree -- {parts}")
+    return out
 
 
 def ratio(cells: dict, workload: str, variant: str, peer: str, subject: str = SUBJECT) -> Optional[float]:
@@ -269,6 +289,10 @@ def markdown(cells: dict, subject: str = SUBJECT) -> str:
             f"{_fmt_s(c.min) + '-' + _fmt_s(c.max) if c.walls else '-'} | {len(c.walls)}/{c.runs} | {rps} | "
             f"{_fmt_bytes(c.peak_rss)} | {_fmt_bytes(c.spilled_max)} | {', '.join(notes)} |"
         )
+    wrong = disagreements(cells)
+    if wrong:
+        lines += ["", "**Answers differ between engines** (a figure for a wrong answer is no figure):", ""]
+        lines += [f"- {x}" for x in wrong]
     engines = list(dict.fromkeys(k[2] for k in cells))
     peers = [e for e in engines if e != subject]
     groups = list(dict.fromkeys((k[0], k[1]) for k in cells))

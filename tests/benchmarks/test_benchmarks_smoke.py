@@ -133,6 +133,19 @@ def test_goal_verdicts_for_memory_busy_deadlock_and_overhead():
     assert "not measured" in md and "| W3 | default | ray | - | - | 0/1 |" in md
 
 
+def test_engines_that_disagree_on_the_answer_are_flagged():
+    cells = report.summarize([
+        rec("W2", "duckdb", 1.0, groups=10, total_amount=5.5),
+        rec("W2", "polars", 1.0, groups=10, total_amount=5.5),
+        rec("W2", "streamscope", 1.0, groups=9, total_amount=5.5),
+        rec("W1", "plain", 1.0, groups=3), rec("W1", "ray", 9.0, groups=3),
+    ])
+    wrong = report.disagreements(cells)
+    assert len(wrong) == 1 and wrong[0].startswith("W2: engines disagree")
+    assert "streamscope: {'groups': 9" in wrong[0] and "duckdb, polars: {'groups': 10" in wrong[0]
+    assert "Answers differ between engines" in report.markdown(cells)
+
+
 # ---- runner ---------------------------------------------------------------------------------------
 
 
