@@ -24,6 +24,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,27 +93,30 @@ def plan(workloads: list[str], engines: list[str]) -> list[tuple[Workload, str, 
     return out
 
 
-def descendants(pid: int) -> set:
+def descendants(pid: int) -> dict:
+    """{pid: psutil.Process} of every live descendant. Keeping the Process objects (not bare pids)
+    matters: psutil checks a process's start time before signalling it, so a pid reused by some
+    unrelated process after ours exited is never killed."""
     import psutil
 
     try:
-        return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        return {p.pid: p for p in psutil.Process(pid).children(recursive=True)}
     except psutil.Error:
-        return set()
+        return {}
 
 
-def kill_pids(pids) -> None:
+def kill_procs(procs) -> None:
     import psutil
 
-    procs = []
-    for pid in pids:
+    killed = []
+    for p in procs:
         try:
-            p = psutil.Process(pid)
-            p.kill()
-            procs.append(p)
+            if p.is_running():
+                p.kill()
+                killed.append(p)
         except psutil.Error:
             pass
-    psutil.wait_procs(procs, timeout=5)
+    psutil.wait_procs(killed, timeout=5)
 
 
 def measure(py: str, w: Workload, variant: str, engine: str, size: str, timeout_s: float,
@@ -125,31 +129,36 @@ def measure(py: str, w: Workload, variant: str, engine: str, size: str, timeout_
         cmd += ["--data-root", data_root]
     cmd += ["--time-limit", str(timeout_s)]
     env = dict(os.environ, BENCH_LAUNCH_TIME=repr(time.time()), PYTHONUNBUFFERED="1")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=str(ROOT), start_new_session=True)
-    seen: set = set()
-    deadline = t0 + timeout_s + 30  # the script's own watchdog fires first; this is the backstop
-    timed_out = False
-    while True:
-        try:
-            proc.wait(timeout=0.5)
-            break
-        except subprocess.TimeoutExpired:
-            seen |= descendants(proc.pid)
-            if time.perf_counter() > deadline:
-                timed_out = True
-                seen |= descendants(proc.pid)
-                try:
-                    os.killpg(proc.pid, 9)
-                except OSError:
-                    pass
-                proc.kill()
-                proc.wait()
+    # Output goes to files, not pipes: an engine that logs a lot (Ray does) would fill a pipe's
+    # buffer while we are not reading it and block, which would look like a hang.
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, env=env, cwd=str(ROOT),
+                                start_new_session=True)
+        seen: dict = {}
+        deadline = t0 + timeout_s + 30  # the script's own watchdog fires first; this is the backstop
+        timed_out = False
+        while True:
+            try:
+                proc.wait(timeout=0.5)
                 break
-    process_wall = time.perf_counter() - t0
-    stdout, stderr = proc.communicate()
-    kill_pids(seen)  # engine daemons that outlived their parent (Ray's raylet, workers, ...)
+            except subprocess.TimeoutExpired:
+                seen.update(descendants(proc.pid))
+                if time.perf_counter() > deadline:
+                    timed_out = True
+                    seen.update(descendants(proc.pid))
+                    try:
+                        os.killpg(proc.pid, 9)
+                    except OSError:
+                        pass
+                    proc.kill()
+                    proc.wait()
+                    break
+        process_wall = time.perf_counter() - t0
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
+    kill_procs(seen.values())  # engine daemons that outlived their parent (Ray's raylet, workers, ...)
     record = None
     for line in stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
