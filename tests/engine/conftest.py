@@ -3,6 +3,10 @@
 The warm local runtime (the default) is started once and shared by the whole session: starting
 the forkserver and its workers is the slow part. Every test gets the DataContext back as it found
 it, so a test that narrows a setting cannot leak it into the next one.
+
+Small plans normally run on driver threads (``small_plan_inline_rows``); these tests turn that
+off so every plan crosses the process boundary of the real runtime. Tests of the inline path ask
+for the ``inline_ctx`` fixture.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def _restore_context():
     saved = DataContext.get_current()
     ctx = saved.copy()
     ctx.enable_progress_bars = False
+    ctx.small_plan_inline_rows = 0
     DataContext._set_current(ctx)
     yield ctx
     DataContext._set_current(saved)
@@ -50,3 +55,12 @@ def shm_dirs():
             return set()
 
     return list_dirs
+
+
+@pytest.fixture
+def inline_ctx(_restore_context):
+    """The DataContext with the shipped default for small plans (they run in the driver)."""
+    from streamscope.engine.context import DataContext
+
+    _restore_context.small_plan_inline_rows = DataContext().small_plan_inline_rows
+    return _restore_context

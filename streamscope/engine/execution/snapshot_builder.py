@@ -17,6 +17,12 @@ class SnapshotBuilder:
         self._dot = ""
         self._last_progress: dict[str, tuple[float, int]] = {}
         self._cpu_primed = False
+        # The store's spill/restore counters are the session's; a run reports its own share.
+        try:
+            base = executor.runtime.store_stats()
+            self._base_spilled, self._base_restored = base.spilled_total_bytes, base.restored_total_bytes
+        except Exception:
+            self._base_spilled = self._base_restored = 0
 
     def record_span(self, op: Any, stats: Any, ok: bool) -> None:
         if len(self.spans) < MAX_SPANS and stats.started_at:
@@ -30,7 +36,10 @@ class SnapshotBuilder:
         store = ex.runtime.store_stats()
         ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
         snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
-                                     store.spilled_total_bytes, store.restored_total_bytes, store.num_blocks, store.backend)
+                                     max(0, store.spilled_total_bytes - self._base_spilled),
+                                     max(0, store.restored_total_bytes - self._base_restored),
+                                     store.num_blocks, store.backend)
+        ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
         resources = self._resources()
         progress = self._progress(ops, state)
         bottleneck = _bottleneck(ops) if state == T.RUN_RUNNING else ""

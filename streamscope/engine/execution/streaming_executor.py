@@ -183,6 +183,7 @@ class StreamingExecutor:
         self._route()
         dispatched = self._dispatch()
         self._route()
+        self._account_backpressure()
         self._publish()
         if not results and not dispatched and not self._sink_done():
             with self._cond:
@@ -330,6 +331,19 @@ class StreamingExecutor:
     def _sink_done(self) -> bool:
         sink = self.plan.sink
         return id(sink) in self._input_done_marked and not sink.output_queue
+
+    def _account_backpressure(self) -> None:
+        """Charge the time since the last step to every operator a backpressure policy held back
+        (busy CPU slots are not backpressure), for ``stats()`` and the views."""
+        now = time.monotonic()
+        last = getattr(self, "_last_step_at", None)
+        self._last_step_at = now
+        if last is None or not self._blocked:
+            return
+        for op in self.plan.ops:
+            reason = self._blocked.get(op.op_id)
+            if reason and not reason.startswith("resources:"):
+                op.metrics.backpressure_s += now - last
 
     def blocked_reason(self, op_id: str) -> str:
         return self._blocked.get(op_id, "")
