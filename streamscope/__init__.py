@@ -22,6 +22,7 @@ from streamscope.engine.exceptions import (
     UserCodeException,
     WorkerCrashedError,
 )
+from streamscope.engine.grouped_data import GroupedData
 from streamscope.engine.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
@@ -39,6 +40,8 @@ from streamscope.engine.read_api import (
 )
 from streamscope.engine.schema import Schema
 from streamscope.engine.torch_api import from_torch
+
+from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 
 __version__ = "0.1.0"
 
@@ -75,7 +78,7 @@ def unload_ipython_extension(ipython):  # pragma: no cover
 
 __all__ = [
     "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
-    "Dataset", "MaterializedDataset", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
+    "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",

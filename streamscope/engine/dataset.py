@@ -12,6 +12,7 @@ import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
 from streamscope.engine import compute as compute_mod
+from streamscope.engine.all_to_all_api import AllToAllMixin
 from streamscope.engine.consume import ConsumeMixin
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
@@ -37,7 +38,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, WriteMixin, TorchMixin):
+class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     def __init__(self, plan: LogicalPlan, name: Optional[str] = None):
         self._plan = plan
         self._name = name

@@ -1,0 +1,236 @@
+"""All-to-all methods of Dataset (groupby, aggregates, sort, shuffles, join, zip, splits).
+
+Each builds one ``Exchange`` logical operator whose spec (``streamscope.engine.physical.exchange``)
+says what its map and reduce tasks compute; the physical ``ExchangeOperator`` runs them on the
+worker pool. Methods that answer with Python values (``sum``, ``unique``, ``aggregate``) run the
+exchange and read its one small result; the splits return materialized datasets whose blocks
+stay in the store.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Union
+
+import numpy as np
+import pyarrow as pa
+
+from streamscope.engine import aggregate as A
+
+
+def exchange(ds: Any, name: str, spec: Any, kind: str, others: tuple = ()) -> Any:
+    from streamscope.engine.logical import operators as L
+
+    return ds._derive(L.Exchange(name, [ds._plan.dag] + [o._plan.dag for o in others], spec, kind=kind))
+
+
+def aggregate_dataset(ds: Any, keys: list[str], aggs: list, num_partitions: Optional[int] = None) -> Any:
+    from streamscope.engine.physical.exchange.hash_aggregate import HashAggregateSpec
+
+    label = ", ".join(a.name for a in aggs)
+    name = f"Aggregate[keys={keys}, {label}]" if keys else f"Aggregate[{label}]"
+    return exchange(ds, name, HashAggregateSpec(keys, aggs, num_partitions), "HashAggregate")
+
+
+def shuffle_repartition(ds: Any, num_blocks: Optional[int], keys=None, sort: bool = False) -> Any:
+    """``repartition(n, shuffle=True)`` (random rows per block) or ``repartition(n, keys=...)``
+    (rows with equal keys in one block, sorted by key when ``sort``)."""
+    from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
+
+    if num_blocks is not None and num_blocks <= 0:
+        raise ValueError(f"num_blocks must be positive, got {num_blocks}")
+    if keys:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        return exchange(ds, f"Repartition[keys={keys}]", HashRepartitionSpec(keys, num_blocks, sort), "HashShuffle")
+    return exchange(ds, f"Repartition[num_blocks={num_blocks}, shuffle]", RandomShuffleSpec(None, num_blocks), "RandomShuffle")
+
+
+def _seed(seed: Any) -> Optional[int]:
+    if seed is None or isinstance(seed, numbers.Integral):
+        return seed
+    value = getattr(seed, "seed", None)  # Ray's RandomSeedConfig
+    if value is None or isinstance(value, numbers.Integral):
+        return value
+    raise TypeError(f"seed must be an int or None, got {seed!r}")
+
+
+class _Sampler:
+    """``random_sample``: keep each row with probability ``fraction`` (vectorized mask)."""
+
+    def __init__(self, fraction: float, seed: Optional[int]):
+        self.fraction, self.seed, self.calls = fraction, seed, 0
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        self.calls += 1
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, batch.num_rows, self.calls])
+        return batch.filter(pa.array(rng.random(batch.num_rows) < self.fraction))
+
+
+class AllToAllMixin:
+    # ---- grouping and aggregation -----------------------------------------------------------
+    def groupby(self, key: Union[str, list[str], None], num_partitions: Optional[int] = None):
+        from streamscope.engine.grouped_data import GroupedData
+
+        return GroupedData(self, key, num_partitions)
+
+    def aggregate(self, *aggs: A.AggregateFnV2) -> Optional[dict]:
+        """Global aggregation: a dict of Ray Data's column names to values; None when empty."""
+        table = self.groupby(None).aggregate(*aggs).to_arrow()
+        if table.num_rows == 0:
+            return None
+        return table.to_pylist()[0]
+
+    def _global(self, cls, on, default_cols: bool = True, **kw):
+        cols = [on] if isinstance(on, str) else (list(on) if on is not None else None)
+        if cols is None:
+            schema = self.schema()
+            cols = [f.name for f in (schema.base_schema if schema is not None else [])
+                    if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)]
+        result = self.aggregate(*[cls(c, **kw) for c in cols])
+        if result is None:
+            return None
+        if isinstance(on, str):
+            return result[f"{cls._label}({on})"]
+        return result
+
+    def sum(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._global(A.Sum, on, ignore_nulls=ignore_nulls)
+
+    def min(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._global(A.Min, on, ignore_nulls=ignore_nulls)
+
+    def max(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._global(A.Max, on, ignore_nulls=ignore_nulls)
+
+    def mean(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._global(A.Mean, on, ignore_nulls=ignore_nulls)
+
+    def std(self, on: Union[str, list[str], None] = None, ddof: int = 1, ignore_nulls: bool = True):
+        return self._global(A.Std, on, ddof=ddof, ignore_nulls=ignore_nulls)
+
+    def unique(self, column: str, ignore_nulls: bool = False) -> list:
+        """Distinct values of ``column`` (None first when present, the rest sorted)."""
+        result = self.aggregate(A.Unique(column, ignore_nulls=ignore_nulls))
+        return [] if result is None else list(result[f"unique({column})"])
+
+    # ---- ordering and shuffles --------------------------------------------------------------
+    def sort(self, key: Union[str, list[str]], descending: Union[bool, list[bool]] = False, boundaries: Optional[list] = None):
+        from streamscope.engine.physical.exchange.sort import SortSpec
+
+        keys = [key] if isinstance(key, str) else list(key)
+        if not keys or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"sort: key must be a column name or a non-empty list of names, got {key!r}")
+        desc = [bool(descending)] * len(keys) if isinstance(descending, bool) else list(descending)
+        if len(desc) != len(keys):
+            raise ValueError(f"sort: descending has {len(desc)} entries for {len(keys)} keys")
+        return exchange(self, f"Sort[keys={keys}, descending={desc}]", SortSpec(keys, desc, boundaries), "Sort")
+
+    def random_shuffle(self, *, seed: Any = None, num_blocks: Optional[int] = None, **ray_remote_args):
+        from streamscope.engine.physical.exchange.shuffle import RandomShuffleSpec
+
+        seed = _seed(seed)
+        return exchange(self, f"RandomShuffle[seed={seed}]", RandomShuffleSpec(seed, num_blocks), "RandomShuffle")
+
+    def random_sample(self, fraction: float, *, seed: Any = None):
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"random_sample: fraction must be in [0, 1], got {fraction}")
+        return self.map_batches(_Sampler(fraction, _seed(seed)), batch_format="pyarrow")
+
+    # ---- combining datasets -----------------------------------------------------------------
+    def join(self, ds: Any, join_type: str, num_partitions: Optional[int] = None, on: tuple = ("id",),
+             right_on: Optional[tuple] = None, left_suffix: Optional[str] = None, right_suffix: Optional[str] = None,
+             *, partition_size_hint: Optional[int] = None, aggregator_ray_remote_args: Optional[dict] = None,
+             validate_schemas: bool = False):
+        from streamscope.engine.physical.exchange.join import JoinSpec
+
+        on = [on] if isinstance(on, str) else list(on)
+        right_on = [right_on] if isinstance(right_on, str) else (list(right_on) if right_on else None)
+        spec = JoinSpec(join_type, num_partitions, on, right_on, left_suffix, right_suffix)
+        return exchange(self, f"Join[{join_type}, on={on}]", spec, "Join", (ds,))
+
+    def zip(self, *other: Any):
+        """Columns of every dataset side by side, row by row (duplicate names get ``_1``...)."""
+        from streamscope.engine.physical.exchange.positional import ZipSpec
+
+        if not other:
+            raise ValueError("zip() needs at least one other dataset")
+        return exchange(self, "Zip", ZipSpec(1 + len(other)), "Zip", tuple(other))
+
+    # ---- splits -------------------------------------------------------------------------------
+    def split_at_indices(self, indices: list[int]) -> list:
+        if not indices:
+            raise ValueError("split_at_indices: indices must not be empty")
+        if any(i < 0 for i in indices):
+            raise ValueError(f"split_at_indices: indices must be non-negative, got {indices}")
+        if sorted(indices) != list(indices):
+            raise ValueError(f"split_at_indices: indices must be sorted, got {indices}")
+        n = self.count()
+        cuts = [0] + [min(i, n) for i in indices] + [n]
+        return _slice_into(self, list(zip(cuts[:-1], cuts[1:])))
+
+    def split(self, n: int, *, equal: bool = False, locality_hints: Optional[list] = None) -> list:
+        if n <= 0:
+            raise ValueError(f"split: n must be positive, got {n}")
+        total = self.count()
+        if equal:
+            per = total // n
+            bounds = [(i * per, (i + 1) * per) for i in range(n)]
+        else:
+            cuts = [total * i // n for i in range(n + 1)]
+            bounds = list(zip(cuts[:-1], cuts[1:]))
+        return _slice_into(self, bounds)
+
+    def split_proportionately(self, proportions: list[float]) -> list:
+        if not proportions or any(p <= 0 for p in proportions) or sum(proportions) >= 1:
+            raise ValueError("split_proportionately: proportions must be positive and sum to less than 1, "
+                             f"got {proportions}")
+        total = self.count()
+        indices, acc = [], 0.0
+        for p in proportions:
+            acc += p
+            indices.append(int(total * acc))
+        return self.split_at_indices(indices)
+
+    def train_test_split(self, test_size: Union[int, float], *, shuffle: bool = False, seed: Optional[int] = None,
+                         stratify: Optional[str] = None) -> tuple:
+        if stratify is not None:
+            raise NotImplementedError("train_test_split(stratify=...) is not supported yet")
+        ds = self.random_shuffle(seed=seed).materialize() if shuffle else self
+        total = ds.count()
+        if isinstance(test_size, float):
+            if not 0 < test_size < 1:
+                raise ValueError(f"train_test_split: a float test_size must be in (0, 1), got {test_size}")
+            test_n = int(total * test_size)
+        else:
+            if not 0 < test_size < total:
+                raise ValueError(f"train_test_split: an int test_size must be in (0, {total}), got {test_size}")
+            test_n = int(test_size)
+        train, test = ds.split_at_indices([total - test_n])
+        return train, test
+
+
+def _slice_into(ds: Any, bounds: list[tuple[int, int]]) -> list:
+    """Run one slicing exchange; hand each range's blocks to its own MaterializedDataset."""
+    from streamscope.engine.dataset import BlockOwner, MaterializedDataset
+    from streamscope.engine.logical import operators as L
+    from streamscope.engine.logical.plan import LogicalPlan
+    from streamscope.engine.physical.exchange.positional import SliceSpec
+
+    sliced = exchange(ds, f"Split[{len(bounds)}]", SliceSpec(bounds), "Split")
+    executor = sliced._start_execution("split")
+    outputs = [(ref, meta) for ref, meta, _owned in executor.iter_output()]
+    runtime = executor.runtime
+    result = []
+    pos = 0
+    for lo, hi in bounds:
+        want, refs = max(0, hi - lo), []
+        while want > 0 and pos < len(outputs):
+            refs.append(outputs[pos])
+            want -= outputs[pos][1].num_rows
+            pos += 1
+        op = L.InputData(refs=refs, runtime=runtime, name=ds._name or "Split")
+        op.owner = BlockOwner(runtime, [r for r, _ in refs])
+        mat = MaterializedDataset(LogicalPlan(op), name=ds._name)
+        mat._last_run = executor
+        result.append(mat)
+    return result

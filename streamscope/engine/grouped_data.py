@@ -1,0 +1,85 @@
+"""GroupedData: what ``Dataset.groupby(key)`` returns; each method builds a hash-aggregate (or
+map_groups) exchange over the dataset's plan. Output column names are Ray Data's: ``count()``,
+``sum(x)``, ``mean(x)``...; nothing runs until the result is consumed."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from streamscope.engine import aggregate as A
+
+
+class GroupedData:
+    def __init__(self, dataset: Any, key: Union[str, list[str], None], num_partitions: Optional[int] = None):
+        if key is None:
+            keys: list[str] = []
+        elif isinstance(key, str):
+            keys = [key]
+        elif isinstance(key, (list, tuple)) and all(isinstance(k, str) for k in key):
+            keys = list(key)
+        else:
+            raise TypeError(f"groupby: key must be a column name or a list of column names, got {key!r}")
+        if num_partitions is not None and (not isinstance(num_partitions, int) or num_partitions <= 0):
+            raise ValueError(f"groupby: num_partitions must be a positive int, got {num_partitions!r}")
+        self._dataset = dataset
+        self._keys = keys
+        self._num_partitions = num_partitions
+
+    def __repr__(self) -> str:
+        return f"GroupedData(dataset={self._dataset!r}, key={self._keys!r})"
+
+    def aggregate(self, *aggs: A.AggregateFnV2):
+        from streamscope.engine.all_to_all_api import aggregate_dataset
+
+        if not aggs:
+            raise ValueError("aggregate() needs at least one aggregation")
+        for agg in aggs:
+            if not isinstance(agg, A.AggregateFnV2):
+                raise TypeError(f"aggregate() takes AggregateFn objects, got {type(agg).__name__}")
+        return aggregate_dataset(self._dataset, self._keys, list(aggs), self._num_partitions)
+
+    def count(self):
+        return self.aggregate(A.Count())
+
+    def _each(self, cls, on, **kw):
+        cols = self._columns(on)
+        return self.aggregate(*[cls(c, **kw) for c in cols])
+
+    def _columns(self, on) -> list[str]:
+        if on is None:
+            cols = self._dataset.columns() or []
+            return [c for c in cols if c not in self._keys]
+        return [on] if isinstance(on, str) else list(on)
+
+    def sum(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._each(A.Sum, on, ignore_nulls=ignore_nulls)
+
+    def min(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._each(A.Min, on, ignore_nulls=ignore_nulls)
+
+    def max(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._each(A.Max, on, ignore_nulls=ignore_nulls)
+
+    def mean(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        return self._each(A.Mean, on, ignore_nulls=ignore_nulls)
+
+    def std(self, on: Union[str, list[str], None] = None, ddof: int = 1, ignore_nulls: bool = True):
+        return self._each(A.Std, on, ddof=ddof, ignore_nulls=ignore_nulls)
+
+    def map_groups(self, fn, *, zero_copy_batch: bool = True, compute=None, batch_format: Optional[str] = "default",
+                   fn_args=None, fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
+                   num_gpus=None, memory=None, concurrency=None, **ray_remote_args):
+        """Apply ``fn`` to each group as one batch (all of a group's rows together)."""
+        from streamscope.engine.all_to_all_api import exchange
+        from streamscope.engine.block import BATCH_FORMATS
+        from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
+        from streamscope.engine.transforms.udf import UserFunction, describe
+
+        if not self._keys:
+            raise ValueError("map_groups needs a groupby key")
+        if (batch_format or "default") not in BATCH_FORMATS:
+            raise ValueError(f"map_groups: batch_format must be one of {BATCH_FORMATS}, got {batch_format!r}")
+        name = f"MapGroups({describe(fn)})"
+        udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
+        spec = MapGroupsSpec(self._keys, udf, batch_format or "default", self._num_partitions)
+        return exchange(self._dataset, name, spec, "MapGroups")
