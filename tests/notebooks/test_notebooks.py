@@ -1,0 +1,44 @@
+"""Every notebook in notebooks/ executes top to bottom with no error output, is committed without
+outputs, and its kernel shuts down leaving no /dev/shm session directory behind."""
+
+import glob
+import json
+import os
+import time
+
+import pytest
+
+from nbrun import execute, leaked_dirs, shm_dirs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
+
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+
+def test_there_are_notebooks():
+    assert any(p.endswith("01_quickstart.ipynb") for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
+def test_committed_without_outputs(path):
+    with open(path) as f:
+        nb = json.load(f)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None, cell["source"][:80]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
+def test_notebook_executes(path):
+    before = shm_dirs()
+    start = time.time()
+    nb, errors = execute(path)
+    took = time.time() - start
+    assert not errors, "\n".join(errors)
+    assert not leaked_dirs(before), "a kernel left its /dev/shm session directory behind"
+    assert took < 60, f"{os.path.basename(path)} took {took:.0f}s"
+    if path.endswith("01_quickstart.ipynb"):
+        text = json.dumps(nb)
+        assert "not executed" in text and "done 100%" in text and "cancelled" in text
