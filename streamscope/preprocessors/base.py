@@ -1,0 +1,97 @@
+"""Preprocessor: fit statistics over a Dataset, then transform it with a fused ``map_batches``.
+
+Mirrors ``ray.data.preprocessors.Preprocessor``: ``fit`` computes ``stats_`` with the aggregation
+machinery (one exchange over the data), ``transform`` appends one pandas ``map_batches`` to the
+plan (so it fuses with neighbouring maps into the same tasks), ``transform_batch`` applies the
+same function to a single in-memory batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+class PreprocessorNotFittedException(RuntimeError):
+    """``transform`` was called on a fittable preprocessor before ``fit``."""
+
+
+class Preprocessor:
+    _is_fittable = True
+
+    def __init__(self) -> None:
+        self.stats_: Optional[dict] = None
+
+    # ---- what subclasses implement -------------------------------------------------------------
+    def _fit(self, ds: Any) -> None:
+        raise NotImplementedError
+
+    def _transform_pandas(self, df: Any) -> Any:
+        raise NotImplementedError
+
+    # ---- public API ----------------------------------------------------------------------------
+    def fit_status(self) -> str:
+        if not self._is_fittable:
+            return "NOT_FITTABLE"
+        return "FITTED" if self.stats_ is not None else "NOT_FITTED"
+
+    def fit(self, ds: Any) -> "Preprocessor":
+        if self._is_fittable:
+            self.stats_ = {}
+            self._fit(ds)
+        return self
+
+    def fit_transform(self, ds: Any, **kwargs: Any) -> Any:
+        return self.fit(ds).transform(ds, **kwargs)
+
+    def _check_fitted(self) -> None:
+        if self._is_fittable and self.stats_ is None:
+            raise PreprocessorNotFittedException(f"{type(self).__name__} must be fitted before transform; call fit(ds) first")
+
+    def transform(self, ds: Any, *, batch_size: Optional[int] = None, num_cpus: Optional[float] = None,
+                  memory: Optional[float] = None, concurrency: Optional[int] = None, **kwargs: Any) -> Any:
+        self._check_fitted()
+        return ds.map_batches(_BatchFn(self), batch_format="pandas", batch_size=batch_size, num_cpus=num_cpus,
+                              memory=memory, concurrency=concurrency)
+
+    def transform_batch(self, data: Any) -> Any:
+        """Transform one batch: a pandas DataFrame, a dict of ndarrays or a pyarrow Table; the
+        result has the same format."""
+        import pandas as pd
+        import pyarrow as pa
+
+        self._check_fitted()
+        if isinstance(data, pd.DataFrame):
+            return self._transform_pandas(data.copy())
+        if isinstance(data, pa.Table):
+            from streamscope.engine.block import block_to_pandas, pandas_to_block
+
+            return pandas_to_block(self._transform_pandas(block_to_pandas(data)))
+        if isinstance(data, dict):
+            from streamscope.engine.block import block_to_batch, columns_to_block, pandas_to_block
+            from streamscope.engine.block import block_to_pandas
+
+            df = block_to_pandas(columns_to_block(data))
+            return block_to_batch(pandas_to_block(self._transform_pandas(df)), "numpy")
+        raise TypeError(f"transform_batch expects a pandas DataFrame, dict of ndarrays or pyarrow Table, got {type(data).__name__}")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "stats_")
+        return f"{type(self).__name__}({fields})"
+
+
+class _BatchFn:
+    """Picklable batch function holding a fitted preprocessor (stats travel with it)."""
+
+    def __init__(self, preprocessor: Preprocessor):
+        self.preprocessor = preprocessor
+
+    def __call__(self, df: Any) -> Any:
+        return self.preprocessor._transform_pandas(df)
+
+
+def output_columns(columns: list[str], output_columns: Optional[list[str]]) -> list[str]:
+    if output_columns is None:
+        return list(columns)
+    if len(output_columns) != len(columns):
+        raise ValueError(f"output_columns ({len(output_columns)}) must match columns ({len(columns)}) in length")
+    return list(output_columns)
