@@ -1,7 +1,7 @@
 """Runs one task body the same way in every runtime: times it, splits and stores its outputs, and
 turns an exception into a :class:`TaskError` that names the operator and keeps the traceback.
 
-Why shared: the in-process runtime, the local worker processes and (later) Ray remote functions
+Why shared: the in-process runtime, the local worker processes and Ray remote functions
 must report identical stats and identical errors, or tests on one runtime prove nothing about
 another.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickle
 import time
 import traceback
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -23,6 +23,50 @@ IO_ERROR_TYPES = (OSError, IOError)
 
 def _process_cpu_time() -> float:
     return time.process_time()
+
+
+def iter_task(
+    fn: Callable[..., Iterator[pa.Table]],
+    payload: Any,
+    inputs: Iterable[pa.Table],
+    *,
+    operator: str,
+    task_index: int,
+    max_block_bytes: int | None,
+    worker: str = "",
+) -> Generator[tuple[pa.Table, BlockMetadata], Any, TaskResult]:
+    """The task body as a generator: yields ``(block, metadata)`` for each output block as it is
+    produced and returns the :class:`TaskResult` (with empty ``outputs``).
+
+    Why a generator: a runtime that stores blocks by yielding them (Ray's streaming generators
+    own what a task yields, so blocks survive the worker) and one that stores them with a ``put``
+    call (:func:`run_task`) then share one body, one timing and one error format. An exception
+    thrown in at the yield point (the caller failed to store the block) is reported like any
+    other error of the task.
+    """
+    ctx = TaskContext(operator=operator, task_index=task_index)
+    stats = TaskStats(started_at=time.time(), worker=worker)
+    t0 = time.perf_counter()
+    c0 = _process_cpu_time()
+    counted = _CountingIterator(inputs)
+    try:
+        for table in fn(payload, counted, ctx):
+            if not isinstance(table, pa.Table):
+                raise TypeError(f"task function of {operator} yielded {type(table).__name__}, not a pyarrow.Table")
+            for piece in split_block(table, max_block_bytes):
+                yield piece, BlockMetadata(piece.num_rows, block_size_bytes(piece), piece.schema)
+        error = None
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver, never swallowed
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)) and not isinstance(exc, Exception):
+            raise
+        error = error_from_exception(operator, exc)
+    stats.wall_s = time.perf_counter() - t0
+    stats.cpu_s = _process_cpu_time() - c0
+    stats.udf_s = ctx.udf_s
+    stats.rows_in = counted.rows
+    stats.bytes_in = counted.bytes
+    stats.finished_at = time.time()
+    return TaskResult(outputs=[], stats=stats, error=error)
 
 
 def run_task(
@@ -41,31 +85,23 @@ def run_task(
     On error, blocks already stored by this attempt are returned in ``outputs`` of the failed
     result so the caller can free them; the error carries the operator name and traceback.
     """
-    ctx = TaskContext(operator=operator, task_index=task_index)
-    stats = TaskStats(started_at=time.time(), worker=worker)
-    t0 = time.perf_counter()
-    c0 = _process_cpu_time()
+    body = iter_task(fn, payload, inputs, operator=operator, task_index=task_index,
+                     max_block_bytes=max_block_bytes, worker=worker)
     outputs = []
-    counted = _CountingIterator(inputs)
     try:
-        for table in fn(payload, counted, ctx):
-            if not isinstance(table, pa.Table):
-                raise TypeError(f"task function of {operator} yielded {type(table).__name__}, not a pyarrow.Table")
-            for piece in split_block(table, max_block_bytes):
+        piece, meta = next(body)
+        while True:
+            try:
                 ref = put(piece)
-                outputs.append((ref, BlockMetadata(piece.num_rows, block_size_bytes(piece), piece.schema)))
-        error = None
-    except BaseException as exc:  # noqa: BLE001 - reported to the driver, never swallowed
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, Exception):
-            raise
-        error = error_from_exception(operator, exc)
-    stats.wall_s = time.perf_counter() - t0
-    stats.cpu_s = _process_cpu_time() - c0
-    stats.udf_s = ctx.udf_s
-    stats.rows_in = counted.rows
-    stats.bytes_in = counted.bytes
-    stats.finished_at = time.time()
-    return TaskResult(outputs=outputs, stats=stats, error=error)
+            except Exception as exc:  # noqa: BLE001 - the task reports it, as if raised inside
+                piece, meta = body.throw(exc)
+                continue
+            outputs.append((ref, meta))
+            piece, meta = next(body)
+    except StopIteration as stop:
+        result: TaskResult = stop.value
+    result.outputs = outputs
+    return result
 
 
 def error_from_exception(operator: str, exc: BaseException) -> TaskError:

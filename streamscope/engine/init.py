@@ -1,0 +1,61 @@
+"""``streamscope.init``: choose where plans run — the embedded local runtime or a Ray cluster.
+
+Why one call: a notebook that outgrows the machine should change one line, not its pipelines.
+Without any call the embedded local runtime runs everything; ``DataContext.runtime = "ray"``
+selects Ray too (connecting as ``ray.init()`` would). Plans, widgets and results are the same on
+both; only where tasks run and where blocks live changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.context import DataContext
+
+_RUNTIMES = ("local", "ray")
+
+
+def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs: Any) -> Any:
+    """Pick (and start) the session's runtime; returns the runtime object.
+
+    :param address: a Ray cluster: ``None`` (the one ``ray.init()`` would use or start),
+        ``"auto"``, ``"host:port"`` or ``"ray://host:10001"``. Giving one implies ``runtime="ray"``.
+    :param runtime: ``"local"`` (default without an address) or ``"ray"``.
+    :param kwargs: for ``"ray"``, passed to ``ray.init`` (``num_cpus``, ``runtime_env``,
+        ``namespace``, ...); for ``"local"``, the local runtime's ``num_workers``,
+        ``store_capacity`` and ``spill_dir``.
+
+    Calling it again replaces the runtime of that kind (the old one shuts down and its blocks are
+    gone); materialized datasets made before belong to the old runtime.
+    """
+    from streamscope.engine.runtime import get_runtime, set_runtime
+
+    kind = runtime or ("ray" if address is not None else "local")
+    if kind not in _RUNTIMES:
+        raise ValueError(f"unknown runtime {kind!r}; expected one of {', '.join(_RUNTIMES)}")
+    ctx = DataContext.get_current()
+    if kind == "local":
+        if address is not None:
+            raise ValueError("address= names a Ray cluster; use runtime='ray' (or leave runtime unset)")
+        from streamscope.engine.runtime.local.runtime import LocalRuntime
+
+        rt: Any = LocalRuntime(**kwargs) if kwargs else None
+    else:
+        try:
+            from streamscope.engine.runtime.ray.runtime import RayRuntime
+        except ImportError as exc:
+            raise ImportError("streamscope.init(runtime='ray') needs Ray: pip install 'streamscope[ray]'") from exc
+        rt = RayRuntime(address, **kwargs)
+    if rt is not None:
+        set_runtime(kind, rt)
+    ctx.runtime = kind
+    return get_runtime(ctx, kind)
+
+
+def shutdown() -> None:
+    """Stop every runtime this session started (Ray is disconnected when streamscope connected
+    it) and go back to the embedded local runtime for the next plan."""
+    from streamscope.engine.runtime import shutdown_all
+
+    shutdown_all()
+    DataContext.get_current().runtime = "local"

@@ -1,0 +1,460 @@
+"""RayRuntime: the Runtime contract on a Ray cluster.
+
+How the contract maps onto Ray (2.60):
+
+* ``register_function``: the cloudpickled function goes into the object store once
+  (``ray.put``); workers fetch and unpickle it once per process (see :mod:`.remote`).
+* ``submit``: one call of a Ray remote function with ``num_returns="streaming"``, asking Ray for
+  the task's ``num_cpus``/``num_gpus``/``memory`` and ``max_retries`` (Ray re-runs it when its
+  worker or node dies; a user exception is reported in the result and never retried). Input
+  blocks are passed as ObjectRefs, so Ray moves them node to node and the driver never touches
+  them.
+* ``wait``: ``ray.wait`` over the tasks' ObjectRefGenerators; a task is done when its stream
+  ends, and only its last, small item (stats, error, block metadata) is fetched.
+* Blocks are ObjectRefs named by :class:`RayBlockRef`; ``get`` is the only place a block comes to
+  the driver, and ``free`` drops the runtime's reference so Ray deletes it.
+* ``cancel``: ``ray.cancel`` (a KeyboardInterrupt in the task; its outputs are dropped).
+* Resources, object-store use, spilling, workers per node and GPUs come from the cluster
+  (:mod:`.telemetry`).
+
+Thread-safety: the executor thread calls ``submit``/``wait``/``cancel``; ``put``/``get``/``free``
+and the telemetry calls may come from any thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any, Optional, Sequence
+
+import cloudpickle
+import pyarrow as pa
+import ray
+
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.exceptions import WorkerCrashedError
+from streamscope.engine.runtime.base import (
+    ACTOR_DEAD,
+    ACTOR_FAILED,
+    ActorHandle,
+    ActorSpec,
+    ActorState,
+    BlockRef,
+    FunctionHandle,
+    Resources,
+    Runtime,
+    StoreStats,
+    TaskError,
+    TaskHandle,
+    TaskResult,
+    TaskSpec,
+    TaskStats,
+    WorkerInfo,
+)
+from streamscope.engine.runtime.ray.actors import RayActor, StreamscopeActor
+from streamscope.engine.runtime.ray.connect import connect, dashboard_url
+from streamscope.engine.runtime.ray.refs import RayBlockRef
+from streamscope.engine.runtime.ray.remote import FinalRecord, run_streaming_task
+from streamscope.engine.runtime.ray.telemetry import ClusterTelemetry, NodeStats
+from streamscope.engine.runtime.task_runner import error_from_exception
+
+_RESOURCES_TTL_S = 2.0
+
+
+class _Running:
+    """A submitted task: its stream and the refs it has produced so far."""
+
+    __slots__ = ("handle", "gen", "refs", "actor_id")
+
+    def __init__(self, handle: TaskHandle, gen: Any, actor_id: Optional[int] = None):
+        self.handle = handle
+        self.gen = gen
+        self.refs: list = []
+        self.actor_id = actor_id
+
+
+class RayRuntime(Runtime):
+    """Runs plans on the Ray cluster at ``address`` (``None``: the one Ray finds or starts, as
+    ``ray.init()`` does; ``"auto"``; ``"ray://host:10001"``). ``init_kwargs`` go to ``ray.init``
+    when this runtime connects; a Ray already initialized in this process is used as it is and
+    left running at shutdown."""
+
+    name = "ray"
+
+    def __init__(self, address: Optional[str] = None, *, telemetry_interval_s: float = 1.0, **init_kwargs: Any):
+        self._address = address
+        self._init_kwargs = init_kwargs
+        self._telemetry_interval_s = telemetry_interval_s
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._fns: dict[str, Any] = {}
+        self._objects: dict[str, Any] = {}
+        self._running: dict[int, _Running] = {}
+        self._done: list[tuple[TaskHandle, TaskResult]] = []
+        self._actors: dict[int, RayActor] = {}
+        self._remote: Any = None
+        self._actor_cls: Any = None
+        self._telemetry: Optional[ClusterTelemetry] = None
+        self._owns_ray = False
+        self._started = False
+        self._resources: tuple[float, Resources] = (0.0, Resources(0.0, 0.0))
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def ensure_started(self, context: Any = None) -> None:
+        if self._started and ray.is_initialized():
+            return
+        with self._lock:
+            if self._started and ray.is_initialized():
+                return
+            if not ray.is_initialized():
+                connect(self._address, **self._init_kwargs)
+                self._owns_ray = True
+            self._remote = ray.remote(run_streaming_task)
+            self._actor_cls = ray.remote(StreamscopeActor)
+            self._telemetry = ClusterTelemetry(dashboard_url(), self._telemetry_interval_s)
+            self._telemetry.refresh()
+            self._telemetry.start()
+            self._started = True
+
+    def shutdown(self) -> None:
+        with self._lock:
+            running, self._running = list(self._running.values()), {}
+            actors, self._actors = list(self._actors.values()), {}
+            self._done.clear()
+            self._objects.clear()
+            self._fns.clear()
+            telemetry, self._telemetry = self._telemetry, None
+            started, self._started = self._started, False
+        if not started:
+            return
+        if ray.is_initialized():
+            for task in running:
+                _quiet(ray.cancel, task.gen, force=False, recursive=True)
+            for actor in actors:
+                _quiet(ray.kill, actor.ray_actor, no_restart=True)
+        if telemetry is not None:
+            telemetry.stop()
+        if self._owns_ray and ray.is_initialized():
+            ray.shutdown()
+        self._owns_ray = False
+
+    # ---- functions -------------------------------------------------------------------------------
+    def register_function(self, fn, name: str = "") -> FunctionHandle:
+        self.ensure_started()
+        fn_ref = ray.put(cloudpickle.dumps(fn))
+        fn_id = f"fn-{next(self._ids)}-{fn_ref.hex()[:8]}"
+        with self._lock:
+            self._fns[fn_id] = fn_ref
+        return FunctionHandle(fn_id, name or getattr(fn, "__name__", "fn"))
+
+    def release_function(self, handle: FunctionHandle) -> None:
+        with self._lock:
+            self._fns.pop(handle.fn_id, None)
+
+    # ---- tasks -------------------------------------------------------------------------------------
+    def submit(self, spec: TaskSpec) -> TaskHandle:
+        if spec.actor is not None:
+            return self.submit_actor_task(spec.actor, spec)
+        self.ensure_started()
+        handle = TaskHandle(next(self._ids), spec)
+        try:
+            fn_ref = self._fn_ref(spec)
+            inputs = self._input_refs(spec)
+        except KeyError as exc:
+            self._fail(handle, exc, system=True)
+            return handle
+        res = spec.resources
+        options: dict[str, Any] = {
+            "num_returns": "streaming", "num_cpus": float(res.cpu), "max_retries": int(spec.max_retries),
+            "retry_exceptions": False, "name": f"streamscope:{spec.operator or spec.fn.name}",
+        }
+        if res.gpu:
+            options["num_gpus"] = float(res.gpu)
+        if res.memory:
+            options["memory"] = int(res.memory)
+        try:
+            gen = self._remote.options(**options).remote(
+                spec.fn.fn_id, [fn_ref], spec.payload, spec.operator, handle.task_id, spec.max_block_bytes, *inputs)
+        except Exception as exc:  # an unpicklable payload is the caller's error, as on the local runtime
+            self._fail(handle, exc, system=False)
+            return handle
+        with self._lock:
+            self._running[handle.task_id] = _Running(handle, gen)
+        return handle
+
+    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            with self._lock:
+                if self._done:
+                    done, self._done = self._done, []
+                    return done
+                running = list(self._running.values())
+            remaining = deadline - time.monotonic()
+            if not running:
+                if remaining > 0:
+                    time.sleep(min(remaining, 0.005))
+                    continue
+                return []
+            gens = [task.gen for task in running]
+            ready, _ = ray.wait(gens, num_returns=1, timeout=max(0.0, remaining), fetch_local=False)
+            if ready and len(gens) > 1:
+                ready, _ = ray.wait(gens, num_returns=len(gens), timeout=0, fetch_local=False)
+            by_gen = {id(task.gen): task for task in running}
+            for gen in ready:
+                self._drain(by_gen[id(gen)])
+            if remaining <= 0:
+                with self._lock:
+                    done, self._done = self._done, []
+                return done
+
+    def cancel(self, handles: Sequence[TaskHandle]) -> None:
+        ids = {h.task_id for h in handles}
+        with self._lock:
+            victims = [self._running.pop(i) for i in ids if i in self._running]
+            kept = []
+            for handle, result in self._done:  # finished but not collected: drop and free
+                if handle.task_id in ids:
+                    self._drop([ref for ref, _ in result.outputs])
+                else:
+                    kept.append((handle, result))
+            self._done = kept
+        for task in victims:
+            _quiet(ray.cancel, task.gen, force=False, recursive=True)
+
+    def _drain(self, task: _Running) -> None:
+        """Take every item the task's stream has ready; complete the task at its end."""
+        try:
+            while True:
+                ref = task.gen._next_sync(0)
+                if ref.is_nil():
+                    return
+                task.refs.append(ref)
+        except StopIteration:
+            self._complete(task)
+
+    def _complete(self, task: _Running) -> None:
+        handle = task.handle
+        with self._lock:
+            if self._running.pop(handle.task_id, None) is None:
+                return  # cancelled meanwhile
+        spec = handle.spec
+        refs = task.refs
+        try:
+            if not refs:
+                raise RuntimeError("the task's stream ended without a result")
+            final = ray.get(refs.pop(), timeout=120)
+            if not isinstance(final, FinalRecord) or len(final.metadata) != len(refs):
+                raise RuntimeError(f"the task's stream ended out of step ({len(refs)} blocks)")
+        except Exception as exc:  # the task itself failed: its worker/node died past retries, ...
+            actor = self._actors.get(task.actor_id) if task.actor_id is not None else None
+            if actor is not None:
+                actor.on_task_error(exc)
+            self._fail(handle, _system_exception(spec, exc, task.actor_id), system=True)
+            return
+        result = final.result
+        if result.error is None:
+            outputs = []
+            with self._lock:
+                for ref, meta in zip(refs, final.metadata):
+                    key = ref.hex()
+                    self._objects[key] = ref
+                    outputs.append((RayBlockRef(key), meta))
+            result.outputs = outputs
+            if spec.free_inputs:
+                self.free(spec.inputs)
+        with self._lock:
+            self._done.append((handle, result))
+
+    def _fail(self, handle: TaskHandle, exc: BaseException, system: bool) -> None:
+        error: TaskError = error_from_exception(handle.spec.operator, exc)
+        error.system = system
+        now = time.time()
+        with self._lock:
+            self._done.append((handle, TaskResult(stats=TaskStats(started_at=now, finished_at=now), error=error)))
+
+    def _fn_ref(self, spec: TaskSpec) -> Any:
+        with self._lock:
+            fn_ref = self._fns.get(spec.fn.fn_id)
+        if fn_ref is None:
+            raise KeyError(f"function {spec.fn.name!r} was released or never registered")
+        return fn_ref
+
+    def _input_refs(self, spec: TaskSpec) -> list:
+        with self._lock:
+            try:
+                return [self._objects[_key(ref)] for ref in spec.inputs]
+            except KeyError as exc:
+                raise KeyError(f"input of a {spec.operator} task: block {exc.args[0][:16]} was freed") from None
+
+    # ---- blocks ------------------------------------------------------------------------------------
+    def put(self, table: pa.Table) -> tuple[BlockRef, BlockMetadata]:
+        self.ensure_started()
+        ref = ray.put(table)
+        key = ref.hex()
+        with self._lock:
+            self._objects[key] = ref
+        return RayBlockRef(key), BlockMetadata.of(table)
+
+    def get(self, ref: BlockRef) -> pa.Table:
+        key = _key(ref)
+        with self._lock:
+            object_ref = self._objects.get(key)
+        if object_ref is None:
+            raise KeyError(f"block {ref} was freed or never existed")
+        return ray.get(object_ref)
+
+    def free(self, refs: Sequence[BlockRef]) -> None:
+        with self._lock:
+            self._drop(refs)
+
+    def _drop(self, refs: Sequence[BlockRef]) -> None:
+        for ref in refs:
+            self._objects.pop(_key(ref), None)
+
+    def object_ref(self, ref: BlockRef) -> Any:
+        """The ObjectRef behind a block (interop with Ray code; the runtime still owns it)."""
+        with self._lock:
+            return self._objects[_key(ref)]
+
+    # ---- cluster figures ---------------------------------------------------------------------------
+    def total_resources(self) -> Resources:
+        self.ensure_started()
+        at, cached = self._resources
+        if time.monotonic() - at < _RESOURCES_TTL_S:
+            return cached
+        total = ray.cluster_resources()
+        res = Resources(cpu=float(total.get("CPU", 0.0)), gpu=float(total.get("GPU", 0.0)),
+                        memory=float(total.get("memory", 0.0)))
+        self._resources = (time.monotonic(), res)
+        return res
+
+    def store_stats(self) -> StoreStats:
+        telemetry = self._telemetry
+        with self._lock:
+            n = len(self._objects)
+        if telemetry is None:
+            return StoreStats(backend="ray (not connected)", num_blocks=n)
+        return telemetry.with_blocks(n)
+
+    def workers(self) -> list[WorkerInfo]:
+        telemetry = self._telemetry
+        return telemetry.workers() if telemetry is not None else []
+
+    def gpu_stats(self) -> list[dict]:
+        telemetry = self._telemetry
+        return telemetry.gpus() if telemetry is not None else []
+
+    def nodes(self) -> list[NodeStats]:
+        """Per-node figures: CPU/GPU slots, measured utilization where Ray reports it, store use,
+        spilling, workers."""
+        telemetry = self._telemetry
+        return telemetry.nodes() if telemetry is not None else []
+
+    def refresh_telemetry(self) -> None:
+        """Ask the cluster now instead of waiting for the next poll (tests, diagnostics)."""
+        if self._telemetry is not None:
+            self._telemetry.refresh()
+
+    # ---- actors --------------------------------------------------------------------------------------
+    def start_actor(self, spec: ActorSpec) -> ActorHandle:
+        self.ensure_started()
+        total = self.total_resources()
+        if spec.resources.gpu > total.gpu + 1e-9:
+            raise ValueError(f"an actor of {spec.operator or spec.fn.name} asks for num_gpus={spec.resources.gpu:g} "
+                             f"but the Ray cluster has {total.gpu:g}")
+        fn_ref = self._fn_ref(TaskSpec(fn=spec.fn, operator=spec.operator))
+        res = spec.resources
+        # max_task_retries=-1: a task in flight when the actor dies re-runs on the restarted actor,
+        # as many times as the actor itself may restart.
+        options: dict[str, Any] = {"num_cpus": float(res.cpu), "max_restarts": int(spec.max_restarts), "max_task_retries": -1}
+        if res.gpu:
+            options["num_gpus"] = float(res.gpu)
+        if res.memory:
+            options["memory"] = int(res.memory)
+        ray_actor = self._actor_cls.options(**options).remote([fn_ref], spec.operator)
+        handle = ActorHandle(next(self._ids), spec)
+        actor = RayActor(handle, ray_actor, ray_actor.ready.remote())
+        with self._lock:
+            self._actors[handle.actor_id] = actor
+        return handle
+
+    def submit_actor_task(self, actor: ActorHandle, spec: TaskSpec) -> TaskHandle:
+        spec.actor = actor
+        handle = TaskHandle(next(self._ids), spec)
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+        if target is None or target.state in (ACTOR_DEAD, ACTOR_FAILED):
+            if target is not None and target.error is not None:
+                with self._lock:
+                    self._done.append((handle, TaskResult(error=target.error)))
+            else:
+                self._fail(handle, RuntimeError(f"{actor} is not running"), system=True)
+            return handle
+        try:
+            inputs = self._input_refs(spec)
+        except KeyError as exc:
+            self._fail(handle, exc, system=True)
+            return handle
+        try:
+            gen = target.ray_actor.run.options(num_returns="streaming").remote(
+                spec.payload, spec.operator, handle.task_id, spec.max_block_bytes, *inputs)
+        except Exception as exc:
+            self._fail(handle, exc, system=False)
+            return handle
+        with self._lock:
+            self._running[handle.task_id] = _Running(handle, gen, actor.actor_id)
+        return handle
+
+    def kill_actor(self, actor: ActorHandle) -> None:
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+            if target is None:
+                return
+            if target.state != ACTOR_FAILED:
+                target.state = ACTOR_DEAD
+            orphans = [tid for tid, t in self._running.items() if t.actor_id == actor.actor_id]
+            for tid in orphans:
+                self._running.pop(tid)
+        _quiet(ray.kill, target.ray_actor, no_restart=True)
+
+    def actor_state(self, actor: ActorHandle) -> ActorState:
+        with self._lock:
+            target = self._actors.get(actor.actor_id)
+            in_flight = sum(1 for t in self._running.values() if t.actor_id == actor.actor_id)
+        if target is None:
+            return ActorState(ACTOR_DEAD)
+        target.poll()
+        return target.snapshot(in_flight)
+
+    def actor_resources(self) -> Resources:
+        with self._lock:
+            live = [a.handle.spec.resources for a in self._actors.values() if a.state not in (ACTOR_DEAD, ACTOR_FAILED)]
+        return Resources(cpu=sum(r.cpu for r in live), gpu=sum(r.gpu for r in live))
+
+
+def _key(ref: BlockRef) -> str:
+    if not isinstance(ref, RayBlockRef):
+        raise TypeError(f"ray runtime got a {type(ref).__name__}; expected RayBlockRef")
+    return ref.key
+
+
+def _system_exception(spec: TaskSpec, exc: BaseException, actor_id: Optional[int]) -> BaseException:
+    """Say which operator lost its task, in the local runtime's words where the cause matches."""
+    where = f"actor {actor_id} of operator {spec.operator!r}" if actor_id is not None else f"a task of operator {spec.operator!r}"
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    if any(k in name for k in ("WorkerCrashed", "NodeDied", "ActorDied", "ActorUnavailable", "OutOfMemory", "ObjectLost")):
+        return WorkerCrashedError(f"Ray lost {where} ({name}: {text}); gave up after max_retries={spec.max_retries}")
+    return RuntimeError(f"Ray failed {where}: {name}: {text}")
+
+
+def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        fn(*args, **kwargs)
+    except Exception:
+        pass
+
+
+__all__ = ["RayRuntime", "RayBlockRef"]
