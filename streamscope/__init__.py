@@ -23,6 +23,7 @@ from streamscope.engine.exceptions import (
     WorkerCrashedError,
 )
 from streamscope.engine.grouped_data import GroupedData
+from streamscope.engine.init import init
 from streamscope.engine.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
@@ -80,6 +81,6 @@ __all__ = [
     "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
     "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
-    "from_numpy", "from_pandas", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
+    "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
 ]
