@@ -4,8 +4,9 @@ Why: this is what keeps memory bounded when a fast producer feeds a slow consume
 is many times the store's capacity). Each operator gets an equal share of the store budget; an
 operator whose pending output (its output queue, the next operator's input queue, and the
 consumer's queue for the last one) plus one more task's expected output would exceed its share
-waits until downstream catches up. At least one task is always allowed when nothing is pending,
-so a single huge block cannot deadlock the run.
+waits until downstream catches up. Running tasks count with the average output of the tasks that
+already finished, so a stage of few, large tasks cannot overshoot. At least one task is always
+allowed when nothing is pending, so a single huge block cannot deadlock the run.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ class OutputBudgetPolicy(BackpressurePolicy):
         if budget is None:
             return None
         pending = executor.pending_output_bytes(op)
-        if pending <= 0:
-            return None
         expected = executor.expected_task_output_bytes(op)
-        if pending + expected > budget:
-            return f"{self.name}: {_fmt(pending)} waiting downstream (budget {_fmt(budget)})"
+        in_flight = expected * len(op.active)
+        if pending + in_flight <= 0:
+            return None
+        if pending + in_flight + expected > budget:
+            return (f"{self.name}: {_fmt(pending)} waiting downstream, {_fmt(in_flight)} expected from "
+                    f"{len(op.active)} running tasks (budget {_fmt(budget)})")
         return None

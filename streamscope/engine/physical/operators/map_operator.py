@@ -54,7 +54,7 @@ class TaskPoolMapOperator(PhysicalOperator):
             source = self.read_op.datasource
             parallelism = self.read_op.parallelism
             if parallelism is None or parallelism <= 0:
-                parallelism = auto_parallelism(source, services)
+                parallelism = auto_parallelism(source, services, _first_batch_size(self.transforms))
             self._read_tasks = list(source.get_read_tasks(parallelism))
             rows = [t.num_rows for t in self._read_tasks]
             if rows and all(r is not None for r in rows) and all(_preserves_rows(t) for t in self.transforms):
@@ -159,7 +159,7 @@ class TaskPoolMapOperator(PhysicalOperator):
         return len(self._read_tasks)
 
 
-def auto_parallelism(datasource: Any, services: ExecutionServices) -> int:
+def auto_parallelism(datasource: Any, services: ExecutionServices, batch_rows_hint: Optional[int] = None) -> int:
     """Read tasks when the user did not say: enough for every CPU twice over, and about one task
     per ``target_min_block_size`` of data, capped at ``read_op_min_num_blocks``."""
     ctx = services.context
@@ -169,6 +169,11 @@ def auto_parallelism(datasource: Any, services: ExecutionServices) -> int:
     n = max(min(by_size, ctx.read_op_min_num_blocks), 2 * cpus)
     rows = datasource.num_rows()
     if rows is not None:
+        batch = batch_rows_hint
+        if batch:
+            # a fused map_batches(batch_size=B) right after the read: give each task a few
+            # batches, so output arrives (and backpressure acts) in small steps
+            n = max(n, min(-(-rows // (4 * batch)), 4 * ctx.read_op_min_num_blocks))
         n = max(1, min(n, rows))
     return n
 
@@ -177,3 +182,14 @@ def _preserves_rows(transform: Any) -> bool:
     """Only transforms that promise one output row per input row keep a known row total."""
     check = getattr(transform, "preserves_row_count", None)
     return bool(check()) if check is not None else False
+
+
+def _first_batch_size(transforms: list) -> Optional[int]:
+    """The batch size of the first batch transform fused after a read, if any."""
+    for t in transforms:
+        size = getattr(t, "batch_size", None)
+        if size:
+            return int(size)
+        if not getattr(t, "preserves_row_count", lambda: False)():
+            return None
+    return None
