@@ -46,11 +46,28 @@ def ctx(_restore_context):
 
 @pytest.fixture
 def shm_dirs():
-    """``shm_dirs()``: the streamscope block directories currently under /dev/shm."""
+    """``shm_dirs()``: the streamscope block directories under /dev/shm that this test process
+    could have left: its own, and any whose owning pid is dead (a leak). Directories of other
+    live processes (tests running in parallel on the same machine) are not ours to judge."""
+
+    def mine_or_dead(name: str) -> bool:
+        tail = name.rsplit("-", 1)[-1]
+        if not tail.isdigit():
+            return True
+        pid = int(tail)
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def list_dirs() -> set[str]:
         try:
-            return {n for n in os.listdir("/dev/shm") if n.startswith("streamscope-")}
+            return {n for n in os.listdir("/dev/shm") if n.startswith("streamscope-") and mine_or_dead(n)}
         except FileNotFoundError:
             return set()
 
