@@ -36,6 +36,10 @@ class GroupedData:
         for agg in aggs:
             if not isinstance(agg, A.AggregateFnV2):
                 raise TypeError(f"aggregate() takes AggregateFn objects, got {type(agg).__name__}")
+        names = [a.name for a in aggs]
+        clash = sorted({n for n in names if names.count(n) > 1 or n in self._keys})
+        if clash:
+            raise ValueError(f"aggregate: output column names {clash} collide; give one of them an alias_name")
         return aggregate_dataset(self._dataset, self._keys, list(aggs), self._num_partitions)
 
     def count(self):

@@ -46,7 +46,9 @@ class ExchangeSpec:
     #: Partitions chosen by the user (``num_partitions``, ``num_blocks``); None = automatic.
     requested_partitions: Optional[int] = None
     #: Input bytes a map task takes at once (bigger tasks mean fewer, larger intermediate blocks).
-    map_input_bytes: int = 16 << 20
+    map_input_bytes: int = 4 << 20
+    #: ...or this many blocks, so small blocks still start map tasks while upstream is running.
+    map_input_blocks: int = 4
     label: str = ""
 
     def resolve_partitions(self, estimated_bytes: Optional[int], cpus: int, store_capacity: int) -> int:

@@ -103,14 +103,14 @@ class ExchangeOperator(PhysicalOperator):
         queue = self.input_queues[index]
         if not queue:
             return False
-        if self.inputs_done[index]:
+        if self.inputs_done[index] or len(queue) >= self.spec.map_input_blocks:
             return True
         return sum(b.size_bytes for b in queue) >= self.spec.map_input_bytes
 
     def _take(self, index: int) -> list[RefBundle]:
         queue = self.input_queues[index]
         taken, nbytes = [], 0
-        while queue and nbytes < self.spec.map_input_bytes:
+        while queue and nbytes < self.spec.map_input_bytes and len(taken) < self.spec.map_input_blocks:
             bundle = queue.popleft()
             taken.append(bundle)
             nbytes += bundle.size_bytes
