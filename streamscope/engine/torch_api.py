@@ -145,7 +145,7 @@ def _to_python(value: Any) -> Any:
 
 def from_torch(dataset: Any, local_read: bool = False):
     """A Dataset of ``{"item": sample}`` rows from a torch map-style or iterable dataset (as Ray
-    Data does). Samples are read in the driver (``local_read`` is accepted for Ray
+    Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the driver (``local_read`` is accepted for Ray
     compatibility); tensors become numpy arrays."""
     torch = import_torch()
     from streamscope.engine.from_memory import from_items
@@ -154,4 +154,12 @@ def from_torch(dataset: Any, local_read: bool = False):
         samples = iter(dataset)
     else:
         samples = (dataset[i] for i in range(len(dataset)))
-    return from_items([{"item": _to_python(s)} for s in samples])
+    return from_items([_row(_to_python(s)) for s in samples])
+
+
+def _row(sample: Any) -> dict:
+    """``{"item": sample}``; a tuple sample (``(image, label)``) becomes ``item_0``, ``item_1``...
+    because Arrow has no column type for a tuple of differently shaped values."""
+    if isinstance(sample, list) and sample and any(isinstance(v, np.ndarray) for v in sample):
+        return {f"item_{i}": v for i, v in enumerate(sample)}
+    return {"item": sample}

@@ -189,6 +189,22 @@ class ActorManager:
                 objects += [actor.worker.conn, actor.worker.sentinel]
         return objects
 
+    def poll(self) -> None:
+        """Handle whatever actors sent without blocking: an executor with no task in flight does
+        not call ``wait``, yet must see its actors come alive (or die)."""
+        for actor in list(self.actors.values()):
+            worker = actor.worker
+            if worker is None:
+                continue
+            try:
+                ready = worker.conn.poll()
+            except (EOFError, OSError):
+                ready = True
+            if ready:
+                self.on_ready(worker.conn)
+            elif worker.process.exitcode is not None:
+                self.on_ready(worker.sentinel)
+
     def on_ready(self, obj: Any) -> bool:
         """Handle a ready pipe or sentinel; False when it is not an actor's."""
         worker = self.pool.worker_for(obj)

@@ -327,7 +327,9 @@ class LocalRuntime(Runtime):
 
     def actor_state(self, actor: ActorHandle) -> ActorState:
         with self._lock:
-            return self._actors().state(actor)
+            manager = self._actors()
+            manager.poll()
+            return manager.state(actor)
 
     def actor_resources(self) -> Resources:
         with self._lock:
