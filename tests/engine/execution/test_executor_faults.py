@@ -102,7 +102,8 @@ def test_row_udf_error_in_fused_chain_names_the_right_operator(runtime):
 def _assert_clean_after_interrupt(runtime, shm_before, tree_before, blocks_before):
     assert _quiet(runtime, blocks_before), (runtime.workers(), runtime.store_stats())
     assert _wait_for(lambda: len(_tree_pids()) <= len(tree_before))
-    now = {n for n in os.listdir("/dev/shm") if n.startswith("streamscope-")}
+    own = f"-{os.getpid()}"
+    now = {n for n in os.listdir("/dev/shm") if n.startswith("streamscope-") and n.endswith(own)}
     assert now <= shm_before
     assert sorted(r["id"] for r in streamscope.range(30).map(lambda r: r).take_all()) == list(range(30))
 
