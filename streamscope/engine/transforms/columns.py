@@ -98,6 +98,8 @@ class ExprFilterTransform:
     def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         pa_expr = None
         for table in blocks:
+            if table.num_rows == 0:
+                continue  # nothing to keep; an empty block may not even have columns (from_items([]))
             missing = [c for c in self.expr.columns() if c not in table.column_names]
             if missing:
                 raise _missing(self.name, missing, table.column_names)
