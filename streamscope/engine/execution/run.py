@@ -18,7 +18,8 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
     ctx = context or DataContext.get_current()
     optimized = optimize(plan).plan
     if not ctx.execution_options.preserve_order and _has_limit(optimized):
-        # take()/limit() return the *first* rows, deterministically: keep block order for this run.
+        # take()/limit() return the *first* rows, and zip/split pair rows by position: keep block
+        # order for this run.
         ctx = ctx.copy()
         ctx.execution_options.preserve_order = True
     physical = plan_physical(optimized)
@@ -38,7 +39,10 @@ def _has_limit(plan: LogicalPlan) -> bool:
     from streamscope.engine.logical.operators import Limit
     from streamscope.engine.logical.plan import post_order
 
-    return any(isinstance(op, Limit) for op in post_order(plan.dag))
+    return any(
+        isinstance(op, Limit) or getattr(getattr(op, "spec", None), "requires_input_order", False)
+        for op in post_order(plan.dag)
+    )
 
 
 def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:

@@ -39,6 +39,7 @@ class SliceSpec(ExchangeSpec):
     """Rows [lo, hi) per range, emitted in range order (used by split_at_indices and friends)."""
 
     ordered_output = True
+    requires_input_order = True  # row positions are only meaningful in dataset order
 
     def __init__(self, bounds: list[tuple[int, int]]):
         self.bounds = bounds
@@ -81,6 +82,7 @@ class _ZipReduce:
 
 class ZipSpec(ExchangeSpec):
     ordered_output = True
+    requires_input_order = True  # rows pair up by position
 
     def __init__(self, num_inputs: int):
         self.num_inputs = num_inputs
