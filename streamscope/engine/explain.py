@@ -47,7 +47,7 @@ def explain_plan(plan: LogicalPlan, name: str = "dataset", executed: bool = Fals
     result = optimize(plan)
     physical = plan_physical(result.plan)
     fired = tuple(f"{rule}: {note}" for rule, note in result.fired)
-    pushdowns = tuple(note for rule, note in result.fired if rule in ("ProjectionPushdown", "PredicatePushdown") or "pushed into" in note)
+    pushdowns = tuple(note for rule, note in result.fired if rule in ("ProjectionPushdown", "PredicatePushdown", "ColumnPruning") or "pushed into" in note)
     try:
         schema = plan.dag.output_schema()
     except Exception:
