@@ -273,14 +273,14 @@ def markdown(cells: dict, subject: str = SUBJECT) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (w, v, e), c in cells.items():
-        rps = f"{c.rows / c.median:,.0f}" if c.rows and c.median else "-"
+        rps = f"{c.rows / c.median:,.0f}" if c.rows and c.median and w != "W0" else "-"
         notes = []
         if c.extra("warm_s") is not None:
             notes.append(f"warm query {_fmt_s(c.extra('warm_s'))}")
         if c.extra("actor_busy_fraction") is not None:
             notes.append(f"actors busy {c.extra('actor_busy_fraction') * 100:.0f} %")
-        if c.extra("init_s") is not None:
-            notes.append(f"init {c.extra('init_s'):.2f} s (not in wall)")
+        if c.extra("init_s") is not None:  # W0 times the whole process, start-up included
+            notes.append(f"init {c.extra('init_s'):.2f} s ({'in' if w == 'W0' else 'not in'} wall)")
         if c.errors:
             errs = sorted(set(c.errors))
             notes.append("failed: " + "; ".join(f"{x[:60]}" for x in errs[:2]))

@@ -128,6 +128,7 @@ def measure(py: str, w: Workload, variant: str, engine: str, size: str, timeout_
     if data_root:
         cmd += ["--data-root", data_root]
     cmd += ["--time-limit", str(timeout_s)]
+    load_before = os.getloadavg()[0]  # the machine is shared: the table reports how busy it was
     env = dict(os.environ, BENCH_LAUNCH_TIME=repr(time.time()), PYTHONUNBUFFERED="1")
     # Output goes to files, not pipes: an engine that logs a lot (Ray does) would fill a pipe's
     # buffer while we are not reading it and block, which would look like a hang.
@@ -172,6 +173,8 @@ def measure(py: str, w: Workload, variant: str, engine: str, size: str, timeout_
             "spilled_bytes": None,
         }
     record["process_wall_s"] = process_wall
+    record["loadavg_1m_before"] = load_before
+    record["loadavg_1m_after"] = os.getloadavg()[0]
     record["exit_code"] = proc.returncode
     record["timeout_s"] = timeout_s
     return record
@@ -212,12 +215,16 @@ def ensure_peers() -> str:
     return str(PEERS_PY)
 
 
-def header(info: dict, versions: dict, command: str, size: str, repeat: int, started: str) -> str:
+def header(info: dict, versions: dict, command: str, size: str, repeat: int, started: str,
+           records: list = ()) -> str:
     ver = ", ".join(f"{k} {v}" for k, v in versions.items())
+    loads = [r[k] for r in records for k in ("loadavg_1m_before", "loadavg_1m_after") if r.get(k) is not None]
+    load = (f" 1-minute load average during the run: {min(loads):.1f}-{max(loads):.1f} "
+            f"on {info['cpu_count']} CPUs (other work shares the machine).") if loads else ""
     return (
         f"Run {started}, size `{size}`, median of {repeat} (engines alternated, each measurement a fresh process).\n\n"
         f"Machine: {info['cpu_count']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, "
-        f"Python {info['python']}, {info['platform']}.\n\n"
+        f"Python {info['python']}, {info['platform']}.{load}\n\n"
         f"Versions: {ver}.\n\n"
         f"Command: `{command}`\n"
     )
@@ -251,7 +258,11 @@ def main(argv=None) -> int:
                     help="start no new round past this (rounds already run still count); default 27 with --compare")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--from-jsonl", default=None, metavar="PATH",
+                    help="run nothing: rebuild the table from a results file (with --compare: into the docs)")
     args = ap.parse_args(argv)
+    if args.from_jsonl:
+        return rebuild(Path(args.from_jsonl), args.compare)
 
     engines = args.engines.split(",") if args.engines else (list(ALL_ENGINES) if args.compare else ["streamscope"])
     for e in engines:
@@ -291,7 +302,7 @@ def main(argv=None) -> int:
                 if rnd >= reps or (w.id, v, e) in timed_out:
                     continue
                 rec = measure(py, w, v, e, args.size, limit, args.data_root)
-                rec.update(round=rnd, run=started, python=py)
+                rec.update(round=rnd, run=started, python=py, command=command)
                 records.append(rec)
                 if rec.get("error") == "timeout":
                     timed_out.add((w.id, v, e))
@@ -303,7 +314,7 @@ def main(argv=None) -> int:
 
     rounds_run = max((r["round"] for r in records), default=0) + 1
     summary = report.summarize(records)
-    section = header(machine(), engine_versions(py), command, args.size, rounds_run, started) + "\n" + report.markdown(summary)
+    section = header(machine(), engine_versions(py), command, args.size, rounds_run, started, records) + "\n" + report.markdown(summary)
     md = out_dir / f"{started}.md"
     md.write_text(section)
     print("\n" + section)
@@ -312,6 +323,25 @@ def main(argv=None) -> int:
         print(f"[bench] wrote {DOCS.relative_to(ROOT)}")
     print(f"[bench] {jsonl.relative_to(ROOT) if jsonl.is_relative_to(ROOT) else jsonl} and {md.name}; "
           f"{(time.perf_counter() - t_start) / 60:.1f} min")
+    return 0
+
+
+def rebuild(jsonl: Path, to_docs: bool) -> int:
+    """The table of an earlier run, from its JSON lines (machine facts are this machine's)."""
+    records = report.read_jsonl(jsonl.read_text().splitlines())
+    if not records:
+        raise SystemExit(f"{jsonl}: no records")
+    first = records[0]
+    py = first.get("python") or sys.executable
+    command = first.get("command") or "(not recorded)"
+    rounds = max(r.get("round", 0) for r in records) + 1
+    section = header(machine(), engine_versions(py), command, first.get("size", "?"), rounds,
+                     first.get("run", jsonl.stem), records) + "\n" + report.markdown(report.summarize(records))
+    jsonl.with_suffix(".md").write_text(section)
+    print(section)
+    if to_docs:
+        write_docs(section)
+        print(f"[bench] wrote {DOCS.relative_to(ROOT)}")
     return 0
 
 
