@@ -113,6 +113,20 @@ def plain(path, threads=2):
     return n
 
 
+def engine_busy_fraction():
+    """streamscope's own figure from its telemetry: each model actor's time running batches over
+    its time alive (startup excluded), averaged over the actors, at the last snapshot where the
+    pool was alive."""
+    from streamscope.engine.execution import telemetry
+
+    for buffer in reversed(telemetry.hub().runs()):
+        for snap in reversed(buffer.history()):
+            fractions = [f for op in snap.operators for f in op.actor_busy_fraction]
+            if fractions:
+                return sum(fractions) / len(fractions)
+    return None
+
+
 def body(args):
     path = image_path(args)
     out = {"actors": ACTORS, "num_cpus_per_actor": 0.5 if args.variant == "half" else 1}
@@ -120,6 +134,8 @@ def body(args):
         data, agg, out["init_s"] = h.init_dataflow(args.engine)
         (count, udf_s, ds), wall = h.timed(lambda: dataflow(data, agg, path, args.variant))
         out["actor_busy_fraction"] = udf_s / (ACTORS * wall) if wall else None
+        if args.engine == "streamscope":
+            out["actor_busy_fraction_engine"] = engine_busy_fraction()
         out["spilled_bytes"] = h.spilled_bytes(ds, args.engine)
     else:
         if args.variant != "half":

@@ -47,6 +47,13 @@ class ActorTaskFunction(MapTaskFunction):
     """The map task function, plus the hook actors call at start: construct every callable class
     in the chain now, so a constructor error surfaces once, before any batch."""
 
+    def __call__(self, payload: Any, blocks: Any, ctx: Any) -> Any:
+        if isinstance(payload, tuple) and payload and payload[0] == "slice":
+            _, start, length = payload
+            blocks = (table.slice(start, length) for table in blocks)
+            payload = None
+        return super().__call__(payload, blocks, ctx)
+
     def init_actor(self) -> None:
         for transform in self.transforms:
             udf = getattr(transform, "udf", None)
@@ -86,6 +93,9 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.actor_spec: Optional[ActorSpec] = None
         self.actors_started = 0
         self.peak_actors = 0
+        self._slice_offset = 0
+        self._slices: dict[int, list] = {}
+        """Bundles being dealt out in slices: id -> [bundle, slices in flight, fully dealt]."""
 
     @classmethod
     def from_logical(cls, op: Any, input_physical_op: Any) -> "ActorPoolMapOperator":
@@ -137,6 +147,10 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.retired.append(actor)
 
     def shutdown(self) -> None:
+        for bundle, _, dealt in self._slices.values():
+            if dealt and bundle.owned and self.services is not None:
+                self.services.free(bundle.refs)  # its last slices were cancelled
+        self._slices.clear()
         if self.services is not None:
             for actor in list(self.actors.values()) + list(self.starting.values()):
                 self._release(actor)
@@ -163,7 +177,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         actor = self._free_actor()
         if actor is None:
             return None
-        nxt = super().next_task()
+        nxt = self._next_slice() or super().next_task()
         if nxt is None:
             return None
         spec, info = nxt
@@ -173,7 +187,44 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         info["actor"] = actor
         return spec, info
 
+    def _next_slice(self) -> Optional[tuple[TaskSpec, Any]]:
+        """One block much larger than the batch size would go whole to one actor while the others
+        idle; deal it out as batch-sized slices instead (the block is freed after its last slice)."""
+        batch = self.min_rows_per_bundle
+        queue = self.input_queues[0]
+        if not batch or not queue or len(queue[0].blocks) != 1 or queue[0].num_rows < 2 * batch:
+            return None
+        bundle = queue[0]
+        entry = self._slices.setdefault(id(bundle), [bundle, 0, False])
+        start = self._slice_offset
+        length = min(batch, bundle.num_rows - start)
+        if bundle.num_rows - (start + length) < batch // 2:  # no tiny tail slice
+            length = bundle.num_rows - start
+        self._slice_offset += length
+        if self._slice_offset >= bundle.num_rows:
+            queue.popleft()
+            self._slice_offset = 0
+            entry[2] = True
+        entry[1] += 1
+        seq = self._next_seq
+        self._next_seq += 1
+        spec = TaskSpec(self._fn, payload=("slice", start, length), inputs=bundle.refs, resources=self.resources,
+                        operator=self.name, max_block_bytes=self.services.context.target_max_block_size)
+        return spec, {"seq": seq, "bundles": [], "slice_of": id(bundle)}
+
+    def _slice_done(self, info: Any) -> None:
+        key = info.get("slice_of")
+        entry = self._slices.get(key) if key is not None else None
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0 and entry[2]:
+            del self._slices[key]
+            if entry[0].owned:
+                self.services.free(entry[0].refs)
+
     def _task_ended(self, info: Any, wall_s: float) -> None:
+        self._slice_done(info)
         actor = info.get("actor")
         if actor is not None:
             actor.in_flight = max(0, actor.in_flight - 1)
@@ -229,9 +280,6 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
             idle = [a for a in self.actors.values() if a.in_flight == 0 and now - a.idle_since >= self.idle_release_s]
             for actor in idle[: len(self.actors) - self.min_size]:
                 self._release(actor)
-
-    def _pending_work(self) -> bool:
-        return super()._pending_work()
 
     # ---- telemetry -------------------------------------------------------------------------------
     def actor_telemetry(self) -> dict:
