@@ -63,7 +63,7 @@ class LabServer:
                "--LabApp.expose_app_in_browser=True", f"--LabApp.app_settings_dir={settings}",
                f"--LabApp.user_settings_dir={os.path.join(self.home, 'lab-user-settings')}",
                f"--LabApp.workspaces_dir={os.path.join(self.home, 'lab-workspaces')}",
-               "--ServerApp.open_browser=False", "--LabApp.news_url=", "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+               "--ServerApp.open_browser=False", "--KernelManager.shutdown_wait_time=20", "--LabApp.news_url=", "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "w")

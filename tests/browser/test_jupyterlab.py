@@ -109,6 +109,7 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
     work = tmp_path / "lab"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / "01_quickstart.ipynb")
+    shm_before = _shm_dirs()
     with LabServer(str(work), str(tmp_path / "home")) as lab, sync_api.sync_playwright() as pw:
         browser_env = dict(os.environ, HOME=lab.home, XDG_CONFIG_HOME=os.path.join(lab.home, ".config"),
                            XDG_CACHE_HOME=os.path.join(lab.home, ".cache"))
@@ -162,3 +163,19 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
             assert page.locator(".widget-html", has_text=re.compile(r"cancelled( at \d+%)?")).count() >= 1
         finally:
             context.close()
+    leaked = [d for d in _shm_dirs() - shm_before if not _alive(d)]
+    assert not leaked, f"the notebook's kernel left {leaked} in /dev/shm"
+
+
+def _shm_dirs() -> set:
+    return {d for d in os.listdir("/dev/shm") if d.startswith("streamscope-")} if os.path.isdir("/dev/shm") else set()
+
+
+def _alive(name: str) -> bool:
+    try:
+        os.kill(int(name.rsplit("-", 1)[-1]), 0)
+        return True
+    except (ValueError, PermissionError):
+        return True
+    except ProcessLookupError:
+        return False

@@ -17,6 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 class Reply:
     stdout: str = ""
     stderr: str = ""
+    kinds: list = field(default_factory=list)
+    """msg_type of each entry in ``displays``."""
     displays: list = field(default_factory=list)
     """``data`` dicts of display_data / execute_result / update_display_data messages."""
     errors: list = field(default_factory=list)
@@ -28,7 +30,9 @@ class Reply:
         return "\n".join(d.get("text/html", "") for d in self.displays)
 
     def widget_views(self) -> int:
-        return sum(1 for d in self.displays if "application/vnd.jupyter.widget-view+json" in d)
+        """New widget views displayed (updates of an existing display are not counted)."""
+        return sum(1 for d, k in zip(self.displays, self.kinds)
+                   if k != "update_display_data" and "application/vnd.jupyter.widget-view+json" in d)
 
 
 class KernelSession:
@@ -39,7 +43,9 @@ class KernelSession:
         saved = os.environ.get("PATH")
         os.environ["PATH"] = path
         try:
+            # a loaded machine can need more than the default 5 s to stop the engine's workers
             self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=ROOT)
+            self.km.shutdown_wait_time = 20.0
         finally:
             os.environ["PATH"] = saved or ""
         self.pending: list = []
@@ -56,6 +62,8 @@ class KernelSession:
                 msg = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
                 continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue  # a late update from an earlier cell's view thread
             self._collect(msg, reply, msg_id)
             if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
                     and msg["content"]["execution_state"] == "idle"):
@@ -87,6 +95,7 @@ class KernelSession:
                 reply.stderr += content["text"]
         elif kind in ("display_data", "execute_result", "update_display_data"):
             reply.displays.append(content["data"])
+            reply.kinds.append(kind)
         elif kind == "error":
             reply.errors.append(content)
         elif kind in ("comm_open", "comm_msg"):

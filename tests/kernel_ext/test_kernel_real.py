@@ -124,7 +124,7 @@ def test_foreground_run_stopped_by_interrupt(kernel):
 
 def test_cell_magic_background_and_cancel(kernel):
     reply = kernel.execute("%%dataset --background --name bg\nx = ss.range(200_000, override_num_blocks=400).map_batches(slow).count()")
-    assert reply.widget_views() == 1  # the container the run views are added to
+    assert reply.widget_views() == 1, reply.displays  # the container the run views are added to
     kernel.execute("while _dataset_handle.buffer is None: time.sleep(0.05)")
     reply = kernel.execute("%dataset cancel")
     assert "cancelled:" in reply.stdout

@@ -230,7 +230,8 @@ def run_in_background(ds: Any, action: str = "materialize", name: Optional[str] 
     once the run has started; the caller keeps working while it streams."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
-    label = name or getattr(ds, "_name", None) or action
+    plan = getattr(ds, "_plan", None)
+    label = name or getattr(ds, "_name", None) or (plan.dag.name if plan is not None else action)
     return RunHandle(lambda: run_action(ds, action), name=label).start()
 
 
