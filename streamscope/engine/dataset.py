@@ -167,18 +167,29 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         return self._derive(L.Union([self._plan.dag] + [o._plan.dag for o in other]))
 
     def materialize(self) -> "MaterializedDataset":
-        """Execute and keep every block in the store; later uses read the stored blocks."""
-        from streamscope.engine.runtime import get_runtime
+        """Execute and keep every block in the store; later uses read the stored blocks.
+
+        If the run fails, is cancelled or interrupted, the blocks already received are freed.
+        Blocks that belonged to an upstream materialized dataset stay owned by it (the new
+        dataset keeps it alive) and are never freed twice.
+        """
+        from streamscope.engine.logical.plan import post_order
 
         executor = self._start_execution("materialize")
-        refs = [(ref, meta) for ref, meta, _owned in executor.iter_output()]
+        collected: list = []
+        try:
+            for item in executor.iter_output():
+                collected.append(item)
+        except BaseException:
+            executor.runtime.free([ref for ref, _meta, owned in collected if owned])
+            raise
         runtime = executor.runtime
+        refs = [(ref, meta) for ref, meta, _owned in collected]
         op = L.InputData(refs=refs, runtime=runtime, name=self._name or "Materialized")
-        owner = BlockOwner(runtime, [r for r, _ in refs])
-        op.owner = owner  # plans that read these blocks keep them alive
+        upstream = [o.owner for o in post_order(self._plan.dag) if getattr(o, "owner", None) is not None]
+        op.owner = BlockOwner(runtime, [ref for ref, _meta, owned in collected if owned], upstream)
         mat = MaterializedDataset(LogicalPlan(op), name=self._name)
         mat._last_run = executor
-        del get_runtime
         return mat
 
     # ---- display ------------------------------------------------------------------------------
@@ -228,11 +239,13 @@ class MaterializedDataset(Dataset):
 
 
 class BlockOwner:
-    """Owns a materialized dataset's blocks; frees them when the last plan using them is gone."""
+    """Owns a materialized dataset's blocks; frees them when the last plan using them is gone.
+    ``upstream`` keeps the owners of blocks this dataset reuses (not copies) alive as long."""
 
-    def __init__(self, runtime: Any, refs: list):
+    def __init__(self, runtime: Any, refs: list, upstream: Optional[list] = None):
         self.runtime = runtime
         self.refs = refs
+        self.upstream = list(upstream or [])
         self._finalizer = weakref.finalize(self, _free_refs, runtime, list(refs))
 
 
