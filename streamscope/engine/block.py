@@ -34,6 +34,19 @@ class BlockMetadata:
     def of(table: pa.Table, input_files: Iterable[str] = ()) -> "BlockMetadata":
         return BlockMetadata(table.num_rows, block_size_bytes(table), table.schema, tuple(input_files))
 
+    def __reduce__(self):
+        # Schemas travel as Arrow IPC bytes: pickling a pa.Schema fails for extension types that
+        # only Arrow's C++ layer knows (the canonical variable-shape tensor), IPC keeps them.
+        schema = None if self.schema is None else self.schema.serialize().to_pybytes()
+        return (_metadata_from_wire, (self.num_rows, self.size_bytes, schema, self.input_files))
+
+
+def _metadata_from_wire(num_rows: int, size_bytes: int, schema: bytes | None, input_files: tuple) -> BlockMetadata:
+    import pyarrow.ipc as ipc
+
+    decoded = None if schema is None else ipc.read_schema(pa.py_buffer(schema))
+    return BlockMetadata(num_rows, size_bytes, decoded, tuple(input_files))
+
 
 def block_size_bytes(table: pa.Table) -> int:
     """Bytes the block's buffers hold (slices count their share)."""
