@@ -185,7 +185,12 @@ class WorkerPool:
 
             stop = getattr(forkserver._forkserver, "_stop", None)
             if stop is not None:
-                stop()
+                try:
+                    stop()
+                except OSError:
+                    # at interpreter exit multiprocessing may already have removed the
+                    # forkserver's socket file; the server exits on its own then
+                    pass
                 _started_forkserver = False
 
     # ---- messages ----------------------------------------------------------------------------
