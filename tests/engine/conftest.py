@@ -33,6 +33,7 @@ def _restore_context():
     ctx = saved.copy()
     ctx.enable_progress_bars = False
     ctx.small_plan_inline_rows = 0
+    ctx.runtime = "local"  # whatever an earlier test module chose, these tests mean the default
     DataContext._set_current(ctx)
     yield ctx
     DataContext._set_current(saved)
