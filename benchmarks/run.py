@@ -292,9 +292,12 @@ def main(argv=None) -> int:
     timed_out: set = set()
     print(f"[bench] {len(cells)} measurements x {repeat} rounds with {py}; results -> {jsonl}", flush=True)
     with jsonl.open("w") as f:
+        longest_round = 0.0
         for rnd in range(repeat):
-            elapsed_min = (time.perf_counter() - t_start) / 60
-            if rnd and max_minutes and elapsed_min * (rnd + 1) / rnd > max_minutes:
+            t_round = time.perf_counter()
+            elapsed_min = (t_round - t_start) / 60
+            # the next round is predicted from the longest so far, plus 10 % for a busier machine
+            if rnd and max_minutes and elapsed_min + 1.1 * longest_round / 60 > max_minutes:
                 print(f"[bench] stopping after {rnd} rounds: another would pass --max-minutes={max_minutes}", flush=True)
                 break
             for w, v, e in cells:
@@ -311,6 +314,7 @@ def main(argv=None) -> int:
                 status = f"{rec['wall_s']:.3f} s" if rec.get("ok") else f"FAILED {str(rec.get('error'))[:100]}"
                 print(f"[bench] round {rnd + 1}/{repeat} {w.id}{':' + v if v else ''} {e}: {status}", flush=True)
             cells = _rotate(cells)
+            longest_round = max(longest_round, time.perf_counter() - t_round)
 
     rounds_run = max((r["round"] for r in records), default=0) + 1
     summary = report.summarize(records)
