@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 
 RESULT_PREFIX = "BENCH_RESULT "
 SIZES = ("tiny", "small", "full", "xl")
-DATAFLOW_ENGINES = ("streamscope", "ray")
+DATAFLOW_ENGINES = ("streamscope", "ray", "streamscope-ray")
 SAMPLE_INTERVAL_S = 0.05
 
 _T_IMPORT = time.perf_counter()
@@ -141,14 +141,20 @@ def init_dataflow(engine: str, object_store_memory: Optional[int] = None):
         ray.init(**kwargs)
         data = importlib.import_module("ray.data")
         agg = importlib.import_module("ray.data.aggregate")
-    elif engine == "streamscope":
+    elif engine in ("streamscope", "streamscope-ray"):
         data = importlib.import_module("streamscope")
         try:
             agg = importlib.import_module("streamscope.aggregate")
         except ImportError as exc:
             agg = _Missing("streamscope.aggregate", exc)
-        if object_store_memory:
+        if object_store_memory and engine == "streamscope":
             data.DataContext.get_current().object_store_capacity_bytes = int(object_store_memory)
+        if engine == "streamscope-ray":  # streamscope's executor on the same local Ray as "ray"
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            kwargs = dict(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            if object_store_memory:
+                kwargs["object_store_memory"] = int(object_store_memory)
+            data.init(runtime="ray", address="local", **kwargs)
     else:
         raise ValueError(f"{engine} is not a dataflow engine")
     ctx = data.DataContext.get_current()
@@ -160,6 +166,10 @@ def init_dataflow(engine: str, object_store_memory: Optional[int] = None):
 
 
 def shutdown_dataflow(engine: str) -> None:
+    if engine == "streamscope-ray":
+        from streamscope.engine.init import shutdown
+
+        shutdown()
     if engine == "ray":
         import ray
 
@@ -179,7 +189,7 @@ def spilled_bytes(ds: Any, engine: str) -> Optional[int]:
         stats = ds.stats()
     except Exception:
         return None
-    if engine == "streamscope":
+    if engine.startswith("streamscope"):
         for path in (("spilled_bytes",), ("store", "spilled_total_bytes"), ("spilled_total_bytes",),
                      ("snapshot", "store", "spilled_total_bytes")):
             obj = stats

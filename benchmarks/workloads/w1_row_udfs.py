@@ -11,7 +11,7 @@ try:
 except ImportError:
     import _harness as h
 
-ENGINES = ("streamscope", "ray", "pandas", "polars", "duckdb", "plain")
+ENGINES = ("streamscope", "ray", "streamscope-ray", "pandas", "polars", "duckdb", "plain")
 N_BY_SIZE = {"tiny": 10_000, "small": 100_000, "full": 2_000_000, "xl": 10_000_000}
 
 

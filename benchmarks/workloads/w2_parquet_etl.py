@@ -13,7 +13,7 @@ try:
 except ImportError:
     import _harness as h
 
-ENGINES = ("streamscope", "ray", "pandas", "polars", "duckdb")
+ENGINES = ("streamscope", "ray", "streamscope-ray", "pandas", "polars", "duckdb")
 
 
 def paths_for(args):
