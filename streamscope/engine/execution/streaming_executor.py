@@ -191,6 +191,9 @@ class StreamingExecutor:
                     self._cond.wait(0.005 if self._owner else 0.02)
 
     def _on_result(self, handle: TaskHandle, result: Any) -> None:
+        if getattr(result, "partial", False):
+            self._on_partial(handle, result)
+            return
         owner = self._owner.pop(handle, None)
         if owner is None:
             self.services.free([r for r, _ in result.outputs])
@@ -220,6 +223,18 @@ class StreamingExecutor:
             self.services.free([r for r, _ in result.outputs])
             return
         op.on_task_done(handle, info, result)
+
+    def _on_partial(self, handle: TaskHandle, result: Any) -> None:
+        """Outputs a streaming task reported before finishing: route them now."""
+        owner = self._owner.get(handle)
+        if owner is None:
+            self.services.free([r for r, _ in result.outputs])
+            return
+        op, info = owner
+        if op.completed_early:
+            self.services.free([r for r, _ in result.outputs])
+            return
+        op.on_task_output(handle, info, result.outputs)
 
     def _free_task_inputs(self, info: Any) -> None:
         bundles = info.get("bundles", []) if isinstance(info, dict) else []

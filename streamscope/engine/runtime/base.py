@@ -70,6 +70,11 @@ class TaskSpec:
     """Free the input blocks once the task has succeeded (the task owns them)."""
     actor: Optional["ActorHandle"] = None
     """Run on this actor instead of the task pool (``submit`` routes it to ``submit_actor_task``)."""
+    stream_outputs: bool = False
+    """The runtime may report output blocks while the task still runs, as ``partial`` results,
+    so downstream work starts before a long task ends. A retry after a worker death then skips
+    the outputs already reported (task functions are assumed deterministic). Runtimes that cannot
+    stream ignore this and report everything at the end."""
 
 
 @dataclass
@@ -105,6 +110,9 @@ class TaskResult:
     outputs: list[tuple[BlockRef, BlockMetadata]] = field(default_factory=list)
     stats: TaskStats = field(default_factory=TaskStats)
     error: Optional[TaskError] = None
+    partial: bool = False
+    """Outputs reported while the task still runs (``TaskSpec.stream_outputs``); the task's final
+    result follows later and carries only outputs not reported before."""
 
 
 class TaskHandle:

@@ -6,6 +6,7 @@ fused chain of transforms, then coalesces small outputs so the store holds few, 
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
@@ -33,18 +34,28 @@ class MapTaskFunction:
         yield from _coalesce(stream, self.coalesce_min_bytes)
 
 
-def _coalesce(stream: Iterator[pa.Table], min_bytes: int) -> Iterator[pa.Table]:
-    """Merge consecutive small tables until they reach ``min_bytes`` (schemas permitting)."""
+def _coalesce(stream: Iterator[pa.Table], min_bytes: int, slow_source_s: float = 0.05) -> Iterator[pa.Table]:
+    """Merge consecutive small tables until they reach ``min_bytes`` (schemas permitting).
+
+    When the source is slow (a table took longer than ``slow_source_s`` to arrive), whatever is
+    pending goes out at once: downstream operators should not wait on a slow reader or UDF just
+    to get fuller blocks.
+    """
     pending: list[pa.Table] = []
     size = 0
+    last = time.perf_counter()
     for table in stream:
+        now = time.perf_counter()
+        slow = now - last >= slow_source_s
+        last = now
         if pending and not table.schema.equals(pending[0].schema):
             yield concat_blocks(pending)
             pending, size = [], 0
         pending.append(table)
         size += block_size_bytes(table)
-        if size >= min_bytes:
+        if size >= min_bytes or slow:
             yield concat_blocks(pending) if len(pending) > 1 else pending[0]
             pending, size = [], 0
+            last = time.perf_counter()
     if pending:
         yield concat_blocks(pending) if len(pending) > 1 else pending[0]

@@ -182,6 +182,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
             return None
         spec, info = nxt
         spec.actor = actor.handle
+        spec.stream_outputs = False  # one batch in, one block out: nothing to stream
         spec.resources = Resources(cpu=0.0, gpu=0.0)
         actor.in_flight += 1
         info["actor"] = actor

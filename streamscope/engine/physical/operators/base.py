@@ -159,6 +159,11 @@ class PhysicalOperator:
     def task_resources(self) -> Resources:
         return Resources(cpu=1.0)
 
+    def on_task_output(self, handle: TaskHandle, info: Any, outputs: list) -> None:
+        """Outputs of a still-running task (``TaskSpec.stream_outputs``). Operators that do not
+        stream never ask for it; the default keeps them for ``on_task_done``."""
+        raise NotImplementedError(f"{self.kind} does not stream task outputs")
+
     def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
         """Handle a finished task (successful; errors are handled by the executor)."""
 

@@ -8,11 +8,15 @@ batch size or the minimum block size before a task is made.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Optional
 
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
 from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction
+
+BUNDLE_MAX_WAIT_S = 0.1
+"""Inputs smaller than a full bundle wait at most this long for more before a task starts."""
 
 
 class TaskPoolMapOperator(PhysicalOperator):
@@ -40,6 +44,8 @@ class TaskPoolMapOperator(PhysicalOperator):
         self._read_tasks: list = []
         self._next_seq = 0
         self._reorder: dict[int, list[RefBundle]] = {}
+        self._finished_seqs: set[int] = set()
+        self._queued_since = 0.0
         self._next_emit = 0
         self._estimated_rows: Optional[int] = None
         if read_op is not None:
@@ -82,7 +88,14 @@ class TaskPoolMapOperator(PhysicalOperator):
             return True
         return self._bundle_ready(queue)
 
+    def add_input(self, bundle: RefBundle, index: int = 0) -> None:
+        if not self.input_queues[0]:
+            self._queued_since = time.monotonic()
+        super().add_input(bundle, index)
+
     def _bundle_ready(self, queue) -> bool:
+        if time.monotonic() - self._queued_since >= BUNDLE_MAX_WAIT_S:
+            return True  # a slow upstream: start on what has arrived rather than wait for more
         ctx = self.services.context if self.services else None
         min_bytes = ctx.target_min_block_size if ctx else 1 << 20
         rows = bytes_ = 0
@@ -101,15 +114,15 @@ class TaskPoolMapOperator(PhysicalOperator):
         if self.read_op is not None:
             read_task = self._read_tasks.pop(0)
             spec = TaskSpec(self._fn, payload=read_task, inputs=(), resources=self.resources, operator=self.name,
-                            max_block_bytes=self.services.context.target_max_block_size)
+                            max_block_bytes=self.services.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
-            return spec, {"seq": seq, "bundles": []}
+            return spec, {"seq": seq, "bundles": [], "emitted": 0}
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
         spec = TaskSpec(self._fn, payload=None, inputs=refs, resources=self.resources, operator=self.name,
-                        max_block_bytes=self.services.context.target_max_block_size)
+                        max_block_bytes=self.services.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
-        return spec, {"seq": seq, "bundles": bundles}
+        return spec, {"seq": seq, "bundles": bundles, "emitted": 0}
 
     def _take_bundle(self) -> list[RefBundle]:
         queue = self.input_queues[0]
@@ -128,26 +141,43 @@ class TaskPoolMapOperator(PhysicalOperator):
                 break
         return taken
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+    def on_task_output(self, handle: TaskHandle, info: Any, outputs: list) -> None:
+        """Blocks of a still-running task: downstream may start on them now. With
+        ``preserve_order`` they wait until every earlier task's outputs are out."""
         seq = info["seq"]
-        out = [RefBundle([block], owned=True, seq=(seq, i)) for i, block in enumerate(result.outputs)]
+        bundles = []
+        for block in outputs:
+            index = info.get("emitted", 0)
+            bundles.append(RefBundle([block], owned=True, seq=(seq, index)))
+            info["emitted"] = index + 1
         if self.services.preserve_order:
-            self._reorder[seq] = out
+            self._reorder.setdefault(seq, []).extend(bundles)
             self._flush_ordered()
         else:
-            for bundle in out:
+            for bundle in bundles:
                 self.emit(bundle)
+
+    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+        self.on_task_output(handle, info, result.outputs)
+        if self.services.preserve_order:
+            self._finished_seqs.add(info["seq"])
+            self._flush_ordered()
 
     def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
         if self.services.preserve_order:
-            self._reorder[info["seq"]] = []
+            self._finished_seqs.add(info["seq"])
             self._flush_ordered()
 
     def _flush_ordered(self) -> None:
-        while self._next_emit in self._reorder:
-            for bundle in self._reorder.pop(self._next_emit):
+        """Emit the head task's outputs as they come; move past it once it has finished."""
+        while True:
+            for bundle in self._reorder.pop(self._next_emit, []):
                 self.emit(bundle)
-            self._next_emit += 1
+            if self._next_emit in self._finished_seqs:
+                self._finished_seqs.discard(self._next_emit)
+                self._next_emit += 1
+                continue
+            return
 
     def _pending_work(self) -> bool:
         return bool(self._read_tasks) or bool(self._reorder)

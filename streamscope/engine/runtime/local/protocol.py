@@ -13,13 +13,17 @@ Driver -> worker::
      store_dir, spill_dir)           run one attempt of a task
     (STOP,)                          exit the main loop
     (ACTOR_INIT, fn_id, operator)    actor processes only: construct the actor's state now
-    A TASK may carry an 11th item, an environment dict applied before it runs (GPU tasks).
+    A TASK may carry an 11th item, an environment dict applied before it runs (GPU tasks), and a
+    12th, ``(stream, skip)``: report outputs as they are written, skipping the first ``skip``
+    (a retry of an attempt whose first outputs were already reported).
 
 Worker -> driver::
 
     (DONE, task_id, attempt, TaskResult, files, exception_bytes)
         files: [(block_id, path, size, spilled)]; exception_bytes: the user's exception pickled
         apart from the result (None when there is none or it would not pickle)
+    (PARTIAL, task_id, attempt, (block_id, path, size, spilled), BlockMetadata)
+        one output block of a streaming task, sent as soon as it is written
     (ACTOR_READY, pid, TaskError or None, exception_bytes)
         the answer to ACTOR_INIT
 """
@@ -34,6 +38,7 @@ FORGET = "forget"
 TASK = "task"
 STOP = "stop"
 DONE = "done"
+PARTIAL = "partial"
 ACTOR_INIT = "actor_init"
 ACTOR_READY = "actor_ready"
 

@@ -55,6 +55,7 @@ from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
 from streamscope.engine.runtime.local.refs import LocalBlockRef
 from streamscope.engine.runtime.local.store import BlockStore
+from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
 from streamscope.engine.runtime.task_runner import error_from_exception
 
 
@@ -136,6 +137,7 @@ class LocalRuntime(Runtime):
         self._queue: "OrderedDict[int, tuple[TaskHandle, int]]" = OrderedDict()
         self._running: dict[int, _Attempt] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
+        self._streamed = StreamedOutputs()
         self._worker_gpus: dict[str, tuple] = {}
         """Device ids each worker process has run GPU tasks with (see ``_pick_worker``)."""
         self._waiting = False
@@ -256,6 +258,7 @@ class LocalRuntime(Runtime):
                 self._state.actors.cancel(ids)
             victims = []
             for task_id in ids:
+                self._streamed.finished(task_id)
                 if self._queue.pop(task_id, None) is None and task_id in self._running:
                     victims.append(self._running.pop(task_id))
             kept = []
@@ -414,6 +417,7 @@ class LocalRuntime(Runtime):
                 message = protocol.encode((
                     protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
                     spec.max_block_bytes, store.directory, store.spill_dir(), cuda_env(gpu_ids or ()),
+                    self._streamed.task_args(spec, task_id),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
                 store.unpin(input_ids)
@@ -444,9 +448,34 @@ class LocalRuntime(Runtime):
                 message = protocol.decode(worker.conn.recv_bytes())
                 if message[0] == protocol.DONE:
                     self._on_done(worker, message)
+                elif message[0] == protocol.PARTIAL:
+                    self._on_partial(worker, message)
         except (EOFError, OSError):
             return False
         return True
+
+    def _on_partial(self, worker: Worker, message: tuple) -> None:
+        """One output block of a streaming task, reported while the task still runs."""
+        _, task_id, attempt, (block_id, path, size, spilled), meta = message
+        rec: Optional[_Attempt] = worker.current
+        if rec is None or rec.handle.task_id != task_id or rec.attempt != attempt:
+            blockfile.remove_quietly(path)  # an attempt nobody waits for any more
+            return
+        try:
+            self._state.store.add(block_id, path, size, spilled)  # type: ignore[union-attr]
+        except ObjectStoreFullError as exc:
+            blockfile.remove_quietly(path)
+            self._running.pop(task_id, None)
+            worker.current = None
+            self._state.pool.kill([worker])  # type: ignore[union-attr]
+            self._release_gpus(rec)
+            self._state.store.unpin(rec.input_ids)  # type: ignore[union-attr]
+            self._delete_attempt_files(task_id, attempt)
+            self._fail(rec.handle, attempt, exc, system=True)
+            self._state.pool.refill()  # type: ignore[union-attr]
+            return
+        self._streamed.reported(task_id, meta.num_rows)
+        self._done.append((rec.handle, TaskResult(outputs=[(LocalBlockRef(block_id), meta)], partial=True)))
 
     def _on_done(self, worker: Worker, message: tuple) -> None:
         _, task_id, attempt, result, files, exception_bytes = message
@@ -497,6 +526,7 @@ class LocalRuntime(Runtime):
         elif handle.spec.free_inputs:
             store.free(input_ids)
         result.stats.attempts = attempt
+        self._streamed.finished(handle.task_id)
         self._done.append((handle, result))
 
     def _on_death(self, worker: Worker) -> None:
@@ -541,22 +571,12 @@ class LocalRuntime(Runtime):
         error = _system_error(handle.spec.operator, exc) if system else error_from_exception(handle.spec.operator, exc)
         now = time.time()
         stats = TaskStats(started_at=now, finished_at=now, attempts=attempt)
+        self._streamed.finished(handle.task_id)
         self._done.append((handle, TaskResult(outputs=[], stats=stats, error=error)))
 
     def _delete_attempt_files(self, task_id: int, attempt: int) -> None:
         """Remove block files a dead attempt wrote but never reported."""
-        store = self._state.store
-        if store is None:
-            return
-        pattern = blockfile.attempt_file_pattern(task_id, attempt)
-        for directory in [store.directory, *store.spill_dirs()]:
-            try:
-                entries = list(os.scandir(directory))
-            except OSError:
-                continue
-            for entry in entries:
-                if pattern.match(entry.name):
-                    blockfile.remove_quietly(entry.path)
+        delete_unreported_attempt_files(self._state.store, task_id, attempt)
 
 
 def _system_error(operator: str, exc: BaseException) -> TaskError:

@@ -27,6 +27,7 @@ import cloudpickle  # noqa: F401 - imported here so the forkserver preloads it f
 import pyarrow as pa
 import pyarrow.ipc  # noqa: F401
 
+from streamscope.engine.block import BlockMetadata, block_size_bytes
 from streamscope.engine.exceptions import ObjectStoreFullError
 from streamscope.engine.runtime.local import blockfile, protocol
 from streamscope.engine.runtime.local.refs import LocalBlockRef
@@ -102,11 +103,27 @@ class WorkerLoop:
         (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
         if extra and extra[0]:
             os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
+        stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
         files: list[tuple[str, str, int, bool]] = []
+        produced = [0]
+        skipped = [0]
 
         def put(table: pa.Table) -> LocalBlockRef:
-            block_id = blockfile.task_block_id(task_id, attempt, len(files))
-            files.append(write_output(block_id, table, store_dir, spill_dir))
+            if skipped[0] < skip_rows:  # rows an earlier attempt of this task already reported
+                drop = min(table.num_rows, skip_rows - skipped[0])
+                skipped[0] += drop
+                table = table.slice(drop)
+                if table.num_rows == 0:
+                    return LocalBlockRef("skipped")
+            index = produced[0]
+            produced[0] += 1
+            block_id = blockfile.task_block_id(task_id, attempt, index)
+            entry = write_output(block_id, table, store_dir, spill_dir)
+            if stream:
+                meta = BlockMetadata(table.num_rows, block_size_bytes(table), table.schema)
+                self.conn.send_bytes(protocol.encode((protocol.PARTIAL, task_id, attempt, entry, meta)))
+            else:
+                files.append(entry)
             return LocalBlockRef(block_id)
 
         fn = self.fns.get(fn_id)
@@ -125,6 +142,8 @@ class WorkerLoop:
             put=put,
             worker=self.worker_id,
         )
+        if stream:
+            result.outputs = []  # every written block was reported as it was written
         return (protocol.DONE, task_id, attempt, result, files, detach_exception(result))
 
 
