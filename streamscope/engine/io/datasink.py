@@ -9,7 +9,7 @@ ever left looking like complete output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Iterable
 
 import pyarrow as pa
 

@@ -19,7 +19,6 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 import weakref
@@ -55,6 +54,7 @@ from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
 from streamscope.engine.runtime.local.refs import LocalBlockRef
 from streamscope.engine.runtime.local.store import BlockStore
+from streamscope.engine.runtime.local.wakeup import WakeupPipe
 from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
 from streamscope.engine.runtime.task_runner import error_from_exception
 
@@ -141,10 +141,7 @@ class LocalRuntime(Runtime):
         self._worker_gpus: dict[str, tuple] = {}
         """Device ids each worker process has run GPU tasks with (see ``_pick_worker``)."""
         self._waiting = False
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
+        self._wakeup = WakeupPipe()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self, context: Any = None) -> None:
@@ -240,14 +237,14 @@ class LocalRuntime(Runtime):
                 # thread after this point sees the flag and wakes us to take a new snapshot.
                 self._waiting = True
             try:
-                ready = wait_for_objects([self._wake_r, *objects], remaining)
+                ready = wait_for_objects([self._wakeup.read_fd, *objects], remaining)
             except (OSError, ValueError):  # shut down from another thread while we waited
                 ready = []
             with self._lock:
                 self._waiting = False
                 for obj in ready:
-                    if obj == self._wake_r:
-                        _drain_fd(self._wake_r)
+                    if obj == self._wakeup.read_fd:
+                        self._wakeup.drain()
                     else:
                         self._on_ready(obj)
 
@@ -378,10 +375,7 @@ class LocalRuntime(Runtime):
     def _wake_waiter(self) -> None:
         """A ``wait`` blocked in another thread watches a stale set of pipes; make it look again."""
         if self._waiting:
-            try:
-                os.write(self._wake_w, b"w")
-            except OSError:  # pipe full: it is awake already
-                pass
+            self._wakeup.wake()
 
     def _dispatch(self) -> None:
         pool, store = self._state.pool, self._state.store
@@ -589,22 +583,6 @@ def _block_id(ref: BlockRef) -> str:
     if not isinstance(ref, LocalBlockRef):
         raise TypeError(f"local runtime got a {type(ref).__name__}; expected LocalBlockRef")
     return ref.block_id
-
-
-def _drain_fd(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:  # BlockingIOError: empty
-        pass
-
-
-def _close_fds(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 def _default_workers() -> int:
