@@ -35,7 +35,6 @@ from streamscope.engine.runtime.base import (
     TaskError,
     TaskHandle,
     TaskResult,
-    TaskSpec,
     TaskStats,
 )
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env
