@@ -34,6 +34,24 @@ def _read_pieces(datasource: "ParquetDatasource", pieces: tuple[Piece, ...], lim
     return datasource._read_pieces(pieces, limit)
 
 
+STREAM_BATCH_BYTES = 4 << 20
+"""Bytes per block a Parquet read yields (decoded size, estimated from the footer)."""
+
+
+def _rows_per_batch(fragment: Any, target_bytes: int) -> int:
+    """Scan batch rows so that one batch decodes to about ``target_bytes`` (from the footer's
+    uncompressed sizes; pyarrow's default of 131,072 rows is ~100 MiB for small images)."""
+    try:
+        meta = fragment.metadata
+        rows = meta.num_rows
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except Exception:
+        return 131_072
+    if not rows or not size:
+        return 131_072
+    return int(max(1024, min(1 << 20, target_bytes * rows / size)))
+
+
 def _make_scanner(fragment: Any, **kwargs: Any) -> Any:
     """The one place a scan is built (tests watch it to see what was pushed down)."""
     import pyarrow.dataset as pads
@@ -210,8 +228,13 @@ class ParquetDatasource(FileBasedDatasource):
         columns = None
         if self._columns is not None:
             columns = [c for c in self._columns if not (self._include_paths and c == "path")]
-        scanner = _make_scanner(fragment, columns=columns, filter=self._scan_filter(), **self._scan_args)
-        max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
+        scan_args = dict(self._scan_args)
+        if "batch_size" not in scan_args:
+            scan_args["batch_size"] = _rows_per_batch(fragment, STREAM_BATCH_BYTES)
+        scanner = _make_scanner(fragment, columns=columns, filter=self._scan_filter(), **scan_args)
+        # Yield about STREAM_BATCH_BYTES at a time (never more than target_max_block_size): the
+        # blocks reach downstream operators while the rest of the file is still being read.
+        max_bytes = min(STREAM_BATCH_BYTES, DataContext.get_current().target_max_block_size or (128 << 20))
         batches: list[pa.RecordBatch] = []
         nbytes = 0
         emitted = False
