@@ -31,8 +31,10 @@ class StreamscopeActor:
         import cloudpickle
         import ray
 
+        from streamscope.engine.runtime.ray import serialization
         from streamscope.engine.runtime.task_runner import error_from_exception
 
+        serialization.install()
         self._fn: Any = None
         self._error: Optional[TaskError] = None
         try:

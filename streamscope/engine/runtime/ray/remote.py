@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.runtime.ray import serialization
 from streamscope.engine.runtime.base import TaskResult
 from streamscope.engine.runtime.task_runner import iter_task
 
@@ -79,6 +80,7 @@ def run_streaming_task(fn_id: str, fn_box: list, payload: Any, operator: str, ta
                        max_block_bytes: Any, *blocks: Any):
     """Body of the Ray remote function (``num_returns="streaming"``). Input blocks arrive as
     resolved arguments (Ray fetches them to this node, zero-copy from the local store)."""
+    serialization.install()
     label = worker_label()
     try:
         fn = _function(fn_id, fn_box)

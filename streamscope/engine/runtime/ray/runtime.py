@@ -54,6 +54,7 @@ from streamscope.engine.runtime.base import (
 )
 from streamscope.engine.runtime.ray.actors import RayActor, StreamscopeActor
 from streamscope.engine.runtime.ray.connect import connect, dashboard_url
+from streamscope.engine.runtime.ray import serialization
 from streamscope.engine.runtime.ray.refs import RayBlockRef
 from streamscope.engine.runtime.ray.remote import FinalRecord, run_streaming_task
 from streamscope.engine.runtime.ray.telemetry import ClusterTelemetry, NodeStats
@@ -110,6 +111,7 @@ class RayRuntime(Runtime):
             if not ray.is_initialized():
                 connect(self._address, **self._init_kwargs)
                 self._owns_ray = True
+            serialization.install()
             self._remote = ray.remote(run_streaming_task)
             self._actor_cls = ray.remote(StreamscopeActor)
             self._telemetry = ClusterTelemetry(dashboard_url(), self._telemetry_interval_s)
@@ -221,7 +223,10 @@ class RayRuntime(Runtime):
                     kept.append((handle, result))
             self._done = kept
         for task in victims:
-            _quiet(ray.cancel, task.gen, force=False, recursive=True)
+            # force=True ends a running task's worker process: a KeyboardInterrupt landing at an
+            # arbitrary point (an import of pandas, a C extension's init) leaves a reused worker
+            # broken for every later task. Actor tasks cannot be forced; the pool retires actors.
+            _quiet(ray.cancel, task.gen, force=task.actor_id is None, recursive=True)
 
     def _drain(self, task: _Running) -> None:
         """Take every item the task's stream has ready; complete the task at its end."""
