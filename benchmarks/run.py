@@ -41,7 +41,9 @@ TABLE_BEGIN = "<!-- BENCH-TABLE:BEGIN (written by python -m benchmarks.run --com
 TABLE_END = "<!-- BENCH-TABLE:END -->"
 
 ALL_ENGINES = ("streamscope", "ray", "pandas", "polars", "duckdb", "plain")
-PEER_ONLY = {"ray", "polars", "duckdb"}  # not installed in the project's own .venv
+# Named explicitly only (not part of --compare): streamscope's executor on a local Ray (W1, W2).
+EXTRA_ENGINES = ("streamscope-ray",)
+PEER_ONLY = {"ray", "polars", "duckdb", "streamscope-ray"}  # not installed in the project's .venv
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class Workload:
 
 WORKLOADS = {
     "W0": Workload("W0", "w0_cold_start.py", ALL_ENGINES, timeout_s=120),
-    "W1": Workload("W1", "w1_row_udfs.py", ALL_ENGINES),
-    "W2": Workload("W2", "w2_parquet_etl.py", ("streamscope", "ray", "pandas", "polars", "duckdb"), data=True),
+    "W1": Workload("W1", "w1_row_udfs.py", ALL_ENGINES + EXTRA_ENGINES),
+    "W2": Workload("W2", "w2_parquet_etl.py", ("streamscope", "ray", "pandas", "polars", "duckdb") + EXTRA_ENGINES,
+                   data=True),
     "W3": Workload("W3", "w3_batch_inference.py", ("streamscope", "ray", "plain"), ("half", "default"), data=True),
     "W4": Workload("W4", "w4_larger_than_memory.py", ("streamscope", "ray", "plain")),
     "W5": Workload("W5", "w5_shuffles.py", ("streamscope", "ray", "pandas", "polars", "duckdb"),
@@ -266,8 +269,8 @@ def main(argv=None) -> int:
 
     engines = args.engines.split(",") if args.engines else (list(ALL_ENGINES) if args.compare else ["streamscope"])
     for e in engines:
-        if e not in ALL_ENGINES:
-            raise SystemExit(f"unknown engine {e!r}; choose from {', '.join(ALL_ENGINES)}")
+        if e not in ALL_ENGINES + EXTRA_ENGINES:
+            raise SystemExit(f"unknown engine {e!r}; choose from {', '.join(ALL_ENGINES + EXTRA_ENGINES)}")
     repeat = args.repeat or 3
     max_minutes = args.max_minutes if args.max_minutes is not None else (27.0 if args.compare else None)
     py = args.python or (ensure_peers() if args.compare or PEER_ONLY & set(engines) else sys.executable)
