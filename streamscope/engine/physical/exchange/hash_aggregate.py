@@ -74,6 +74,54 @@ def partial_aggregate(table: pa.Table, keys: list[str], aggs: Sequence[A.Aggrega
     return res
 
 
+ROW_STATE_FUNCTIONS = ("sum", "min", "max", "count")
+
+
+def row_states(table: pa.Table, keys: list[str], aggs: Sequence[A.AggregateFnV2]) -> Optional[pa.Table]:
+    """What :func:`partial_aggregate` returns, but with every row its own group: the state
+    columns computed per row, without a hash table. None when an aggregation's state is not a
+    plain sum/min/max/count (variance, lists, Python aggregations): those keep grouping.
+
+    Why: with many distinct keys (a million customers) a block's partial aggregate is almost as
+    long as the block, so grouping on the map side costs time and saves nothing; the reduce side
+    groups anyway.
+    """
+    if not keys or any(A.is_python(agg) for agg in aggs):
+        return None
+    columns = {k: table.column(k) for k in keys}
+    specs: list = []
+    for i, agg in enumerate(aggs):
+        extra, s = agg._map_specs(table, _prefix(i))
+        columns.update(extra)
+        specs.extend(s)
+    if not specs or any(f not in ROW_STATE_FUNCTIONS for _, f, _, _ in specs):
+        return None
+    work = pa.table(columns)
+    schema = _group(work.slice(0, 0), keys, specs).schema  # the exact state types pyarrow produces
+    out = [work.column(k) for k in keys]
+    for (column, function, options, _state), field in zip(specs, list(schema)[len(keys):]):
+        values = work.column(column)
+        if function == "count":
+            mode = _count_mode(options)
+            if mode == "all":
+                state = np.ones(work.num_rows, dtype=np.int64)
+            else:
+                valid = np.asarray(values.is_valid()) if values.null_count else np.ones(work.num_rows, dtype=bool)
+                state = (valid if mode == "only_valid" else ~valid).astype(np.int64)
+            out.append(pa.array(state, type=field.type))
+        else:
+            out.append(values.cast(field.type))
+    return pa.Table.from_arrays(out, schema=schema)
+
+
+def _count_mode(options: Any) -> str:
+    """pyarrow's CountOptions hides its mode; compare with each possible one."""
+    for mode in ("all", "only_null", "only_valid"):
+        if options is not None and options == pc.CountOptions(mode=mode):
+            return mode
+    return "only_valid"
+
+
 def _key_values(res: pa.Table, keys: list[str]) -> list:
     if keys == [GLOBAL_KEY]:
         return [None] * res.num_rows
@@ -151,14 +199,30 @@ def finalize(combined: pa.Table, keys: list[str], aggs: Sequence[A.AggregateFnV2
 
 
 class _AggMap:
+    """Map side of a group-by. Adaptive: once a task's partial aggregate keeps most rows (keys
+    barely repeat within a block), this worker's later tasks send per-row states instead."""
+
+    SKIP_WHEN_KEPT = 0.7
+    MIN_ROWS_TO_JUDGE = 50_000
+
     def __init__(self, keys: list[str], aggs: list):
         self.keys, self.aggs = keys, aggs
+        self._skip_grouping = False
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_skip_grouping"] = False
+        return state
 
     def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
         n = payload[2]
         table = concat_blocks(list(blocks))
         with ctx.time_udf():
-            partial = partial_aggregate(table, self.keys, self.aggs)
+            partial = row_states(table, self.keys, self.aggs) if self._skip_grouping else None
+            if partial is None:
+                partial = partial_aggregate(table, self.keys, self.aggs)
+                if table.num_rows >= self.MIN_ROWS_TO_JUDGE and partial.num_rows > self.SKIP_WHEN_KEPT * table.num_rows:
+                    self._skip_grouping = True
         yield from split_by_partition(partial, hash_partition(partial, self.keys or [GLOBAL_KEY], n), n)
 
 
