@@ -184,28 +184,6 @@ class RunHandle:
         return f"<RunHandle {self.name!r}{run} {self._state}{err}>"
 
 
-def _materialize(ds: Any) -> Any:
-    """``ds.materialize()``, but blocks already delivered are freed when the run does not finish."""
-    from streamscope.engine.dataset import BlockOwner, MaterializedDataset
-    from streamscope.engine.logical.operators import InputData
-    from streamscope.engine.logical.plan import LogicalPlan
-
-    executor = ds._start_execution("materialize")
-    collected: list = []
-    try:
-        for item in executor.iter_output():
-            collected.append(item)
-    except BaseException:
-        executor.runtime.free([ref for ref, _meta, owned in collected if owned])
-        raise
-    refs = [(ref, meta) for ref, meta, _owned in collected]
-    op = InputData(refs=refs, runtime=executor.runtime, name=ds._name or "Materialized")
-    op.owner = BlockOwner(executor.runtime, [r for r, _ in refs])
-    mat = MaterializedDataset(LogicalPlan(op), name=ds._name)
-    mat._last_run = executor
-    return mat
-
-
 def _consume(ds: Any) -> int:
     """Stream every block through and drop it (each is freed as it arrives); returns the rows."""
     rows = 0
@@ -218,8 +196,6 @@ def run_action(ds: Any, action: str = "materialize") -> Any:
     """Consume ``ds`` with ``action`` (one of :data:`ACTIONS`) on the calling thread."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
-    if action == "materialize":
-        return _materialize(ds)
     if action == "consume":
         return _consume(ds)
     return getattr(ds, action)()
