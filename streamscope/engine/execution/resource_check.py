@@ -40,5 +40,42 @@ def check_plan_resources(plan: Any, runtime: Any) -> None:
                 )
 
 
+def check_actor_cpu_reservations(plan: Any, runtime: Any) -> None:
+    """On runtimes where an actor holds its CPUs for its whole life (a Ray cluster), an actor pool
+    whose minimum size takes every CPU leaves the task stages feeding it none: the run would wait
+    forever (Ray Data hangs in exactly this shape). Say so before the run starts. The local runtime
+    always keeps a slot for upstream tasks, so it does not need this check."""
+    if not getattr(runtime, "actors_reserve_cpus", False):
+        return
+    total = runtime.total_resources().cpu
+    for op in plan.ops:
+        min_size = getattr(op, "min_size", None)
+        res = getattr(op, "resources", None)
+        if not min_size or res is None or res.cpu <= 0:
+            continue
+        reserved = min_size * res.cpu
+        feeders = [u for u in _upstream(op) if getattr(u, "min_size", None) is None
+                   and getattr(getattr(u, "resources", None), "cpu", 0) > 0]
+        if not feeders:
+            continue
+        need = min(u.resources.cpu for u in feeders)
+        if reserved + need > total + EPS:
+            raise ResourceRequestError(
+                f"{op.name}: {min_size} actors x num_cpus={res.cpu:g} reserve {reserved:g} of the cluster's "
+                f"{total:g} CPUs, leaving {feeders[0].name} (num_cpus={need:g}) no CPU to produce their input, "
+                "so the run could never finish. Use a fractional num_cpus for the actors (e.g. 0.5), a smaller "
+                "min_size, or a bigger cluster."
+            )
+
+
+def _upstream(op: Any) -> list:
+    out, stack = [], list(op.inputs)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.inputs)
+    return out
+
+
 def _unit(op: Any) -> str:
     return "actor" if getattr(op, "min_size", None) else "task"

@@ -24,9 +24,10 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
         ctx.execution_options.preserve_order = True
     physical = plan_physical(optimized)
     runtime = _runtime_for(optimized, ctx, get_runtime)
-    from streamscope.engine.execution.resource_check import check_plan_resources
+    from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
 
     check_plan_resources(physical, runtime)
+    check_actor_cpu_reservations(physical, runtime)
     executor = StreamingExecutor(physical, runtime, ctx, name=name)
     executor.start()
     from streamscope.engine.execution.progress import maybe_start_progress

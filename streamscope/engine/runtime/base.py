@@ -239,6 +239,9 @@ class Runtime(abc.ABC):
     local (warm worker processes + shared-memory store), ray (a Ray cluster)."""
 
     name: str = "runtime"
+    actors_reserve_cpus: bool = False
+    """True where an actor holds its CPUs for its whole life, so a plan whose actor pools take
+    every CPU could never feed them (checked before a run starts)."""
 
     @abc.abstractmethod
     def ensure_started(self, context: Any) -> None:

@@ -81,6 +81,9 @@ class RayRuntime(Runtime):
     when this runtime connects; a Ray already initialized in this process is used as it is and
     left running at shutdown."""
 
+    actors_reserve_cpus = True
+    """A Ray actor holds its CPUs while it lives (checked at planning time, see resource_check)."""
+
     name = "ray"
 
     def __init__(self, address: Optional[str] = None, *, telemetry_interval_s: float = 1.0, **init_kwargs: Any):
