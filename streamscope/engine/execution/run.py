@@ -58,8 +58,17 @@ def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
         if isinstance(op, InputData) and op.refs and op.runtime is not None:
             op.runtime.ensure_started(ctx)
             return op.runtime
-    if (ctx.runtime or "local") == "local" and any(_process_local_fs(op) for op in post_order(plan.dag)):
+    local_fs = [op for op in post_order(plan.dag) if _process_local_fs(op)]
+    if (ctx.runtime or "local") == "local" and local_fs:
         return get_runtime(ctx, kind="inprocess")
+    if local_fs:
+        from streamscope.engine.exceptions import DataSourceError
+
+        raise DataSourceError(
+            f"{local_fs[0].name}: memory:// paths exist only in this Python process, and the "
+            f"{ctx.runtime!r} runtime runs tasks in other processes or on other machines that cannot "
+            "see them. Use storage every node can reach (a shared filesystem path, s3://, gs://...)."
+        )
     if (ctx.runtime or "local") == "local" and runs_inline(plan, ctx):
         return get_runtime(ctx, kind="inprocess")
     return get_runtime(ctx)

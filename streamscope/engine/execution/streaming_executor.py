@@ -103,6 +103,19 @@ class StreamingExecutor:
             if not completed:
                 self.cancel(reason="consumer stopped")
                 self.join(5.0)
+                self._release_undelivered()
+
+    def _release_undelivered(self) -> None:
+        """Free blocks still waiting for a consumer that stopped early. Needed even when the run
+        itself had already succeeded: its last outputs sit in the queue and nobody will read them."""
+        with self._cond:
+            leftovers = [item for item in self._consumer_queue if item is not _DONE]
+            done_marker = any(item is _DONE for item in self._consumer_queue)
+            self._consumer_queue.clear()
+            if done_marker:
+                self._consumer_queue.append(_DONE)
+            self._consumer_bytes = 0
+        self.services.free([ref for ref, _meta, owned in leftovers if owned])
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Request cancellation; the loop thread performs it (within one scheduling step)."""

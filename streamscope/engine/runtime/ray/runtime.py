@@ -96,6 +96,7 @@ class RayRuntime(Runtime):
         self._objects: dict[str, Any] = {}
         self._running: dict[int, _Running] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
+        self._cancelled: set[int] = set()
         self._actors: dict[int, RayActor] = {}
         self._remote: Any = None
         self._actor_cls: Any = None
@@ -218,6 +219,11 @@ class RayRuntime(Runtime):
         ids = {h.task_id for h in handles}
         with self._lock:
             victims = [self._running.pop(i) for i in ids if i in self._running]
+            # a task completing on another thread right now may have left _running already but not
+            # reached _done yet: remember the ids so its result is dropped when it gets there
+            self._cancelled.update(ids)
+            if len(self._cancelled) > 4096:  # ids of tasks that had finished anyway pile up here
+                self._cancelled = set(ids)
             kept = []
             for handle, result in self._done:  # finished but not collected: drop and free
                 if handle.task_id in ids:
@@ -273,6 +279,10 @@ class RayRuntime(Runtime):
             if spec.free_inputs:
                 self.free(spec.inputs)
         with self._lock:
+            if handle.task_id in self._cancelled:
+                self._cancelled.discard(handle.task_id)
+                self._drop([ref for ref, _ in result.outputs])
+                return
             self._done.append((handle, result))
 
     def _fail(self, handle: TaskHandle, exc: BaseException, system: bool) -> None:
@@ -280,6 +290,9 @@ class RayRuntime(Runtime):
         error.system = system
         now = time.time()
         with self._lock:
+            if handle.task_id in self._cancelled:
+                self._cancelled.discard(handle.task_id)
+                return
             self._done.append((handle, TaskResult(stats=TaskStats(started_at=now, finished_at=now), error=error)))
 
     def _fn_ref(self, spec: TaskSpec) -> Any:

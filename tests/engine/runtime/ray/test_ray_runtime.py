@@ -115,3 +115,17 @@ def test_init_validates_arguments():
     with pytest.raises(ValueError):
         streamscope.init(address="auto", runtime="local")
     assert os.environ.get("RAY_ADDRESS") is None
+
+
+def test_memory_filesystem_paths_fail_clearly_on_ray(ray_runtime, ctx):
+    """memory:// files live in the driver process only: on Ray the plan is refused up front with a
+    message naming the read, instead of a remote "file not found"."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    with fs.open("memory://ray-check/data.csv", "w") as f:
+        f.write("a\n1\n2\n")
+    ctx.runtime = "ray"
+    with pytest.raises(streamscope.DataSourceError) as info:
+        streamscope.read_csv("memory://ray-check/data.csv").take_all()
+    assert "ReadCSV" in str(info.value) and "memory://" in str(info.value)
