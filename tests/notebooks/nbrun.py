@@ -58,7 +58,9 @@ def execute(path: str, timeout: int = 120, kernel_name: str = "python3"):
         km = KernelManager(kernel_name=kernel_name, shutdown_wait_time=20.0)
         client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
-        client.execute()
+        # nbclient shuts a kernel down only when it created the KernelManager itself; this one is
+        # ours, so ask for the shutdown, or the kernel outlives the run (and the leak check)
+        client.execute(cleanup_kc=True)
     finally:
         os.environ["PATH"] = saved or ""
     errors = []

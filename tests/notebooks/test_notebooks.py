@@ -4,6 +4,7 @@ outputs, and its kernel shuts down leaving no /dev/shm session directory behind.
 import glob
 import json
 import os
+import re
 import time
 
 import pytest
@@ -39,6 +40,15 @@ def test_notebook_executes(path):
     assert not errors, "\n".join(errors)
     assert not leaked_dirs(before), "a kernel left its /dev/shm session directory behind"
     assert took < 60, f"{os.path.basename(path)} took {took:.0f}s"
+    text = json.dumps(nb)
     if path.endswith("01_quickstart.ipynb"):
-        text = json.dumps(nb)
         assert "not executed" in text and "done 100%" in text and "cancelled" in text
+    elif path.endswith("02_etl_and_aggregations.ipynb"):
+        # the optimized plan shows the pushdowns, and the small store really spilled
+        assert "columns=['customer_id', 'amount']; filter=amount > 100" in text
+        spilled = re.search(r"spilled (\d+) MiB with a 16 MiB store", text)
+        assert spilled and int(spilled.group(1)) > 16, "the group-by did not spill"
+    elif path.endswith("03_batch_inference.ipynb"):
+        accuracy = re.search(r"accuracy: ([\d.]+)% on 10,000 images", text)
+        assert accuracy and float(accuracy.group(1)) > 50, "the classifier did not learn"
+        assert "2000 in total" in text
