@@ -84,6 +84,8 @@ class _BatchFn:
 
     def __init__(self, preprocessor: Preprocessor):
         self.preprocessor = preprocessor
+        # shown in plans and live views as MapBatches(StandardScaler.transform)
+        self.__name__ = f"{type(preprocessor).__name__}.transform"
 
     def __call__(self, df: Any) -> Any:
         return self.preprocessor._transform_pandas(df)
