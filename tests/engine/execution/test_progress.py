@@ -1,0 +1,77 @@
+"""Terminal progress: one redrawn line on a terminal, per-operator lines on request, interval log
+lines when output is not a terminal, switchable while a run is going."""
+
+import io
+import time
+
+import streamscope
+from streamscope.engine.execution.progress import TerminalProgress
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _slow(batch):
+    time.sleep(0.05)
+    return batch
+
+
+def _run_with_progress(ctx, stream):
+    ds = streamscope.range(2000, override_num_blocks=20).map_batches(_slow)
+    ds.set_name("progress-demo")
+    executor = ds._start_execution("test")
+    progress = TerminalProgress(executor, ctx, stream=stream).start()
+    rows = sum(meta.num_rows for _ref, meta, _owned in executor.iter_output())
+    progress._thread.join(5)
+    return rows, executor
+
+
+def test_line_mode_redraws_one_line_and_ends_done(ctx):
+    ctx.enable_progress_bars, ctx.progress_mode = True, "auto"
+    out = FakeTerminal()
+    rows, _ = _run_with_progress(ctx, out)
+    text = out.getvalue()
+    assert rows == 2000
+    assert "\r" in text and "[progress-demo]" in text
+    final = text.rstrip("\n").split("\r")[-1]
+    assert "done" in final and "100.0%" in final and "2000 rows out" in final
+    assert text.endswith("\n")
+
+
+def test_operators_mode_shows_a_line_per_operator(ctx):
+    ctx.enable_progress_bars, ctx.progress_mode = True, "operators"
+    out = FakeTerminal()
+    _run_with_progress(ctx, out)
+    last_frame = out.getvalue().rsplit("\r", 1)[-1]
+    assert "ReadRange->MapBatches(_slow)" in last_frame and "done" in last_frame
+
+
+def test_log_mode_prints_interval_lines_when_not_a_terminal(ctx):
+    ctx.enable_progress_bars, ctx.progress_mode, ctx.progress_interval_s = True, "auto", 0.2
+    out = io.StringIO()
+    _run_with_progress(ctx, out)
+    lines = [l for l in out.getvalue().splitlines() if l]
+    assert len(lines) >= 2  # interval lines while running, then the final line
+    assert all("\r" not in l and "\x1b" not in l for l in lines)
+    assert "done" in lines[-1]
+
+
+def test_switching_off_while_running_stops_output(ctx):
+    ctx.enable_progress_bars, ctx.progress_mode, ctx.progress_interval_s = True, "auto", 0.1
+    out = io.StringIO()
+    ds = streamscope.range(2000, override_num_blocks=20).map_batches(_slow)
+    executor = ds._start_execution("test")
+    progress = TerminalProgress(executor, ctx, stream=out).start()
+    it = executor.iter_output()
+    next(it)
+    time.sleep(0.3)
+    ctx.progress_mode = "off"  # switched at runtime
+    time.sleep(0.2)
+    printed = out.getvalue()
+    for _ in it:
+        pass
+    progress._thread.join(5)
+    assert printed  # it was printing before
+    assert out.getvalue() == printed  # and nothing after the switch
