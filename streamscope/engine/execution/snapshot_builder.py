@@ -32,7 +32,8 @@ class SnapshotBuilder:
         ex = self.ex
         if not self._dot:
             self._dot = ex.plan.dot(ex.name)
-        ops = tuple(self._op_snapshot(op, state) for op in ex.plan.ops)
+        spilled = self._spilled_by_op()
+        ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
         store = ex.runtime.store_stats()
         ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
         snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
@@ -50,7 +51,17 @@ class SnapshotBuilder:
             dot_physical=self._dot, timeline=tuple(self.spans),
         )
 
-    def _op_snapshot(self, op: Any, run_state: str) -> T.OperatorSnapshot:
+    def _spilled_by_op(self) -> dict[str, int]:
+        ex = self.ex
+        ids = [t for tasks in ex.task_ids_by_op.values() for t in tasks]
+        if not ids:
+            return {}
+        by_task = ex.runtime.spilled_bytes_by_task(ids)
+        if not by_task:
+            return {}
+        return {op_id: sum(by_task.get(t, 0) for t in tasks) for op_id, tasks in ex.task_ids_by_op.items()}
+
+    def _op_snapshot(self, op: Any, run_state: str, spilled_bytes: int = 0) -> T.OperatorSnapshot:
         ex = self.ex
         m = op.metrics
         qi_blocks, qi_bytes = op.queued_input()
@@ -88,6 +99,7 @@ class SnapshotBuilder:
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
             backpressure_reason=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
+            spilled_bytes=spilled_bytes,
             **_actor_fields(op),
         )
 

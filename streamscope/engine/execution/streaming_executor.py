@@ -69,6 +69,8 @@ class StreamingExecutor:
         self._expected_out: dict[str, float] = {}
         self._last_dispatch_t = 0.0
         self.peak_store_bytes = 0
+        self.task_ids_by_op: dict[str, list[int]] = {}
+        """Every task each operator submitted in this run (per-operator spill attribution)."""
 
     # ---- public ----------------------------------------------------------------------------
     def start(self) -> "StreamingExecutor":
@@ -333,6 +335,7 @@ class StreamingExecutor:
                 spec, info = nxt
                 handle = self.runtime.submit(spec)
                 self._owner[handle] = (op, info)
+                self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)
                 op.active[handle] = info
                 op.metrics.tasks_submitted += 1
                 if op.metrics.started_at is None:

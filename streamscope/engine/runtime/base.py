@@ -294,6 +294,11 @@ class Runtime(abc.ABC):
         """Worker processes and whether they are busy (for telemetry)."""
         return []
 
+    def spilled_bytes_by_task(self, task_ids: Sequence[int]) -> dict[int, int]:
+        """Bytes of these tasks' output blocks spilled so far (per-operator stats); runtimes
+        that cannot tell report nothing."""
+        return {}
+
     def gpu_stats(self) -> list[dict]:
         """Per-GPU utilization and memory; an empty list means "no GPU"."""
         return []

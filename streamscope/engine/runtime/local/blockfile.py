@@ -38,6 +38,16 @@ def task_block_id(task_id: int, attempt: int, index: int) -> str:
     return f"t{task_id}-a{attempt}-{index}"
 
 
+def task_of_block(block_id: str) -> "int | None":
+    """The task id in a block id written by a task (None for blocks put by the driver)."""
+    if block_id.startswith("t") and "-a" in block_id:
+        try:
+            return int(block_id[1:block_id.index("-a")])
+        except ValueError:
+            return None
+    return None
+
+
 def attempt_file_pattern(task_id: int, attempt: int) -> "re.Pattern[str]":
     return re.compile(rf"^t{task_id}-a{attempt}-\d+{re.escape(SUFFIX)}$")
 

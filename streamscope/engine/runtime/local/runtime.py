@@ -336,6 +336,10 @@ class LocalRuntime(Runtime):
             actors = self._state.actors
             return actors.held_resources() if actors is not None else Resources(cpu=0.0, gpu=0.0)
 
+    def spilled_bytes_by_task(self, task_ids: Sequence[int]) -> dict[int, int]:
+        store = self._state.store
+        return store.spilled_bytes_by_task(task_ids) if store is not None else {}
+
     def store_stats(self) -> StoreStats:
         store = self._state.store
         return store.stats() if store is not None else StoreStats(backend="not started")

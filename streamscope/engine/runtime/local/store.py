@@ -57,6 +57,8 @@ class BlockStore:
         self._spilled: dict[str, _Entry] = {}
         self._in_memory = 0
         self._spilled_total = 0
+        self._spilled_by_task: dict[int, int] = {}
+        """Bytes spilled per producing task id (parsed from block ids), for per-operator stats."""
         self._restored_total = 0
         self._ids = itertools.count()
         self._lock = threading.RLock()
@@ -126,6 +128,7 @@ class BlockStore:
             if spilled:
                 self._spilled[block_id] = entry
                 self._spilled_total += size
+                self._count_spill(block_id, size)
             else:
                 self._mem[block_id] = entry
                 self._in_memory += size
@@ -248,6 +251,17 @@ class BlockStore:
             entry.path, entry.spilled = target, True
             self._spilled[victim] = entry
             self._spilled_total += entry.size
+            self._count_spill(victim, entry.size)
+
+    def _count_spill(self, block_id: str, size: int) -> None:
+        task_id = blockfile.task_of_block(block_id)
+        if task_id is not None:
+            self._spilled_by_task[task_id] = self._spilled_by_task.get(task_id, 0) + size
+
+    def spilled_bytes_by_task(self, task_ids) -> dict[int, int]:
+        """Bytes of these tasks' outputs that have been spilled so far."""
+        with self._lock:
+            return {t: self._spilled_by_task[t] for t in task_ids if t in self._spilled_by_task}
 
 
 def _move_file(src: str, dst: str) -> None:
