@@ -6,13 +6,11 @@ StreamingExecutor; the last run is kept on the Dataset for ``stats()`` and the n
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
 from streamscope.engine.block import block_to_batch, block_to_pandas, concat_blocks, iter_rows
-from streamscope.engine.context import DataContext
 from streamscope.engine.schema import Schema
 
 
@@ -184,11 +182,4 @@ def _default_name(ds: Any) -> str:
     return ds._plan.dag.name if getattr(ds, "_plan", None) is not None else "dataset"
 
 
-def _stderr_isatty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except Exception:
-        return False
-
-
-__all__ = ["ConsumeMixin", "DataContext"]
+__all__ = ["ConsumeMixin"]

@@ -24,7 +24,7 @@ from streamscope.engine.transforms.columns import (
     SelectColumnsTransform,
 )
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
-from streamscope.engine.transforms.udf import UserFunction, describe, is_callable_class
+from streamscope.engine.transforms.udf import UserFunction, describe
 from streamscope.engine.torch_api import TorchMixin
 from streamscope.engine.writes import WriteMixin
 
@@ -261,6 +261,3 @@ def _check_names(op: str, cols: Iterable[Any]) -> None:
         if not isinstance(c, str):
             raise TypeError(f"{op}: column names must be str, got {c!r}")
 
-
-def is_class_udf(fn: Any) -> bool:
-    return is_callable_class(fn)

@@ -7,7 +7,6 @@ accepted and ignored so Ray Data code runs unchanged.
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, Optional
 
 from streamscope.engine.logical.operators import Read
@@ -92,5 +91,3 @@ def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: An
 def read_numpy(paths: Any, *, filesystem: Any = None, **kwargs: Any):
     return _read("streamscope.engine.io.numpy_datasource.NumpyDatasource", paths, kwargs, {"filesystem": filesystem})
 
-
-_builtin_range = builtins.range

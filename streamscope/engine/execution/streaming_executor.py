@@ -66,7 +66,6 @@ class StreamingExecutor:
         self.started_at = time.time()
         self.final_snapshot: Optional[T.ExecutionSnapshot] = None
         self._consumers = {id(op): plan.consumers(op) for op in plan.ops}
-        self._expected_out: dict[str, float] = {}
         self._last_dispatch_t = 0.0
         self.peak_store_bytes = 0
         self.task_ids_by_op: dict[str, list[int]] = {}

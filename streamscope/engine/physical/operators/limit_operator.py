@@ -42,16 +42,10 @@ class LimitOperator(PhysicalOperator):
         else:
             self._pending_slices.append((bundle, self.remaining))
             self.remaining = 0
-        if self.remaining <= 0:
-            self.satisfied = True
 
     @property
     def satisfied(self) -> bool:
         return self.remaining <= 0
-
-    @satisfied.setter
-    def satisfied(self, value: bool) -> None:
-        pass
 
     def has_next_task(self) -> bool:
         return bool(self._pending_slices)
