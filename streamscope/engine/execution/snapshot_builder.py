@@ -47,7 +47,7 @@ class SnapshotBuilder:
         return T.ExecutionSnapshot(
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
             operators=ops, store=snap_store, resources=resources, bottleneck=bottleneck,
-            stalled=False, error=_short_error(error), rows_out=max(rows_delivered, ex.plan.sink.metrics.rows_out), progress=progress,
+            stalled=False, error=_short_error(error), rows_out=max(rows_delivered, _rows_out(ex.plan.sink)), progress=progress,
             dot_physical=self._dot, timeline=tuple(self.spans),
         )
 
@@ -95,7 +95,7 @@ class SnapshotBuilder:
             op_id=op.op_id, name=op.name, state=state, fused=op.logical_names,
             queued_in_blocks=qi_blocks, queued_in_bytes=qi_bytes, queued_out_blocks=qo_blocks, queued_out_bytes=qo_bytes,
             active_tasks=len(op.active), tasks_done=m.tasks_done, tasks_failed=m.tasks_failed,
-            rows_in=m.rows_in, rows_out=m.rows_out, bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
+            rows_in=m.rows_in, rows_out=_rows_out(op), bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
             backpressure_reason=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
@@ -136,6 +136,14 @@ class SnapshotBuilder:
             return min(sink.progress, 0.999)
         values = [o.progress for o in ops if o.progress is not None]
         return min(values) * 0.999 if values else None
+
+
+def _rows_out(op: Any) -> int:
+    """Rows an operator put out; for a write, the rows it stored (its result rows are one per
+    file, which is not what a progress bar should count)."""
+    if any(type(t).__name__ == "WriteTransform" for t in getattr(op, "transforms", ())):
+        return op.metrics.rows_written
+    return op.metrics.rows_out
 
 
 def _actor_fields(op: Any) -> dict:

@@ -220,6 +220,7 @@ class StreamingExecutor:
         m.cpu_s += stats.cpu_s
         m.udf_s += stats.udf_s
         m.task_wall_s += stats.wall_s
+        m.rows_written += getattr(stats, "rows_written", 0)
         self._snapshots.record_span(op, stats, result.error is None)
         if result.error is not None:
             m.tasks_failed += 1

@@ -88,6 +88,8 @@ class TaskStats:
     finished_at: float = 0.0
     worker: str = ""
     attempts: int = 1
+    rows_written: int = 0
+    """Rows a write task stored in its datasink (what a write's progress counts)."""
 
 
 @dataclass
@@ -210,6 +212,7 @@ class TaskContext:
     operator: str = ""
     task_index: int = 0
     udf_s: float = 0.0
+    rows_written: int = 0
 
     def time_udf(self) -> "_UdfTimer":
         return _UdfTimer(self)

@@ -63,6 +63,7 @@ def iter_task(
     stats.wall_s = time.perf_counter() - t0
     stats.cpu_s = _process_cpu_time() - c0
     stats.udf_s = ctx.udf_s
+    stats.rows_written = ctx.rows_written
     stats.rows_in = counted.rows
     stats.bytes_in = counted.bytes
     stats.finished_at = time.time()

@@ -18,6 +18,7 @@ class WriteTransform:
 
     def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         result = self.datasink.write((b for b in blocks if b.num_rows), ctx.task_index)
+        ctx.rows_written += result.num_rows
         yield pa.Table.from_arrays([pa.array([pickle.dumps(result)], type=pa.binary())], names=["write_result"])
 
 

@@ -75,3 +75,13 @@ def test_switching_off_while_running_stops_output(ctx):
     progress._thread.join(5)
     assert printed  # it was printing before
     assert out.getvalue() == printed  # and nothing after the switch
+
+
+def test_a_write_counts_rows_written_not_files(ctx, tmp_path):
+    ds = streamscope.range(1000, override_num_blocks=4).map_batches(lambda b: b)
+    ds.write_parquet(str(tmp_path / "out"))
+    snap = ds._last_run.final_snapshot
+    assert snap.state == "succeeded"
+    assert snap.rows_out == 1000  # not the number of files (one result row per written file)
+    writer = snap.operators[-1]
+    assert "WriteParquet" in writer.name and writer.rows_out == 1000

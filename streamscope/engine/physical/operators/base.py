@@ -57,6 +57,7 @@ class OperatorMetrics:
     started_at: Optional[float] = None
     finished_at: Optional[float] = None
     errored_blocks: int = 0
+    rows_written: int = 0
     rate_window: collections.deque = field(default_factory=lambda: collections.deque(maxlen=64))
 
     def record_output(self, rows: int, nbytes: int, blocks: int) -> None:
