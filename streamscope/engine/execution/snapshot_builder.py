@@ -17,6 +17,8 @@ class SnapshotBuilder:
         self._dot = ""
         self._last_progress: dict[str, tuple[float, int]] = {}
         self._cpu_primed = False
+        self._progress_mark: tuple = ()
+        self._progress_at = time.time()
         # The store's spill/restore counters are the session's; a run reports its own share.
         try:
             base = executor.runtime.store_stats()
@@ -44,12 +46,22 @@ class SnapshotBuilder:
         resources = self._resources()
         progress = self._progress(ops, state)
         bottleneck = _bottleneck(ops) if state == T.RUN_RUNNING else ""
+        stalled = state == T.RUN_RUNNING and self._stalled(ops, rows_delivered)
         return T.ExecutionSnapshot(
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
             operators=ops, store=snap_store, resources=resources, bottleneck=bottleneck,
-            stalled=False, error=_short_error(error), rows_out=max(rows_delivered, _rows_out(ex.plan.sink)), progress=progress,
+            stalled=stalled, error=_short_error(error), rows_out=max(rows_delivered, _rows_out(ex.plan.sink)), progress=progress,
             dot_physical=self._dot, timeline=tuple(self.spans),
         )
+
+    def _stalled(self, ops: tuple, rows_delivered: int) -> bool:
+        """No operator produced rows or finished a task for ``DataContext.stall_timeout_s``."""
+        mark = (rows_delivered,) + tuple((o.rows_out, o.tasks_done) for o in ops)
+        now = time.time()
+        if mark != self._progress_mark:
+            self._progress_mark, self._progress_at = mark, now
+            return False
+        return now - self._progress_at >= self.ex.context.stall_timeout_s
 
     def _spilled_by_op(self) -> dict[str, int]:
         ex = self.ex

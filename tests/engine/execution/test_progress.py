@@ -85,3 +85,19 @@ def test_a_write_counts_rows_written_not_files(ctx, tmp_path):
     assert snap.rows_out == 1000  # not the number of files (one result row per written file)
     writer = snap.operators[-1]
     assert "WriteParquet" in writer.name and writer.rows_out == 1000
+
+
+def test_a_run_without_progress_is_flagged_stalled(ctx):
+    ctx.stall_timeout_s = 0.3
+    ds = streamscope.range(4, override_num_blocks=2).map_batches(lambda b: (time.sleep(1.2), b)[1])
+    assert ds.count() == 4
+    history = ds._last_run.buffer.history()
+    assert any(s.stalled for s in history)  # the 1.2 s task outlived the 0.3 s stall timeout
+    assert not history[-1].stalled  # a finished run is not stalled
+
+
+def test_a_run_that_keeps_progressing_is_never_stalled(ctx):
+    ctx.stall_timeout_s = 0.5
+    ds = streamscope.range(2000, override_num_blocks=20).map_batches(_slow)
+    assert ds.count() == 2000
+    assert not any(s.stalled for s in ds._last_run.buffer.history())
