@@ -103,10 +103,7 @@ class ConsumeMixin:
         return total
 
     def schema(self, fetch_if_missing: bool = True) -> Optional[Schema]:
-        try:
-            known = self._plan.dag.output_schema()
-        except KeyError:
-            raise
+        known = self._plan.dag.output_schema()
         if known is not None:
             return Schema(known)
         if not fetch_if_missing:

@@ -17,7 +17,7 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
 
     ctx = context or DataContext.get_current()
     optimized = optimize(plan).plan
-    if not ctx.execution_options.preserve_order and _has_limit(optimized):
+    if not ctx.execution_options.preserve_order and _needs_block_order(optimized):
         # take()/limit() return the *first* rows, and zip/split pair rows by position: keep block
         # order for this run.
         ctx = ctx.copy()
@@ -36,7 +36,7 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
     return executor
 
 
-def _has_limit(plan: LogicalPlan) -> bool:
+def _needs_block_order(plan: LogicalPlan) -> bool:
     from streamscope.engine.logical.operators import Limit
     from streamscope.engine.logical.plan import post_order
 

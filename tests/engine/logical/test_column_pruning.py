@@ -52,4 +52,5 @@ def test_pruning_stops_at_user_functions(tmp_path):
     path, _ = _write(tmp_path)
     ds = streamscope.read_parquet(path).map(lambda r: {**r, "amount": r["amount"] * 2}).groupby("customer_id").sum("amount")
     assert "columns=" not in ds._explain().optimized.text
-    assert isinstance(pd.DataFrame(ds.take_all()), pd.DataFrame)
+    got = pd.DataFrame(ds.take_all()).sort_values("customer_id")
+    assert got["sum(amount)"].tolist() == [2 * (150.0 + 120.0 + 99.0), 2 * (50.0 + 101.0), 2 * 300.0]
