@@ -18,6 +18,8 @@ import urllib.parse
 
 import pytest
 
+from streamscope.engine.runtime.local.session_dir import is_leftover
+
 from lab_server import LabServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -163,19 +165,10 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
             assert page.locator(".widget-html", has_text=re.compile(r"cancelled( at \d+%)?")).count() >= 1
         finally:
             context.close()
-    leaked = [d for d in _shm_dirs() - shm_before if not _alive(d)]
+    leaked = [d for d in _shm_dirs() - shm_before if is_leftover(os.path.join("/dev/shm", d))]
     assert not leaked, f"the notebook's kernel left {leaked} in /dev/shm"
 
 
 def _shm_dirs() -> set:
     return {d for d in os.listdir("/dev/shm") if d.startswith("streamscope-")} if os.path.isdir("/dev/shm") else set()
 
-
-def _alive(name: str) -> bool:
-    try:
-        os.kill(int(name.rsplit("-", 1)[-1]), 0)
-        return True
-    except (ValueError, PermissionError):
-        return True
-    except ProcessLookupError:
-        return False

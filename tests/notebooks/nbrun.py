@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from streamscope.engine.runtime.local.session_dir import is_leftover
+
 SHM = "/dev/shm"
 
 
@@ -18,25 +20,11 @@ def shm_dirs() -> set[str]:
         return set()
 
 
-def _pid_alive(name: str) -> bool:
-    try:
-        pid = int(name.rsplit("-", 1)[-1])
-    except ValueError:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def leaked_dirs(before: set[str], wait_s: float = 5.0) -> list[str]:
     """Session directories created since ``before`` whose owning process is gone."""
     deadline = time.time() + wait_s
     while True:
-        leaked = sorted(d for d in shm_dirs() - before if not _pid_alive(d))
+        leaked = sorted(d for d in shm_dirs() - before if is_leftover(os.path.join(SHM, d)))
         if not leaked or time.time() > deadline:
             return leaked
         time.sleep(0.2)

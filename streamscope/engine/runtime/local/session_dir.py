@@ -84,6 +84,20 @@ def _owner_is_dead(pid: int, dir_mtime: float) -> bool:
         return False
 
 
+def is_leftover(path: str) -> bool:
+    """True when the session directory at ``path`` belongs to a driver that is gone — what the
+    sweep removes (also used by tests and checks that look for leaked directories)."""
+    name = os.path.basename(path.rstrip("/"))
+    tail = name.rsplit("-", 1)[-1]
+    if not tail.isdigit():
+        return False
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return False  # already gone: nothing left over
+    return _owner_is_dead(int(tail), mtime)
+
+
 def sweep_dead_sessions(parents: Iterable[str], user: str) -> list[str]:
     """Delete this user's session and spill directories whose driver pid is dead.
 

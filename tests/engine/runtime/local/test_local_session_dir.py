@@ -70,3 +70,15 @@ def test_runtime_uses_disk_backend_when_tmpfs_too_small(make_rt, monkeypatch):
     assert rt.get(ref).column("x").to_pylist() == [1, 2, 3]
     rt.shutdown()
     assert not os.path.exists(directory)
+
+
+def test_is_leftover_matches_what_the_sweep_removes(tmp_path):
+    dead = tmp_path / f"streamscope-someone-{_dead_pid()}"
+    mine = tmp_path / f"streamscope-someone-{os.getpid()}"
+    odd = tmp_path / "streamscope-quickstart-abc"
+    for d in (dead, mine, odd):
+        d.mkdir()
+    assert session_dir.is_leftover(str(dead))
+    assert not session_dir.is_leftover(str(mine))
+    assert not session_dir.is_leftover(str(odd))
+    assert not session_dir.is_leftover(str(tmp_path / "streamscope-someone-1-gone"))
