@@ -33,6 +33,21 @@ def _group(work: pa.Table, keys: list[str], specs: list) -> pa.Table:
     return res.rename_columns(list(keys) + [s for *_, s in specs])
 
 
+def _state_specs(table: pa.Table, keys: list[str], aggs: Sequence[A.AggregateFnV2]) -> tuple[dict, list, list]:
+    """Input columns and group_by specs of the vectorized aggregations, and the Python ones apart."""
+    columns = {k: table.column(k) for k in keys}
+    specs: list = []
+    python_aggs = []
+    for i, agg in enumerate(aggs):
+        if A.is_python(agg):
+            python_aggs.append((i, agg))
+            continue
+        extra, s = agg._map_specs(table, _prefix(i))
+        columns.update(extra)
+        specs.extend(s)
+    return columns, specs, python_aggs
+
+
 def partial_aggregate(table: pa.Table, keys: list[str], aggs: Sequence[A.AggregateFnV2]) -> pa.Table:
     """Block -> keys + state columns, one row per group."""
     if not keys:
@@ -41,17 +56,7 @@ def partial_aggregate(table: pa.Table, keys: list[str], aggs: Sequence[A.Aggrega
     for k in keys:
         if k not in table.column_names:
             raise KeyError(f"groupby: no key column {k!r} (columns: {table.column_names})")
-    columns = {k: table.column(k) for k in keys}
-    specs: list = []
-    python_aggs = []
-    for i, agg in enumerate(aggs):
-        p = _prefix(i)
-        if A.is_python(agg):
-            python_aggs.append((i, agg))
-            continue
-        extra, s = agg._map_specs(table, p)
-        columns.update(extra)
-        specs.extend(s)
+    columns, specs, python_aggs = _state_specs(table, keys, aggs)
     if python_aggs:
         columns["__rows"] = pa.array(np.arange(table.num_rows, dtype=np.int64))
         specs.append(("__rows", "list", None, "__rows"))
@@ -86,15 +91,10 @@ def row_states(table: pa.Table, keys: list[str], aggs: Sequence[A.AggregateFnV2]
     long as the block, so grouping on the map side costs time and saves nothing; the reduce side
     groups anyway.
     """
-    if not keys or any(A.is_python(agg) for agg in aggs):
+    if not keys:
         return None
-    columns = {k: table.column(k) for k in keys}
-    specs: list = []
-    for i, agg in enumerate(aggs):
-        extra, s = agg._map_specs(table, _prefix(i))
-        columns.update(extra)
-        specs.extend(s)
-    if not specs or any(f not in ROW_STATE_FUNCTIONS for _, f, _, _ in specs):
+    columns, specs, python_aggs = _state_specs(table, keys, aggs)
+    if python_aggs or not specs or any(f not in ROW_STATE_FUNCTIONS for _, f, _, _ in specs):
         return None
     work = pa.table(columns)
     schema = _group(work.slice(0, 0), keys, specs).schema  # the exact state types pyarrow produces
