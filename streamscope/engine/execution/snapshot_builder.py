@@ -18,6 +18,8 @@ class SnapshotBuilder:
         self._last_progress: dict[str, tuple[float, int]] = {}
         self._cpu_primed = False
         self._progress_mark: tuple = ()
+        self._spill_seen = 0
+        self._spill_by_op: dict[str, int] = {}
         self._progress_at = time.time()
         # The store's spill/restore counters are the session's; a run reports its own share.
         try:
@@ -34,9 +36,9 @@ class SnapshotBuilder:
         ex = self.ex
         if not self._dot:
             self._dot = ex.plan.dot(ex.name)
-        spilled = self._spilled_by_op()
-        ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
         store = ex.runtime.store_stats()
+        spilled = self._spilled_by_op(store.spilled_total_bytes)
+        ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
         ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
         snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
                                      max(0, store.spilled_total_bytes - self._base_spilled),
@@ -63,7 +65,15 @@ class SnapshotBuilder:
             return False
         return now - self._progress_at >= self.ex.context.stall_timeout_s
 
-    def _spilled_by_op(self) -> dict[str, int]:
+    def _spilled_by_op(self, spilled_total: int) -> dict[str, int]:
+        """Per-operator spilled bytes; asks the runtime again only when the store spilled more."""
+        if spilled_total == self._spill_seen:
+            return self._spill_by_op
+        self._spill_seen = spilled_total
+        self._spill_by_op = self._query_spills()
+        return self._spill_by_op
+
+    def _query_spills(self) -> dict[str, int]:
         ex = self.ex
         ids = [t for tasks in ex.task_ids_by_op.values() for t in tasks]
         if not ids:
