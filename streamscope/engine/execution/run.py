@@ -76,10 +76,7 @@ def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
 
 def _process_local_fs(op: Any) -> bool:
     io = getattr(op, "datasource", None) or getattr(op, "datasink", None)
-    fs = getattr(io, "_fs", None)
-    protocol = getattr(fs, "protocol", None)
-    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol or ())
-    return "memory" in protocols
+    return io is not None and io.is_process_local()
 
 
 def runs_inline(plan: LogicalPlan, ctx) -> bool:

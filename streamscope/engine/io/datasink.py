@@ -28,6 +28,10 @@ class Datasink:
     def get_name(self) -> str:
         return "Write" + type(self).__name__.replace("Datasink", "")
 
+    def is_process_local(self) -> bool:
+        """True when the destination exists only in this Python process (``memory://``)."""
+        return False
+
     def on_write_start(self) -> None:
         """Driver side, before any task: validate and create the destination."""
 

@@ -52,6 +52,11 @@ class Datasource:
         """Exact output rows when known from metadata (lets ``count()`` skip reading)."""
         return None
 
+    def is_process_local(self) -> bool:
+        """True when the data lives only in this Python process (``memory://``), so only the
+        driver can read it."""
+        return False
+
     def input_files(self) -> list[str]:
         return []
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from streamscope.engine import tensor
 from streamscope.engine.io.datasink import Datasink, WriteResult
-from streamscope.engine.io.paths import display_path, filesystem_for
+from streamscope.engine.io.paths import display_path, filesystem_for, is_process_local
 from streamscope.engine.io.retry import call_with_retry
 
 SAVE_MODES = ("append", "overwrite", "ignore", "error", "create")
@@ -93,6 +93,9 @@ class FileDatasink(Datasink):
             return []
         return [p for p in self._fs.find(self._dir, withdirs=False, detail=False)
                 if not posixpath.basename(p).startswith((".", "_"))]
+
+    def is_process_local(self) -> bool:
+        return is_process_local(self._fs)
 
     def on_write_start(self) -> None:
         if self._fs.exists(self._dir) and not self._fs.isdir(self._dir):

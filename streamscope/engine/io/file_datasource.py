@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.io.datasource import Datasource, ReadTask
-from streamscope.engine.io.paths import display_path, file_sizes, resolve_paths
+from streamscope.engine.io.paths import display_path, file_sizes, is_process_local, resolve_paths
 from streamscope.engine.io.retry import iterate_with_retry
 
 _DEFAULT = object()
@@ -90,6 +90,9 @@ class FileBasedDatasource(Datasource):
         self._sizes: Optional[list[Optional[int]]] = None
 
     # ---- metadata --------------------------------------------------------------------------
+    def is_process_local(self) -> bool:
+        return is_process_local(self._fs)
+
     def input_files(self) -> list[str]:
         return [display_path(self._fs, p) for p in self._paths]
 

@@ -26,6 +26,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 _GLOB_CHARS = ("*", "?", "[")
 
 
+def is_process_local(fs: Any) -> bool:
+    """True for filesystems that exist only inside this Python process (fsspec ``memory://``):
+    worker processes and cluster nodes cannot see their files."""
+    protocol = getattr(fs, "protocol", None)
+    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol or ())
+    return "memory" in protocols
+
+
 @dataclass(frozen=True)
 class ResolvedFiles:
     """The result of resolving: an fsspec filesystem and the files on it (protocol stripped)."""
