@@ -28,12 +28,9 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
 
     check_plan_resources(physical, runtime)
     check_actor_cpu_reservations(physical, runtime)
-    executor = StreamingExecutor(physical, runtime, ctx, name=name)
-    executor.start()
-    from streamscope.engine.execution.progress import maybe_start_progress
-
-    maybe_start_progress(executor, ctx)
-    return executor
+    # Not started here: the consumer's first step starts it (StreamingExecutor.iter_output), so
+    # an interrupt between planning and consuming leaves no run going.
+    return StreamingExecutor(physical, runtime, ctx, name=name)
 
 
 def _needs_block_order(plan: LogicalPlan) -> bool:

@@ -31,6 +31,7 @@ from streamscope.engine.physical.operators.base import ExecutionServices, Physic
 from streamscope.engine.physical.operators.limit_operator import LimitOperator
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import BlockRef, TaskHandle
+from streamscope.engine.runtime.run_channel import RunChannel
 
 _DONE = object()
 
@@ -60,24 +61,34 @@ class StreamingExecutor:
         self._blocked: dict[str, str] = {}
         self._rows_delivered = 0
         self._thread: Optional[threading.Thread] = None
+        self.channel: Optional[RunChannel] = None
+        """This run's private channel into the shared runtime (opened by :meth:`start`)."""
         self._snapshots = SnapshotBuilder(self)
         self._last_publish = 0.0
         self._finish_lock = threading.Lock()
         self.started_at = time.time()
         self.final_snapshot: Optional[T.ExecutionSnapshot] = None
         self._consumers = {id(op): plan.consumers(op) for op in plan.ops}
-        self._last_dispatch_t = 0.0
         self.peak_store_bytes = 0
         self.task_ids_by_op: dict[str, list[int]] = {}
         """Every task each operator submitted in this run (per-operator spill attribution)."""
 
     # ---- public ----------------------------------------------------------------------------
     def start(self) -> "StreamingExecutor":
-        from streamscope.engine.execution import run_registry
+        """Start the scheduling thread (idempotent). Consumers need not call it: the first step of
+        :meth:`iter_output` does, inside the block that cancels the run if the consumer goes
+        away, so no run is ever left going without somebody to end it."""
+        with self._finish_lock:
+            if self._thread is not None or self._finished:
+                return self
+            from streamscope.engine.execution import run_registry
+            from streamscope.engine.execution.progress import maybe_start_progress
 
-        run_registry.register(self)
-        self._thread = threading.Thread(target=self._run, name=f"streamscope-executor-{self.run_id}", daemon=True)
-        self._thread.start()
+            self.channel = self.runtime.open_run(self.run_id)
+            run_registry.register(self)
+            self._thread = threading.Thread(target=self._run, name=f"streamscope-executor-{self.run_id}", daemon=True)
+            self._thread.start()
+        maybe_start_progress(self, self.context)
         return self
 
     def iter_output(self) -> Iterator[tuple[BlockRef, BlockMetadata, bool]]:
@@ -85,6 +96,7 @@ class StreamingExecutor:
         exception, KeyboardInterrupt) cancels the run through the shutdown path."""
         completed = False
         try:
+            self.start()
             while True:
                 with self._cond:
                     while not self._consumer_queue:
@@ -191,7 +203,7 @@ class StreamingExecutor:
 
     def _step(self) -> None:
         timeout = 0.02 if self._owner else 0.0
-        results = self.runtime.wait(timeout) if self._owner else []
+        results = self.channel.wait(timeout) if self._owner else []
         for handle, result in results:
             self._on_result(handle, result)
         self._route()
@@ -301,7 +313,7 @@ class StreamingExecutor:
             op.completed_early = True
             if op.active:
                 handles = list(op.active)
-                self.runtime.cancel(handles)
+                self.channel.cancel(handles)
                 for h in handles:
                     _, info = self._owner.pop(h)
                     self.resources.release(h.spec.resources)
@@ -315,16 +327,11 @@ class StreamingExecutor:
     def _dispatch(self) -> int:
         dispatched = 0
         self._blocked = {}
-        now = time.perf_counter()
-        elapsed = now - self._last_dispatch_t if self._last_dispatch_t else 0.0
-        self._last_dispatch_t = now
         for op in reversed(self.plan.ops):
             while op.has_next_task():
                 spec_res = op.task_resources()
                 reason = self._policy_reason(op)
-                if reason is not None:
-                    op.metrics.backpressure_s += elapsed  # time held by a backpressure policy
-                elif not self.resources.can_start(spec_res):
+                if reason is None and not self.resources.can_start(spec_res):
                     reason = self.resources.reason(spec_res)
                 if reason is not None:
                     self._blocked[op.op_id] = reason
@@ -333,7 +340,7 @@ class StreamingExecutor:
                 if nxt is None:
                     break
                 spec, info = nxt
-                handle = self.runtime.submit(spec)
+                handle = self.channel.submit(spec)
                 self._owner[handle] = (op, info)
                 self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)
                 op.active[handle] = info
@@ -396,11 +403,13 @@ class StreamingExecutor:
         self._stop.set()
         try:
             if self._owner:
-                self.runtime.cancel(list(self._owner))
+                self.channel.cancel(list(self._owner))
                 for handle, (op, info) in list(self._owner.items()):
                     self._free_task_inputs(info)
                     op.active.pop(handle, None)
                 self._owner.clear()
+            if self.channel is not None:
+                self.channel.close()  # whatever is still in flight or undelivered: cancelled, freed
             for op in self.plan.ops:
                 for bundle in op.clear_inputs():
                     self._drop(bundle)

@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.runtime.result_router import DEFAULT_RUN, ResultRouter
+from streamscope.engine.runtime.run_channel import RunChannel
 
 
 class BlockRef:
@@ -75,6 +77,9 @@ class TaskSpec:
     so downstream work starts before a long task ends. A retry after a worker death then skips
     the outputs already reported (task functions are assumed deterministic). Runtimes that cannot
     stream ignore this and report everything at the end."""
+    run_id: str = ""
+    """The run that submitted the task (set by :class:`~.run_channel.RunChannel`): its results go
+    to that run alone, and the runtime shares workers fairly between runs."""
 
 
 @dataclass
@@ -246,6 +251,9 @@ class Runtime(abc.ABC):
     """True where an actor holds its CPUs for its whole life, so a plan whose actor pools take
     every CPU could never feed them (checked before a run starts)."""
 
+    def __init__(self) -> None:
+        self._router = ResultRouter(self._collect, self.free)
+
     @abc.abstractmethod
     def ensure_started(self, context: Any) -> None:
         """Start workers and the store if needed, applying the DataContext's settings (worker
@@ -262,11 +270,30 @@ class Runtime(abc.ABC):
     def submit(self, spec: TaskSpec) -> TaskHandle:
         """Queue a task. Never blocks on execution."""
 
-    @abc.abstractmethod
+    def open_run(self, run_id: str) -> "RunChannel":
+        """A private channel for one run: tasks submitted through it report to it alone (any
+        number of runs may be open at once)."""
+        return RunChannel(self, self._result_router(), run_id)
+
+    def open_runs(self) -> list[str]:
+        """Ids of the runs with an open channel (fair shares, telemetry)."""
+        return self._result_router().open_runs()
+
     def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
-        """Results of tasks that finished since the last call; waits up to ``timeout`` seconds
-        when none is ready. Each submitted task yields exactly one result (retries on worker death
-        happen inside the runtime)."""
+        """Results of tasks submitted without a run (``TaskSpec.run_id == ""``) that finished
+        since the last call; waits up to ``timeout`` seconds when none is ready. Each submitted
+        task yields exactly one result (retries on worker death happen inside the runtime).
+        Runs use :meth:`open_run` instead."""
+        return self._result_router().wait(DEFAULT_RUN, timeout)
+
+    def _result_router(self) -> ResultRouter:
+        return self._router
+
+    @abc.abstractmethod
+    def _collect(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+        """Results of *every* task that finished since the last call, whichever run submitted it;
+        waits up to ``timeout`` seconds when none is ready. Only the :class:`ResultRouter` calls
+        this (one thread at a time), and deals the results to their runs."""
 
     @abc.abstractmethod
     def cancel(self, handles: Sequence[TaskHandle]) -> None:

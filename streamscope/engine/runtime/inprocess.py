@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -35,6 +36,7 @@ from streamscope.engine.runtime.base import (
     TaskResult,
     TaskSpec,
 )
+from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.gpu import GpuPool, detect_gpu_ids
 from streamscope.engine.runtime.task_runner import error_from_exception, run_task
 
@@ -48,6 +50,7 @@ class InProcessRuntime(Runtime):
     name = "inprocess"
 
     def __init__(self, num_threads: int = 2):
+        super().__init__()
         self._num_threads = num_threads
         self._pool: ThreadPoolExecutor | None = None
         self._blocks: dict[InProcessBlockRef, pa.Table] = {}
@@ -58,6 +61,8 @@ class InProcessRuntime(Runtime):
         self._lock = threading.Lock()
         self._actors: dict[int, _ThreadActor] = {}
         self._gpus = GpuPool([])
+        self._queue = FairTaskQueue()
+        self._running_by_run: Counter[str] = Counter()
 
     def ensure_started(self, context: Any = None) -> None:
         if self._gpus.in_use() == 0:
@@ -83,8 +88,27 @@ class InProcessRuntime(Runtime):
         self.ensure_started()
         handle = TaskHandle(next(self._ids), spec)
         assert self._pool is not None
-        self._pool.submit(self._run, handle)
+        with self._lock:
+            self._queue.push(handle, 1)
+        self._pool.submit(self._run_next)
         return handle
+
+    def _run_next(self) -> None:
+        """One pool thread's turn: run the task the fair queue picks (not necessarily the one
+        whose submit queued this turn), so runs share the threads as they share worker processes."""
+        with self._lock:
+            entry = self._queue.pop_next(self._running_by_run)
+            if entry is None:
+                return  # its task was cancelled before it started
+            handle = entry[0]
+            self._running_by_run[handle.spec.run_id] += 1
+        try:
+            self._run(handle)
+        finally:
+            with self._lock:
+                self._running_by_run[handle.spec.run_id] -= 1
+                if self._running_by_run[handle.spec.run_id] <= 0:
+                    del self._running_by_run[handle.spec.run_id]
 
     def _run(self, handle: TaskHandle, fn: Any = None) -> None:
         spec = handle.spec
@@ -108,7 +132,7 @@ class InProcessRuntime(Runtime):
             self.free(spec.inputs)
         self._done.put((handle, result))
 
-    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+    def _collect(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
         out = []
         try:
             out.append(self._done.get(timeout=timeout))
@@ -123,6 +147,8 @@ class InProcessRuntime(Runtime):
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
         with self._lock:
             self._cancelled.update(h.task_id for h in handles)
+            for h in handles:
+                self._queue.remove(h.task_id)
 
     def _put_table(self, table: pa.Table) -> InProcessBlockRef:
         ref = InProcessBlockRef(next(self._ids))

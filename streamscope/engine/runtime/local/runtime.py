@@ -22,7 +22,7 @@ import itertools
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import Counter
 from multiprocessing.connection import wait as wait_for_objects
 from typing import Any, Optional, Sequence
 
@@ -56,6 +56,7 @@ from streamscope.engine.runtime.local.refs import LocalBlockRef
 from streamscope.engine.runtime.local.store import BlockStore
 from streamscope.engine.runtime.local.wakeup import WakeupPipe
 from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
+from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.task_runner import error_from_exception
 
 
@@ -122,6 +123,7 @@ class LocalRuntime(Runtime):
         start_method: Optional[str] = None,
         free_bytes_fn: Any = None,
     ):
+        super().__init__()
         self._num_workers = num_workers
         self._store_capacity = store_capacity
         self._spill_dir = spill_dir
@@ -134,7 +136,7 @@ class LocalRuntime(Runtime):
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._fn_bytes: dict[str, bytes] = {}
-        self._queue: "OrderedDict[int, tuple[TaskHandle, int]]" = OrderedDict()
+        self._queue = FairTaskQueue()
         self._running: dict[int, _Attempt] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
         self._streamed = StreamedOutputs()
@@ -212,12 +214,12 @@ class LocalRuntime(Runtime):
             return self.submit_actor_task(spec.actor, spec)
         handle = TaskHandle(next(self._ids), spec)
         with self._lock:
-            self._queue[handle.task_id] = (handle, 1)
+            self._queue.push(handle, 1)
             self._dispatch()
             self._wake_waiter()
         return handle
 
-    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+    def _collect(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             with self._lock:
@@ -256,7 +258,7 @@ class LocalRuntime(Runtime):
             victims = []
             for task_id in ids:
                 self._streamed.finished(task_id)
-                if self._queue.pop(task_id, None) is None and task_id in self._running:
+                if self._queue.remove(task_id) is None and task_id in self._running:
                     victims.append(self._running.pop(task_id))
             kept = []
             for handle, result in self._done:  # finished but not yet collected: drop and free
@@ -385,8 +387,14 @@ class LocalRuntime(Runtime):
         pool, store = self._state.pool, self._state.store
         if pool is None or store is None:
             return
+        waiting_for_gpus: set[str] = set()
         while self._queue and pool.idle:
-            task_id, (handle, attempt) = self._queue.popitem(last=False)
+            running = Counter(rec.handle.spec.run_id for rec in self._running.values())
+            entry = self._queue.pop_next(running, skip=waiting_for_gpus)
+            if entry is None:
+                return
+            handle, attempt = entry
+            task_id = handle.task_id
             spec = handle.spec
             fn_bytes = self._fn_bytes.get(spec.fn.fn_id)
             if fn_bytes is None:
@@ -400,10 +408,10 @@ class LocalRuntime(Runtime):
                     self._fail(handle, attempt, exc, system=True)
                     continue
                 gpu_ids = self._state.gpus.allocate(spec.resources.gpu)
-                if gpu_ids is None:  # devices busy: wait for a release (head of line keeps order)
-                    self._queue[task_id] = (handle, attempt)
-                    self._queue.move_to_end(task_id, last=False)
-                    return
+                if gpu_ids is None:  # devices busy: this run waits for a release, keeping its
+                    self._queue.push(handle, attempt, front=True)  # order; other runs go on
+                    waiting_for_gpus.add(spec.run_id)
+                    continue
             input_ids = [ref.block_id for ref in spec.inputs]  # type: ignore[attr-defined]
             try:
                 paths = store.pin_for_read(input_ids)
@@ -544,8 +552,7 @@ class LocalRuntime(Runtime):
             self._delete_attempt_files(rec.handle.task_id, rec.attempt)
             spec = rec.handle.spec
             if rec.attempt <= spec.max_retries:
-                self._queue[rec.handle.task_id] = (rec.handle, rec.attempt + 1)
-                self._queue.move_to_end(rec.handle.task_id, last=False)
+                self._queue.push(rec.handle, rec.attempt + 1, front=True)
             else:
                 how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exited with code {exitcode}"
                 exc = WorkerCrashedError(

@@ -87,6 +87,7 @@ class RayRuntime(Runtime):
     name = "ray"
 
     def __init__(self, address: Optional[str] = None, *, telemetry_interval_s: float = 1.0, **init_kwargs: Any):
+        super().__init__()
         self._address = address
         self._init_kwargs = init_kwargs
         self._telemetry_interval_s = telemetry_interval_s
@@ -189,7 +190,7 @@ class RayRuntime(Runtime):
             self._running[handle.task_id] = _Running(handle, gen)
         return handle
 
-    def wait(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
+    def _collect(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             with self._lock:
