@@ -28,8 +28,7 @@ class ConsumeMixin:
         runtime = executor.runtime
         for ref, meta, owned in executor.iter_output():
             table = runtime.get(ref)
-            if owned:
-                runtime.free([ref])
+            executor.release(ref, owned)
             yield table
 
     # ---- rows -----------------------------------------------------------------------------------
@@ -98,8 +97,7 @@ class ConsumeMixin:
         total = 0
         for ref, meta, owned in executor.iter_output():
             total += meta.num_rows
-            if owned:
-                executor.runtime.free([ref])
+            executor.release(ref, owned)
         return total
 
     def schema(self, fetch_if_missing: bool = True) -> Optional[Schema]:

@@ -3,6 +3,11 @@
 Limits are the runtime's totals, narrowed by ``DataContext.execution_options.resource_limits``.
 Tasks asking for 0 CPUs (limit slices) always fit.
 
+CPU and GPU slots are not divided between concurrent runs: each run may ask for all of them, and
+the runtime's fair queue hands each free worker to the run with the fewest tasks running, so a new
+run gets slots as soon as any task ends and an idle run holds none. The store budget is divided
+(:meth:`ResourceManager.store_share`), because blocks, unlike slots, stay held while a run waits.
+
 Actors are counted apart from tasks: an actor holds its CPUs and GPUs for its whole life (the
 runtime reports them through ``actor_resources()``), and its tasks ask for nothing more. Their
 CPUs come out of the task budget, but never the last slot: on 2 cores, two actors of
@@ -30,6 +35,13 @@ class ResourceManager:
         self.store_limit = _min(float(store_cap) if store_cap else math.inf, limits.object_store_memory)
         self.cpu_used = 0.0
         self.gpu_used = 0.0
+
+    def store_share(self) -> float:
+        """This run's part of the store budget: runs open on the same runtime at once split it
+        evenly, so a second run never finds the store already promised to the first (each run's
+        backpressure then keeps it inside its part)."""
+        runs = len(self._runtime.open_runs())
+        return self.store_limit / max(1, runs)
 
     def actor_held(self) -> Resources:
         fn = getattr(self._runtime, "actor_resources", None)

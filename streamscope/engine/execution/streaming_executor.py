@@ -61,6 +61,8 @@ class StreamingExecutor:
         self._blocked: dict[str, str] = {}
         self._rows_delivered = 0
         self._thread: Optional[threading.Thread] = None
+        self._lent: dict[BlockRef, None] = {}
+        """Owned blocks handed to the consumer and not yet released or kept (in hand-out order)."""
         self.channel: Optional[RunChannel] = None
         """This run's private channel into the shared runtime (opened by :meth:`start`)."""
         self._snapshots = SnapshotBuilder(self)
@@ -111,12 +113,30 @@ class StreamingExecutor:
                     completed = True
                     return
                 self._rows_delivered += item[1].num_rows
+                if item[2]:
+                    self._lent[item[0]] = None
                 yield item
         finally:
             if not completed:
                 self.cancel(reason="consumer stopped")
                 self.join(5.0)
                 self._release_undelivered()
+                # blocks handed out that the consumer never gave back (it stopped between
+                # receiving one and reading it): nobody else will free them
+                lent, self._lent = list(self._lent), {}
+                self.services.free(lent)
+
+    def release(self, ref: BlockRef, owned: bool = True) -> None:
+        """The consumer has read a block from :meth:`iter_output` and is done with it: free it now
+        (when the run owns it). Blocks handed out and never released or kept are freed if the
+        consumer stops early, so an interrupt between receiving and reading loses nothing."""
+        self._lent.pop(ref, None)
+        if owned:
+            self.services.free([ref])
+
+    def keep(self, ref: BlockRef) -> None:
+        """The consumer keeps this block beyond the run (``materialize``, splits): it is theirs."""
+        self._lent.pop(ref, None)
 
     def _release_undelivered(self) -> None:
         """Free blocks still waiting for a consumer that stopped early. Needed even when the run
@@ -162,10 +182,12 @@ class StreamingExecutor:
         return min(cap, cpus) if cap else cpus
 
     def op_output_budget(self, op: PhysicalOperator) -> Optional[float]:
+        """This operator's share of the store: half the store's budget, divided between the runs
+        open on the runtime right now and then between this run's operators."""
         if self.resources is None or self.resources.store_limit == float("inf"):
             return None
         n = max(1, len(self.plan.ops))
-        return max(self.resources.store_limit * 0.5 / n, 8 << 20)
+        return max(self.resources.store_share() * 0.5 / n, 8 << 20)
 
     def pending_output_bytes(self, op: PhysicalOperator) -> int:
         total = op.queued_output()[1]

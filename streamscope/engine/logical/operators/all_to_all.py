@@ -59,7 +59,7 @@ class Exchange(AbstractAllToAll):
 
     def __init__(self, name: str, inputs: list[LogicalOperator], spec: Any, kind: Optional[str] = None):
         super().__init__(name, inputs)
-        self.spec = spec
+        self.spec = spec.freeze()  # shared by every run of the plan: read-only from here on
         if kind:
             self.kind = kind
 

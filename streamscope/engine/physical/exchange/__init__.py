@@ -13,6 +13,7 @@ kinds differ only in the pyarrow code their tasks run.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Optional, Sequence
 
 import pyarrow as pa
@@ -50,6 +51,33 @@ class ExchangeSpec:
     #: ...or this many blocks, so small blocks still start map tasks while upstream is running.
     map_input_blocks: int = 4
     label: str = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen"):
+            raise AttributeError(
+                f"{type(self).__name__}.{name}: this spec belongs to a logical plan, which every run "
+                "of the Dataset shares; run state goes on the copy that for_run() makes"
+            )
+        object.__setattr__(self, name, value)
+
+    def freeze(self) -> "ExchangeSpec":
+        """Make this spec read-only (the logical plan does this when it takes the spec), so that
+        two runs of one Dataset can never see each other's partition counts or boundaries."""
+        object.__setattr__(self, "_frozen", True)
+        return self
+
+    def for_run(self) -> "ExchangeSpec":
+        """A writable copy for one run's physical operator: it holds that run's state
+        (``num_partitions``, sort boundaries, input schemas), which differs run by run.
+
+        Example::
+
+            spec = SortSpec(["x"], [False]).freeze()
+            mine = spec.for_run(); mine.setup(4)     # the plan's spec is untouched
+        """
+        clone = copy.copy(self)
+        object.__setattr__(clone, "_frozen", False)
+        return clone
 
     def resolve_partitions(self, estimated_bytes: Optional[int], cpus: int, store_capacity: int) -> int:
         """Reduce partitions: the user's number, else enough that one partition stays well under

@@ -30,7 +30,7 @@ class ExchangeOperator(PhysicalOperator):
 
     def __init__(self, name: str, inputs: list[PhysicalOperator], spec: Any, kind: Optional[str] = None):
         super().__init__(name, inputs, (name,))
-        self.spec = spec
+        self.spec = spec.for_run()  # this run's state lives on its own copy, never on the plan's
         if kind:
             self.kind = kind
         self.num_partitions = 0
