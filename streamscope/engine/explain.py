@@ -1,7 +1,8 @@
-"""ExplainResult: the plans of a Dataset as text and DOT, without executing anything.
+"""ExplainResult: the plans of a Dataset as text and graphs, without executing anything.
 
 Logical (as written), optimized logical (after the rules, with what fired), physical (after
-fusion). The text mirrors Ray Data's ``explain()`` layout; the DOT feeds the plan-graph widgets.
+fusion). The text mirrors Ray Data's ``explain()`` layout; the :class:`PlanGraph` feeds the
+plan-graph widgets, and ``dot`` is written from that same graph.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ from typing import Any, Optional
 from streamscope.engine.logical.optimizer import optimize
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.planner import plan_physical
+from streamscope.engine.plan_dot import to_dot
+from streamscope.engine.plan_graph import PlanGraph
 
 
 @dataclass(frozen=True)
 class PlanView:
+    """One plan: Ray Data's text layout and the graph views draw."""
+
     text: str
-    dot: str
+    graph: PlanGraph
+
+    @property
+    def dot(self) -> str:
+        """The graph as Graphviz DOT (derived, so it can never disagree with ``graph``)."""
+        return to_dot(self.graph)
 
 
 @dataclass(frozen=True)
@@ -58,9 +68,9 @@ def explain_plan(plan: LogicalPlan, name: str = "dataset", executed: bool = Fals
         rows = None
     return ExplainResult(
         dataset_name=name,
-        logical=PlanView(plan.text(), plan.dot(f"{name} (logical)")),
-        optimized=PlanView(result.plan.text(), result.plan.dot(f"{name} (optimized)")),
-        physical=PlanView(physical.text(), physical.dot(f"{name} (physical)")),
+        logical=PlanView(plan.text(), plan.graph(f"{name} (logical)")),
+        optimized=PlanView(result.plan.text(), result.plan.graph(f"{name} (optimized)")),
+        physical=PlanView(physical.text(), physical.graph(f"{name} (physical)")),
         rules_fired=fired,
         pushdowns=pushdowns,
         schema=schema,

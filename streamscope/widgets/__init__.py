@@ -1,14 +1,15 @@
 """Notebook views of streamscope: plan graphs, live progress, the Bokeh dashboard, stats, explain.
 
-Every view reads only telemetry snapshots (``streamscope.engine.execution.telemetry``) and DOT text,
-so each can be driven by a synthetic snapshot stream. ipywidgets, bokeh, jupyter_bokeh and graphviz
-are optional (``pip install streamscope[notebook]``) and imported only when a view is built; this
-package's import is cheap because names below load their module on first access.
+Every view reads only telemetry snapshots (``streamscope.engine.execution.telemetry``) and plan
+graphs (``streamscope.engine.plan_graph.PlanGraph``), so each can be driven by a synthetic snapshot
+stream. ipywidgets, bokeh, jupyter_bokeh and graphviz are optional (``pip install
+streamscope[notebook]``) and imported only when a view is built; this package's import is cheap
+because names below load their module on first access.
 
 Entry points: ``LiveRunView(handle).display()``, ``Dashboard(handle)``, ``Dashboard.session()``,
 ``stats_widget(snapshot)``, ``explain_widget(explain_result)``,
 ``dataset_mimebundle(name, explain_result)``, ``find_bottleneck(snapshot, history)``,
-``render_svg(dot)`` / ``render_html(dot)``, ``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``.
+``render_svg(dot)`` / ``render_html(plan_graph)``, ``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _EXPORTS = {
     "Bottleneck": "bottleneck",
     "SnapshotPoller": "throttle",
     "render_svg": "graphviz_render",
-    "render_html": "graphviz_render",
+    "render_html": "plan_graph",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import graphviz_render as gr
+from streamscope.engine.plan_graph import PlanGraph
+
 from ._util import esc
-from .explain_view import rules_html, schema_html
+from .explain_view import plan_text_and_graph, rules_html, schema_html
+from .plan_fallback import fallback_text
 from .plan_graph import plan_html
 
 
-def _dot_and_text(er: Any) -> tuple[str, str]:
+def _graph_and_text(er: Any) -> tuple[Optional[PlanGraph], str]:
     """The plan the user built (logical), falling back to the optimized or physical plan."""
     for attr in ("logical", "optimized", "physical"):
-        plan = getattr(er, attr, None)
-        if plan is not None and (getattr(plan, "dot", "") or getattr(plan, "text", "")):
-            return getattr(plan, "dot", "") or "", getattr(plan, "text", "") or ""
-    return "", ""
+        text, graph = plan_text_and_graph(er, attr)
+        if graph is not None or text:
+            return graph, text
+    return None, ""
 
 
 def badge_html(executed: bool) -> str:
@@ -37,7 +39,7 @@ def badge_html(executed: bool) -> str:
 
 
 def dataset_html(name: str, explain_result: Any, binary: Optional[str] = None) -> str:
-    dot, _ = _dot_and_text(explain_result)
+    graph, _ = _graph_and_text(explain_result)
     executed = bool(getattr(explain_result, "executed", False))
     schema = getattr(explain_result, "schema", None)
     schema_part = (
@@ -47,15 +49,15 @@ def dataset_html(name: str, explain_result: Any, binary: Optional[str] = None) -
     rules = rules_html(explain_result) if getattr(explain_result, "rules_fired", None) else ""
     return (
         f'<div class="streamscope-dataset"><b>{esc(name)}</b> {badge_html(executed)}'
-        f"{plan_html(dot, binary=binary)}{schema_part}{rules}</div>"
+        f"{plan_html(graph, binary=binary)}{schema_part}{rules}</div>"
     )
 
 
 def dataset_text(name: str, explain_result: Any) -> str:
-    dot, text = _dot_and_text(explain_result)
+    graph, text = _graph_and_text(explain_result)
     executed = bool(getattr(explain_result, "executed", False))
     out = [f"{name} ({'executed' if executed else 'not executed'})"]
-    out.append(text.rstrip() if text else (gr.fallback_text(dot) if dot else "(empty plan)"))
+    out.append(text.rstrip() if text else (fallback_text(graph) if graph is not None else "(empty plan)"))
     schema = getattr(explain_result, "schema", None)
     if schema is not None:
         try:

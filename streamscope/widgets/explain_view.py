@@ -1,14 +1,16 @@
 """Explain as a widget: tabs for the logical, optimized logical and physical plans (fused groups
-shown as clusters by the engine's DOT), plus the rules that fired and the pushdowns applied.
+shown as clusters of the engine's PlanGraph), plus the rules that fired and the pushdowns applied.
 
 Why duck-typed: the view reads only ``dataset_name``, ``logical``/``optimized``/``physical`` (each
-with ``.text`` and ``.dot``), ``rules_fired``, ``pushdowns``, ``schema`` and ``executed``, so it
-works on the engine's ``ExplainResult`` and on any test double.
+with ``.text`` and ``.graph``, a ``PlanGraph``), ``rules_fired``, ``pushdowns``, ``schema`` and
+``executed``, so it works on the engine's ``ExplainResult`` and on any test double.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
+
+from streamscope.engine.plan_graph import PlanGraph
 
 from ._util import esc, optional, widget_bundle
 from .plan_graph import plan_html
@@ -16,17 +18,18 @@ from .plan_graph import plan_html
 TABS = (("logical", "Logical"), ("optimized", "Optimized logical"), ("physical", "Physical (fused)"))
 
 
-def _plan(er: Any, attr: str) -> tuple[str, str]:
+def plan_text_and_graph(er: Any, attr: str) -> tuple[str, Optional[PlanGraph]]:
+    """The ``text`` and ``graph`` of plan ``attr`` (``logical``, ``optimized``, ``physical``)."""
     plan = getattr(er, attr, None)
     if plan is None:
-        return "", ""
-    return getattr(plan, "text", "") or "", getattr(plan, "dot", "") or ""
+        return "", None
+    return getattr(plan, "text", "") or "", getattr(plan, "graph", None)
 
 
 def plan_tab_html(er: Any, attr: str, binary: Optional[str] = None) -> str:
-    text, dot = _plan(er, attr)
-    graph = plan_html(dot, binary=binary) if dot else "<i>no graph</i>"
-    return f'{graph}<pre style="font-size:85%;white-space:pre-wrap">{esc(text)}</pre>'
+    text, graph = plan_text_and_graph(er, attr)
+    drawn = plan_html(graph, binary=binary) if graph is not None else "<i>no graph</i>"
+    return f'{drawn}<pre style="font-size:85%;white-space:pre-wrap">{esc(text)}</pre>'
 
 
 def schema_html(schema: Any) -> str:
@@ -67,7 +70,7 @@ def explain_static_html(er: Any, binary: Optional[str] = None) -> str:
 def explain_text(er: Any) -> str:
     out = [f"explain: {getattr(er, 'dataset_name', '') or 'Dataset'}"]
     for attr, label in TABS:
-        text, _ = _plan(er, attr)
+        text, _ = plan_text_and_graph(er, attr)
         out += [f"-- {label} --", text or "(none)"]
     out.append("Rules fired: " + (", ".join(getattr(er, "rules_fired", ()) or ()) or "none"))
     out.append("Pushdowns applied: " + (", ".join(getattr(er, "pushdowns", ()) or ()) or "none"))

@@ -1,9 +1,10 @@
 """The plan graph view: a static picture for reprs and explain, a live one during a run.
 
-Why DOT in, DOT out: the engine owns the plan's DOT (golden-tested); this view only appends one
-attribute statement per operator (``op3 [fillcolor=..., xlabel=...]``) before the final ``}``, so
-the layout stays the engine's and state is a colour plus a short annotation: rows out, rows/s and
-queued blocks.
+Why structure in: the engine hands over a :class:`PlanGraph` (in ``ExplainResult`` plans and in
+every snapshot's ``plan_graph``). With ``dot`` installed this view asks the engine's DOT writer for
+the graph's DOT, passing each operator's state as a :class:`NodeDecoration` (fill colour, a short
+note: rows out, rows/s, queued blocks), and renders it to SVG; without ``dot`` it draws the same
+graph and decorations as an HTML list. Nothing here writes or reads DOT syntax.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from __future__ import annotations
 from typing import Optional
 
 from streamscope.engine.execution.telemetry import ExecutionSnapshot, OperatorSnapshot
+from streamscope.engine.plan_dot import to_dot
+from streamscope.engine.plan_graph import PlanGraph
 
-from . import graphviz_render as gr
 from ._util import STATE_COLORS, esc, fmt_count, fmt_rate, optional, widget_bundle
+from .graphviz_render import GraphvizUnavailable, render_svg
+from .plan_decoration import Decorations, NodeDecoration, dot_node_attrs
+from .plan_fallback import fallback_html, fallback_text
 
 
 def operator_annotation(op: OperatorSnapshot) -> str:
@@ -26,20 +31,32 @@ def operator_annotation(op: OperatorSnapshot) -> str:
     return " | ".join(parts)
 
 
-def live_dot(snapshot: ExecutionSnapshot) -> str:
-    """The snapshot's physical DOT with each operator coloured by state and annotated."""
-    attrs = {}
+def live_decorations(snapshot: ExecutionSnapshot) -> dict[str, NodeDecoration]:
+    """Each operator's state colour, annotation and tooltip, by ``op_id`` (= plan-graph node id)."""
+    out = {}
     for op in snapshot.operators:
         tip = f"{op.name}: {op.state}"
         if op.backpressure_reason:
             tip += f" ({op.backpressure_reason})"
-        attrs[op.op_id] = {
-            "style": "rounded,filled",
-            "fillcolor": STATE_COLORS.get(op.state, "#ffffff"),
-            "xlabel": operator_annotation(op),
-            "tooltip": tip,
-        }
-    return gr.annotate_dot(snapshot.dot_physical, attrs) if snapshot.dot_physical else ""
+        out[op.op_id] = NodeDecoration(STATE_COLORS.get(op.state, "#ffffff"), operator_annotation(op), tip)
+    return out
+
+
+def live_dot(snapshot: ExecutionSnapshot) -> str:
+    """The snapshot's physical plan as DOT, each operator coloured by state and annotated."""
+    if snapshot.plan_graph is None:
+        return ""
+    return to_dot(snapshot.plan_graph, dot_node_attrs(live_decorations(snapshot)))
+
+
+def render_html(graph: PlanGraph, binary: Optional[str] = None, title: str = "",
+                decorations: Optional[Decorations] = None) -> str:
+    """HTML for a plan: the inline SVG, or the indented-list fallback with the install line."""
+    try:
+        svg = render_svg(to_dot(graph, dot_node_attrs(decorations or {})), binary)
+    except GraphvizUnavailable:
+        return fallback_html(graph, decorations, title=title)
+    return f'<div class="streamscope-plan" style="overflow:auto;max-width:100%">{svg}</div>'
 
 
 def legend_html() -> str:
@@ -50,48 +67,55 @@ def legend_html() -> str:
     return f'<div class="streamscope-legend" style="font-size:85%">{chips}</div>'
 
 
-def plan_html(dot_text: str, title: str = "", binary: Optional[str] = None) -> str:
+def plan_html(graph: Optional[PlanGraph], title: str = "", binary: Optional[str] = None,
+              decorations: Optional[Decorations] = None) -> str:
     """Static HTML for a plan (inline SVG, or the indented list without ``dot``)."""
-    if not dot_text:
+    if graph is None or not graph.nodes:
         return f'<div class="streamscope-plan"><i>{esc(title or "plan")}: no plan graph available</i></div>'
     head = f'<div style="font-weight:bold">{esc(title)}</div>' if title else ""
-    return head + gr.render_html(dot_text, binary=binary)
+    return head + render_html(graph, binary=binary, decorations=decorations)
 
 
 class PlanGraphView:
     """Plan graph as an ``ipywidgets.HTML`` (``root``), updated from snapshots.
 
-    Static use: ``PlanGraphView(dot_text)``; live use: ``view.update(snapshot)`` recolours from
-    ``snapshot.dot_physical``. Without ipywidgets ``root`` is None and the mimebundle carries
-    the same HTML.
+    Static use: ``PlanGraphView(graph)``; live use: ``view.update(snapshot)`` recolours
+    ``snapshot.plan_graph`` by operator state. Without ipywidgets ``root`` is None and the
+    mimebundle carries the same HTML.
     """
 
-    def __init__(self, dot: str = "", title: str = "", binary: Optional[str] = None, legend: bool = False):
+    def __init__(self, graph: Optional[PlanGraph] = None, title: str = "", binary: Optional[str] = None,
+                 legend: bool = False):
         self.title = title
         self.binary = binary
         self.legend = legend
-        self.dot = dot
+        self.graph = graph
+        self.decorations: dict[str, NodeDecoration] = {}
         self.html = ""
-        self._rendered_for: Optional[str] = None
+        self._rendered_for: Optional[tuple[Optional[PlanGraph], dict[str, NodeDecoration]]] = None
         widgets = optional("ipywidgets")
         self.root = widgets.HTML() if widgets is not None else None
         self._render()
 
     def _render(self) -> None:
-        if self.dot == self._rendered_for:
+        key = (self.graph, self.decorations)
+        if key == self._rendered_for:
             return
-        self._rendered_for = self.dot
-        self.html = plan_html(self.dot, self.title, self.binary) + (legend_html() if self.legend and self.dot else "")
+        self._rendered_for = (self.graph, dict(self.decorations))
+        self.html = plan_html(self.graph, self.title, self.binary, self.decorations)
+        if self.legend and self.graph is not None:
+            self.html += legend_html()
         if self.root is not None:
             self.root.value = self.html
 
     def update(self, snapshot: ExecutionSnapshot) -> None:
-        """Recolour from the snapshot (re-renders only when the annotated DOT changed)."""
-        self.dot = live_dot(snapshot)
+        """Recolour from the snapshot (re-renders only when the graph or a decoration changed)."""
+        self.graph = snapshot.plan_graph
+        self.decorations = live_decorations(snapshot)
         self._render()
 
     def text(self) -> str:
-        return gr.fallback_text(self.dot) if self.dot else "(no plan graph)"
+        return fallback_text(self.graph) if self.graph is not None else "(no plan graph)"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return widget_bundle(self.root, self.html, (self.title + "\n" if self.title else "") + self.text())

@@ -3,7 +3,9 @@ import shutil
 import pytest
 
 from streamscope.widgets import graphviz_render as gr
-from widget_snapshots import DOT
+from streamscope.widgets.plan_fallback import fallback_text
+from streamscope.widgets.plan_graph import render_html
+from widget_snapshots import DOT, GRAPH
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' program not installed")
 
@@ -25,11 +27,17 @@ def test_render_is_cached():
     assert info.hits == 1 and info.misses == 1
 
 
+@needs_dot
+def test_render_html_draws_svg_when_dot_is_there():
+    html = render_html(GRAPH)
+    assert "<svg" in html and "apt-get install graphviz" not in html
+
+
 def test_fallback_when_dot_missing_lists_operators_and_says_what_to_install(tmp_path):
     missing = str(tmp_path / "no-such-dir" / "dot")
     with pytest.raises(gr.GraphvizUnavailable):
         gr.render_svg(DOT, binary=missing)
-    html = gr.render_html(DOT, binary=missing)
+    html = render_html(GRAPH, binary=missing)
     assert "<svg" not in html
     for label in ("ReadParquet", "MapBatches(f) -&gt; Filter(g)", "WriteCSV", "fused: MapBatches(f)"):
         assert label in html
@@ -42,21 +50,10 @@ def test_fallback_when_dot_missing_lists_operators_and_says_what_to_install(tmp_
 def test_fallback_via_module_setting(monkeypatch):
     monkeypatch.setattr(gr, "DOT_BINARY", "/nonexistent/bin/dot")
     assert not gr.dot_available()
-    assert "apt-get install graphviz" in gr.render_html(DOT)
-
-
-def test_annotate_appends_statements_that_override():
-    out = gr.annotate_dot(DOT, {"op2": {"fillcolor": "#fdd", "xlabel": '1.2k "rows"/s'}})
-    assert out.rstrip().endswith("}")
-    assert 'op2 [fillcolor="#fdd", xlabel="1.2k \\"rows\\"/s"];' in out
-    g = gr.parse_dot(out)
-    assert g.nodes["op2"].attrs["fillcolor"] == "#fdd"
-    assert g.nodes["op2"].label == "MapBatches(f) -> Filter(g)"
-    assert g.nodes["op2"].cluster == "cluster_fused_op2"
-    assert g.edges == [("op1", "op2"), ("op2", "op3")]
+    assert "apt-get install graphviz" in render_html(GRAPH)
 
 
 def test_fallback_text_is_indented_list():
-    lines = gr.fallback_text(DOT).splitlines()
+    lines = fallback_text(GRAPH).splitlines()
     assert [line.strip() for line in lines] == ["-> ReadParquet 4 files", "-> MapBatches(f) -> Filter(g)", "-> WriteCSV"]
     assert lines[2].startswith("      ")

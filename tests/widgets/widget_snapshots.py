@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pyarrow as pa
 
+from streamscope.engine.plan_dot import to_dot
+from streamscope.engine.plan_graph import PlanCluster, PlanEdge, PlanGraph, PlanNode
 from streamscope.engine.execution.telemetry import (
     ExecutionSnapshot,
     GpuSnapshot,
@@ -17,20 +19,24 @@ from streamscope.engine.execution.telemetry import (
     TaskSpan,
 )
 
-DOT = """digraph physical {
-  rankdir=TB;
-  node [shape=box, style="rounded,filled", fillcolor="#ffffff"];
-  op1 [label="ReadParquet\\n4 files"];
-  subgraph cluster_fused_op2 {
-    label="fused: MapBatches(f) -> Filter(g)";
-    style=dashed;
-    op2 [label="MapBatches(f) -> Filter(g)"];
-  }
-  op3 [label="WriteCSV"];
-  op1 -> op2;
-  op2 -> op3;
-}
-"""
+GRAPH = PlanGraph(
+    "physical",
+    nodes=(
+        PlanNode("op1", "ReadParquet", covers=("ReadParquet",), lines=("4 files",)),
+        PlanNode("op2", "MapBatches(f) -> Filter(g)", covers=("MapBatches(f)", "Filter(g)")),
+        PlanNode("op3", "WriteCSV", covers=("WriteCSV",)),
+    ),
+    edges=(PlanEdge("op1", "op2"), PlanEdge("op2", "op3")),
+    clusters=(PlanCluster("fused_op2", "fused: MapBatches(f) -> Filter(g)", ("op2",)),),
+)
+DOT = to_dot(GRAPH)
+
+LOGICAL_GRAPH = PlanGraph(
+    "logical",
+    nodes=tuple(PlanNode(f"l{i}", name, covers=(name,)) for i, name in
+                enumerate(("ReadParquet", "MapBatches(f)", "Filter(g)", "WriteCSV"), start=1)),
+    edges=(PlanEdge("l1", "l2"), PlanEdge("l2", "l3"), PlanEdge("l3", "l4")),
+)
 
 NAMES = {"op1": "ReadParquet", "op2": "MapBatches(f)->Filter(g)", "op3": "WriteCSV"}
 TOTAL = 1000
@@ -64,7 +70,7 @@ def snap(i: int, n: int, state: str = "running", run_id: str = "run-1", ops=None
         store=StoreSnapshot(capacity_bytes=10_000, in_memory_bytes=100 * i, spilled_now_bytes=5 * i,
                             spilled_total_bytes=10 * i, restored_total_bytes=3 * i),
         resources=ResourceSnapshot(cpu_total=4, cpu_in_use=2, cpu_utilization=0.5, gpus=tuple(gpus)),
-        dot_physical=DOT, **kw,
+        plan_graph=GRAPH, **kw,
     )
 
 
@@ -108,16 +114,14 @@ class FakeHandle:
         self.cancelled += 1
 
 
-def plan(text: str, dot: str = DOT):
-    return SimpleNamespace(text=text, dot=dot)
+def plan(text: str, graph: PlanGraph = GRAPH):
+    return SimpleNamespace(text=text, graph=graph)
 
 
 def explain_result(executed=False, schema=pa.schema([("id", pa.int64()), ("name", pa.string())])):
     return SimpleNamespace(
         dataset_name="my_dataset",
-        logical=plan("Write\n  Filter\n    MapBatches\n      ReadParquet",
-                     'digraph logical { l1 [label="ReadParquet"]; l2 [label="MapBatches(f)"]; l3 [label="Filter(g)"]; '
-                     'l4 [label="WriteCSV"]; l1 -> l2 -> l3 -> l4; }'),
+        logical=plan("Write\n  Filter\n    MapBatches\n      ReadParquet", LOGICAL_GRAPH),
         optimized=plan("Write\n  Filter\n    MapBatches\n      ReadParquet[columns=id,name]"),
         physical=plan("WriteCSV\n  MapBatches(f)->Filter(g)\n    ReadParquet"),
         rules_fired=("OperatorFusionRule", "ProjectionPushdown"),

@@ -6,6 +6,7 @@ import time
 from typing import Any, Optional
 
 from streamscope.engine.execution import telemetry as T
+from streamscope.engine.plan_graph import PlanGraph
 
 MAX_SPANS = 5000
 
@@ -14,7 +15,7 @@ class SnapshotBuilder:
     def __init__(self, executor: Any):
         self.ex = executor
         self.spans: list[T.TaskSpan] = []
-        self._dot = ""
+        self._graph: Optional[PlanGraph] = None
         self._last_progress: dict[str, tuple[float, int]] = {}
         self._cpu_primed = False
         self._progress_mark: tuple = ()
@@ -34,8 +35,8 @@ class SnapshotBuilder:
 
     def build(self, state: str, rows_delivered: int, error: Optional[BaseException] = None) -> T.ExecutionSnapshot:
         ex = self.ex
-        if not self._dot:
-            self._dot = ex.plan.dot(ex.name)
+        if self._graph is None:
+            self._graph = ex.plan.graph(ex.name)
         store = ex.runtime.store_stats()
         spilled = self._spilled_by_op(store.spilled_total_bytes)
         ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
@@ -53,7 +54,7 @@ class SnapshotBuilder:
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
             operators=ops, store=snap_store, resources=resources, bottleneck=bottleneck,
             stalled=stalled, error=_short_error(error), rows_out=max(rows_delivered, _rows_out(ex.plan.sink)), progress=progress,
-            dot_physical=self._dot, timeline=tuple(self.spans),
+            plan_graph=self._graph, timeline=tuple(self.spans),
         )
 
     def _stalled(self, ops: tuple, rows_delivered: int) -> bool:

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
+from streamscope.engine.plan_graph import PlanGraph
+
 # Operator states, in the order a run moves through them.
 PENDING = "pending"
 RUNNING = "running"
@@ -38,7 +40,7 @@ class OperatorSnapshot:
     """One physical operator at one instant."""
 
     op_id: str
-    """Stable id, equal to the node id in the physical plan's DOT text."""
+    """Stable id, equal to the node id in the physical plan's graph (and its DOT)."""
     name: str
     state: str = PENDING
     fused: tuple[str, ...] = ()
@@ -145,8 +147,8 @@ class ExecutionSnapshot:
     """Rows delivered to the consumer so far."""
     progress: Optional[float] = None
     """Whole-run fraction in [0, 1] when estimable; exactly 1.0 once succeeded."""
-    dot_physical: str = ""
-    """The physical plan's DOT text (node ids equal ``OperatorSnapshot.op_id``)."""
+    plan_graph: Optional[PlanGraph] = None
+    """The physical plan as a graph (node ids equal ``OperatorSnapshot.op_id``)."""
     timeline: tuple[TaskSpan, ...] = ()
     """Finished tasks so far (capped)."""
 

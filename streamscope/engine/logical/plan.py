@@ -1,6 +1,7 @@
-"""LogicalPlan: the DAG a Dataset builds, with Ray-Data-style text and DOT renderings.
+"""LogicalPlan: the DAG a Dataset builds, with its Ray-Data-style text and its PlanGraph.
 
-Why DOT here: the engine produces the graph as text (golden-tested); widgets only render it.
+Why the graph is built here: the engine owns what the plan is; views draw the :class:`PlanGraph`
+(and the DOT that ``plan_dot`` writes from it, golden-tested) without parsing anything back.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from streamscope.engine.logical.operators import LogicalOperator
+from streamscope.engine.plan_dot import to_dot
+from streamscope.engine.plan_graph import PlanEdge, PlanGraph, PlanNode
 
 
 class LogicalPlan:
@@ -21,17 +24,16 @@ class LogicalPlan:
     def text(self) -> str:
         return tree_text(self.dag, lambda op: op.label(), lambda op: op.inputs)
 
-    def dot(self, title: str = "logical") -> str:
+    def graph(self, title: str = "logical") -> PlanGraph:
+        """One node per operator (ids ``l0``, ``l1``... in dataflow order), one edge per input."""
         ops = self.operators()
         ids = {id(op): f"l{i}" for i, op in enumerate(ops)}
-        lines = [f'digraph "{_esc(title)}" {{', "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica"];']
-        for op in ops:
-            lines.append(f'  {ids[id(op)]} [label="{_esc(op.kind)}\\n{_esc(op.detail())}"];')
-        for op in ops:
-            for inp in op.inputs:
-                lines.append(f"  {ids[id(inp)]} -> {ids[id(op)]};")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        nodes = tuple(PlanNode(ids[id(op)], op.kind, covers=(op.name,), lines=(op.detail(),)) for op in ops)
+        edges = tuple(PlanEdge(ids[id(inp)], ids[id(op)]) for op in ops for inp in op.inputs)
+        return PlanGraph(title, nodes, edges)
+
+    def dot(self, title: str = "logical") -> str:
+        return to_dot(self.graph(title))
 
 
 def post_order(op: LogicalOperator, seen: set | None = None) -> Iterator[LogicalOperator]:
@@ -55,10 +57,3 @@ def tree_text(root, label: Callable, children: Callable) -> str:
 
     walk(root, 0)
     return "\n".join(lines)
-
-
-def _esc(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\<").replace(">", "\\>")
-
-
-dot_escape = _esc

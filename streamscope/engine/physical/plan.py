@@ -1,13 +1,16 @@
-"""PhysicalPlan: the operators the executor runs, with stable ids and text/DOT renderings.
+"""PhysicalPlan: the operators the executor runs, with stable ids, text and a PlanGraph.
 
-Node ids in the DOT text equal each operator's ``op_id``, which is also the id telemetry
-snapshots use, so a view can colour the graph by state without parsing anything else.
+Node ids in the graph (and so in its DOT) equal each operator's ``op_id``, which is also the id
+telemetry snapshots use, so a view can colour the graph by state by id alone. A fused operator
+(several logical operators in one task) gets a cluster of its own, labelled with how many it runs.
 """
 
 from __future__ import annotations
 
-from streamscope.engine.logical.plan import dot_escape, tree_text
+from streamscope.engine.logical.plan import tree_text
 from streamscope.engine.physical.operators.base import PhysicalOperator
+from streamscope.engine.plan_dot import to_dot
+from streamscope.engine.plan_graph import PlanCluster, PlanEdge, PlanGraph, PlanNode
 
 
 class PhysicalPlan:
@@ -28,27 +31,18 @@ class PhysicalPlan:
     def text(self) -> str:
         return tree_text(self.sink, lambda op: f"{op.kind}[{op.name}]", lambda op: op.inputs)
 
+    def graph(self, title: str = "physical") -> PlanGraph:
+        """One node per operator (id = ``op_id``), a cluster per fused operator, an edge per input."""
+        nodes = tuple(PlanNode(op.op_id, op.kind, covers=op.logical_names, lines=op.logical_names) for op in self.ops)
+        clusters = tuple(
+            PlanCluster(op.op_id, f"fused: {len(op.logical_names)} operators", (op.op_id,))
+            for op in self.ops if len(op.logical_names) > 1
+        )
+        edges = tuple(PlanEdge(inp.op_id, op.op_id) for op in self.ops for inp in op.inputs)
+        return PlanGraph(title, nodes, edges, clusters)
+
     def dot(self, title: str = "physical") -> str:
-        lines = [
-            f'digraph "{dot_escape(title)}" {{',
-            "  rankdir=TB;",
-            '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica"];',
-        ]
-        for op in self.ops:
-            label = f"{dot_escape(op.kind)}\\n" + "\\n".join(dot_escape(n) for n in op.logical_names)
-            node = f'{op.op_id} [label="{label}"];'
-            if len(op.logical_names) > 1:
-                lines.append(f"  subgraph cluster_{op.op_id} {{")
-                lines.append(f'    label="fused: {len(op.logical_names)} operators"; style="dashed"; color="#888888";')
-                lines.append(f"    {node}")
-                lines.append("  }")
-            else:
-                lines.append(f"  {node}")
-        for op in self.ops:
-            for inp in op.inputs:
-                lines.append(f"  {inp.op_id} -> {op.op_id};")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        return to_dot(self.graph(title))
 
 
 def _topo(sink: PhysicalOperator) -> list[PhysicalOperator]:
