@@ -226,8 +226,12 @@ class StreamingExecutor:
     def _step(self) -> None:
         timeout = 0.02 if self._owner else 0.0
         results = self.channel.wait(timeout) if self._owner else []
-        for handle, result in results:
-            self._on_result(handle, result)
+        for i, (handle, result) in enumerate(results):
+            try:
+                self._on_result(handle, result)
+            except BaseException:
+                self._drop_results(results[i + 1:])
+                raise
         self._route()
         dispatched = self._dispatch()
         self._route()
@@ -265,6 +269,7 @@ class StreamingExecutor:
                 self._free_task_inputs(info)
                 op.on_task_skipped(handle, info)
                 return
+            self._free_task_inputs(info)  # the run ends here: nobody else would free them
             raise exception_from_task_error(result.error)
         m.tasks_done += 1
         self._free_task_inputs(info)
@@ -272,6 +277,17 @@ class StreamingExecutor:
             self.services.free([r for r, _ in result.outputs])
             return
         op.on_task_done(handle, info, result)
+
+    def _drop_results(self, results: list) -> None:
+        """Results taken from the channel that the run will never route (an earlier result in
+        the same batch ended it): free their outputs, and their inputs once they are final."""
+        for handle, result in results:
+            self.services.free([r for r, _ in result.outputs])
+            if not result.partial:
+                owner = self._owner.pop(handle, None)
+                if owner is not None:
+                    owner[0].active.pop(handle, None)
+                    self._free_task_inputs(owner[1])
 
     def _on_partial(self, handle: TaskHandle, result: Any) -> None:
         """Outputs a streaming task reported before finishing: route them now."""

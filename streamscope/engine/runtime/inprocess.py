@@ -56,9 +56,12 @@ class InProcessRuntime(Runtime):
         self._blocks: dict[InProcessBlockRef, pa.Table] = {}
         self._fns: dict[str, Any] = {}
         self._ids = itertools.count()
-        self._done: "queue.Queue[tuple[TaskHandle, TaskResult]]" = queue.Queue()
-        self._cancelled: set[int] = set()
+        self._done: list[tuple[TaskHandle, TaskResult]] = []
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
+        """Signalled when a result joins ``_done``; shares ``_lock`` with the cancel bookkeeping,
+        so a result is either dropped by ``cancel`` or was never reported: never both, never lost."""
+        self._cancelled: set[int] = set()
         self._actors: dict[int, _ThreadActor] = {}
         self._gpus = GpuPool([])
         self._queue = FairTaskQueue()
@@ -123,32 +126,36 @@ class InProcessRuntime(Runtime):
             put=self._put_table,
             worker=f"actor-{spec.actor.actor_id}" if spec.actor is not None else "driver-thread",
         )
-        with self._lock:
-            cancelled = handle.task_id in self._cancelled
-        if cancelled:
-            self.free([ref for ref, _ in result.outputs])
-            return
         if result.error is None and spec.free_inputs:
             self.free(spec.inputs)
-        self._done.put((handle, result))
+        with self._lock:
+            cancelled = handle.task_id in self._cancelled
+            if not cancelled:
+                self._report(handle, result)
+        if cancelled:
+            self.free([ref for ref, _ in result.outputs])
+
+    def _report(self, handle: TaskHandle, result: TaskResult) -> None:
+        """Queue a result for ``_collect`` (call with ``_lock`` held)."""
+        self._done.append((handle, result))
+        self._finished.notify_all()
 
     def _collect(self, timeout: float) -> list[tuple[TaskHandle, TaskResult]]:
-        out = []
-        try:
-            out.append(self._done.get(timeout=timeout))
-        except queue.Empty:
+        with self._lock:
+            if not self._done and timeout > 0:
+                self._finished.wait(timeout)
+            out, self._done = self._done, []
             return out
-        while True:
-            try:
-                out.append(self._done.get_nowait())
-            except queue.Empty:
-                return out
 
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
+        ids = {h.task_id for h in handles}
         with self._lock:
-            self._cancelled.update(h.task_id for h in handles)
-            for h in handles:
-                self._queue.remove(h.task_id)
+            self._cancelled.update(ids)
+            for task_id in ids:
+                self._queue.remove(task_id)
+            dropped = [r for h, r in self._done if h.task_id in ids]  # finished, not yet collected
+            self._done = [(h, r) for h, r in self._done if h.task_id not in ids]
+        self.free([ref for result in dropped for ref, _ in result.outputs])
 
     def _put_table(self, table: pa.Table) -> InProcessBlockRef:
         ref = InProcessBlockRef(next(self._ids))
@@ -200,7 +207,8 @@ class InProcessRuntime(Runtime):
         if error is None:
             error = error_from_exception(spec.operator, RuntimeError(f"{actor} is not running"))
             error.system = True
-        self._done.put((handle, TaskResult(error=error)))
+        with self._lock:
+            self._report(handle, TaskResult(error=error))
         return handle
 
     def kill_actor(self, actor: ActorHandle) -> None:
@@ -284,6 +292,7 @@ class _ThreadActor:
             if self.state == ACTOR_ALIVE:
                 self.rt._run(handle, self.fn)
             elif self.state == ACTOR_FAILED:
-                self.rt._done.put((handle, TaskResult(error=self.error)))
+                with self.rt._lock:
+                    self.rt._report(handle, TaskResult(error=self.error))
             with self.rt._lock:
                 self.pending -= 1

@@ -55,3 +55,7 @@ def test_interrupts_at_random_moments_leave_nothing_behind(rt):
     files_before = block_files(rt)
     cases.case_interrupts_at_random_moments(rt)
     assert block_files(rt) == files_before
+
+
+def test_streaming_split_consumers_next_to_a_count(rt):
+    cases.case_streaming_split_consumers_next_to_a_count()

@@ -124,3 +124,13 @@ class RepartitionOperator(_BarrierOperator):
 
     def _pending_work(self) -> bool:
         return not self._released or bool(self._tasks) or len(self._results) < self._expected
+
+    def shutdown(self) -> None:
+        """A run that ends before every slice exists (cancel, error, interrupt) still owns the
+        input blocks being sliced and the slices already made: free them."""
+        if self.services is None:
+            return
+        leftovers = [r for b in self._inputs if b.owned for r in b.refs]
+        leftovers += [r for outs in self._results.values() for r, _ in outs]
+        self._inputs, self._results, self._tasks = [], {}, []
+        self.services.free(leftovers)
