@@ -4,11 +4,12 @@ Each builds one ``Exchange`` logical operator whose spec (``streamscope.engine.p
 says what its map and reduce tasks compute; the physical ``ExchangeOperator`` runs them on the
 worker pool. Methods that answer with Python values (``sum``, ``unique``, ``aggregate``) run the
 exchange and read its one small result; the splits return materialized datasets whose blocks
-stay in the store.
+stay in the store, built the way ``materialize`` builds its one (``Dataset._materialize_run``).
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any, Optional, Union
 
@@ -210,27 +211,23 @@ class AllToAllMixin:
 
 
 def _slice_into(ds: Any, bounds: list[tuple[int, int]]) -> list:
-    """Run one slicing exchange; hand each range's blocks to its own MaterializedDataset."""
-    from streamscope.engine.dataset import BlockOwner, MaterializedDataset
-    from streamscope.engine.logical import operators as L
-    from streamscope.engine.logical.plan import LogicalPlan
+    """Run one slicing exchange; hand each range's blocks to its own MaterializedDataset (through
+    ``Dataset._materialize_run``, which frees every received block if the run fails midway)."""
     from streamscope.engine.physical.exchange.positional import SliceSpec
 
     sliced = exchange(ds, f"Split[{len(bounds)}]", SliceSpec(bounds), "Split")
-    executor = sliced._start_execution("split")
-    outputs = [(ref, meta) for ref, meta, _owned in executor.iter_output()]
-    runtime = executor.runtime
-    result = []
-    pos = 0
+    return sliced._materialize_run("split", functools.partial(_group_by_bounds, bounds), label="Split")
+
+
+def _group_by_bounds(bounds: list[tuple[int, int]], blocks: list) -> list[list]:
+    """The slicing exchange emits each range's blocks in range order: cut the delivered blocks
+    into one group per range by their row counts."""
+    groups, pos = [], 0
     for lo, hi in bounds:
-        want, refs = max(0, hi - lo), []
-        while want > 0 and pos < len(outputs):
-            refs.append(outputs[pos])
-            want -= outputs[pos][1].num_rows
+        want, group = max(0, hi - lo), []
+        while want > 0 and pos < len(blocks):
+            group.append(blocks[pos])
+            want -= blocks[pos][1].num_rows
             pos += 1
-        op = L.InputData(refs=refs, runtime=runtime, name=ds._name or "Split")
-        op.owner = BlockOwner(runtime, [r for r, _ in refs])
-        mat = MaterializedDataset(LogicalPlan(op), name=ds._name)
-        mat._last_run = executor
-        result.append(mat)
-    return result
+        groups.append(group)
+    return groups

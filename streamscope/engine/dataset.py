@@ -15,7 +15,9 @@ from streamscope.engine import compute as compute_mod
 from streamscope.engine.all_to_all_api import AllToAllMixin
 from streamscope.engine.consume import ConsumeMixin
 from streamscope.engine.logical import operators as L
-from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.logical.plan import LogicalPlan, post_order
+from streamscope.engine.runtime.base import BlockRef
 from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
 from streamscope.engine.transforms.columns import (
     DropColumnsTransform,
@@ -172,25 +174,43 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         If the run fails, is cancelled or interrupted, the blocks already received are freed.
         Blocks that belonged to an upstream materialized dataset stay owned by it (the new
         dataset keeps it alive) and are never freed twice.
-        """
-        from streamscope.engine.logical.plan import post_order
 
-        executor = self._start_execution("materialize")
-        collected: list = []
+        Example::
+
+            ds = streamscope.range(1000).map_batches(expensive).materialize()
+            ds.count(), ds.sum("id")  # both read the stored blocks; ``expensive`` ran once
+        """
+        return self._materialize_run("materialize", _one_group, label="Materialized")[0]
+
+    def _materialize_run(self, purpose: str, partition: Callable[[list[Delivered]], list[list[Delivered]]],
+                         label: str) -> list["MaterializedDataset"]:
+        """Run this plan and hand the delivered blocks to MaterializedDatasets, one per group that
+        ``partition`` makes of them, in order. ``materialize`` and every split use this.
+
+        Why one path: holding delivered blocks is where a failure leaks memory. Here every block
+        received so far is freed when the run fails, is cancelled or interrupted midway, or the
+        grouping fails; a received block no group takes is freed at once (nobody can read it).
+        Blocks not owned by this run (an upstream materialized dataset's) are never freed here:
+        a group holding any keeps their owners alive instead.
+        """
+        executor = self._start_execution(purpose)
+        runtime = executor.runtime
+        received: list[Delivered] = []
+        handed: set = set()
         try:
             for item in executor.iter_output():
-                collected.append(item)
+                received.append(item)
+            groups = partition(received)
+            upstream = [o.owner for o in post_order(self._plan.dag) if getattr(o, "owner", None) is not None]
+            result = []
+            for group in groups:
+                result.append(_materialized(group, runtime, executor, upstream, self._name, label))
+                handed.update(ref for ref, _meta, owned in group if owned)
         except BaseException:
-            executor.runtime.free([ref for ref, _meta, owned in collected if owned])
+            runtime.free([ref for ref, _meta, owned in received if owned and ref not in handed])
             raise
-        runtime = executor.runtime
-        refs = [(ref, meta) for ref, meta, _owned in collected]
-        op = L.InputData(refs=refs, runtime=runtime, name=self._name or "Materialized")
-        upstream = [o.owner for o in post_order(self._plan.dag) if getattr(o, "owner", None) is not None]
-        op.owner = BlockOwner(runtime, [ref for ref, _meta, owned in collected if owned], upstream)
-        mat = MaterializedDataset(LogicalPlan(op), name=self._name)
-        mat._last_run = executor
-        return mat
+        runtime.free([ref for ref, _meta, owned in received if owned and ref not in handed])
+        return result
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -247,6 +267,26 @@ class BlockOwner:
         self.refs = refs
         self.upstream = list(upstream or [])
         self._finalizer = weakref.finalize(self, _free_refs, runtime, list(refs))
+
+
+Delivered = tuple[BlockRef, BlockMetadata, bool]
+"""One delivered block, as ``StreamingExecutor.iter_output`` yields it: (ref, metadata, owned)."""
+
+
+def _one_group(blocks: list[Delivered]) -> list[list[Delivered]]:
+    return [blocks]
+
+
+def _materialized(group: list[Delivered], runtime: Any, executor: Any, upstream: list,
+                  name: Optional[str], label: str) -> MaterializedDataset:
+    """A MaterializedDataset over ``group``: it owns the blocks this run made, and keeps the
+    ``upstream`` owners alive when it also holds blocks of theirs."""
+    op = L.InputData(refs=[(ref, meta) for ref, meta, _owned in group], runtime=runtime, name=name or label)
+    reused = any(not owned for _ref, _meta, owned in group)
+    op.owner = BlockOwner(runtime, [ref for ref, _meta, owned in group if owned], upstream if reused else [])
+    mat = MaterializedDataset(LogicalPlan(op), name=name)
+    mat._last_run = executor
+    return mat
 
 
 def _free_refs(runtime: Any, refs: list) -> None:

@@ -8,8 +8,9 @@ because names below load their module on first access.
 
 Entry points: ``LiveRunView(handle).display()``, ``Dashboard(handle)``, ``Dashboard.session()``,
 ``stats_widget(snapshot)``, ``explain_widget(explain_result)``,
-``dataset_mimebundle(name, explain_result)``, ``find_bottleneck(snapshot, history)``,
-``render_svg(dot)`` / ``render_html(plan_graph)``, ``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``.
+``dataset_mimebundle(name, explain_result)``, ``render_svg(dot)`` / ``render_html(plan_graph)``,
+``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``. The bottleneck and the whole-run progress
+they show are the snapshot's own fields, computed once by the engine.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ _EXPORTS = {
     "ExplainView": "explain_view",
     "explain_widget": "explain_view",
     "dataset_mimebundle": "dataset_view",
-    "find_bottleneck": "bottleneck",
-    "Bottleneck": "bottleneck",
     "SnapshotPoller": "throttle",
     "render_svg": "graphviz_render",
     "render_html": "plan_graph",

@@ -1,15 +1,19 @@
-"""Shared helpers for the notebook views: optional imports, number formatting, state colours.
+"""Shared helpers for the notebook views: optional imports, HTML escaping, state colours.
 
-Why one small module: every view formats rows, bytes and durations the same way and must fail the
-same way when an optional package is missing, so the wording lives here once.
+Why one small module: every view must fail the same way when an optional package is missing, so
+the wording lives here once. Numbers are formatted by :mod:`streamscope.engine.units`, the one
+units module of the project (``fmt_count`` and ``fmt_rate`` below are that module's functions,
+kept under these names because the plan-graph view imports them from here).
 """
 
 from __future__ import annotations
 
 import html
 import importlib
-import math
 from typing import Any, Optional
+
+from streamscope.engine.units import format_count as fmt_count  # noqa: F401  (plan_graph.py)
+from streamscope.engine.units import format_rate as fmt_rate  # noqa: F401  (plan_graph.py)
 
 INSTALL_HINT = "pip install streamscope[notebook]"
 
@@ -48,51 +52,6 @@ def optional(module: str) -> Optional[Any]:
 
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def fmt_count(n: Optional[float]) -> str:
-    """1234 -> '1.2k'; keeps small integers exact so tests and people can read them."""
-    if n is None:
-        return "?"
-    n = float(n)
-    if math.isnan(n):
-        return "?"
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= div:
-            return f"{sign}{n / div:.1f}{unit}"
-    return f"{sign}{n:.0f}" if n == int(n) else f"{sign}{n:.1f}"
-
-
-def fmt_bytes(n: Optional[float]) -> str:
-    if n is None:
-        return "?"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
-def fmt_seconds(s: Optional[float]) -> str:
-    if s is None:
-        return "?"
-    s = float(s)
-    if s < 1:
-        return f"{s * 1000:.0f}ms"
-    if s < 60:
-        return f"{s:.1f}s"
-    m, sec = divmod(int(s), 60)
-    if m < 60:
-        return f"{m}m{sec:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
-
-
-def fmt_rate(rows_per_s: Optional[float]) -> str:
-    return f"{fmt_count(rows_per_s)} rows/s"
 
 
 def has_widgets() -> bool:

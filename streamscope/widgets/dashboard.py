@@ -16,9 +16,9 @@ import threading
 from typing import Any, Optional
 
 from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer, hub
+from streamscope.engine.units import format_bytes, format_count, format_duration, format_percent
 
-from ._util import INSTALL_HINT, esc, fmt_bytes, fmt_count, fmt_seconds, in_kernel, require, widget_bundle
-from .bottleneck import find_bottleneck
+from ._util import INSTALL_HINT, esc, in_kernel, require, widget_bundle
 from .throttle import SnapshotPoller
 
 _BOKEH_LOADED = False
@@ -58,8 +58,7 @@ class Dashboard:
     filled once the run has finished.
     """
 
-    def __init__(self, handle: Any = None, max_points: int = 600, stall_timeout_s: float = 30.0):
-        self.stall_timeout_s = stall_timeout_s
+    def __init__(self, handle: Any = None, max_points: int = 600):
         self.missing = ""
         """Why there are no charts (bokeh missing); the view then shows a static summary."""
         self.panels: tuple = ()
@@ -70,7 +69,6 @@ class Dashboard:
             self.missing = f"The live dashboard needs bokeh and jupyter_bokeh: {INSTALL_HINT} ({exc})"
         self.run_id: Optional[str] = None
         self.snapshot: Optional[ExecutionSnapshot] = None
-        self.history: list[ExecutionSnapshot] = []
         self._root = None
         self._poller: Optional[SnapshotPoller] = None
         self._listener = None
@@ -118,7 +116,6 @@ class Dashboard:
         with self._lock:
             for panel in self.panels:
                 panel.reset()
-            self.history = []
             self.snapshot = None
 
     def update(self, snapshot: ExecutionSnapshot) -> None:
@@ -129,8 +126,6 @@ class Dashboard:
                     self.reset()
                 self.run_id = snapshot.run_id
             self.snapshot = snapshot
-            self.history.append(snapshot)
-            del self.history[:-600]
             for panel in self.panels:
                 panel.update(snapshot)
             if self.panels:
@@ -138,10 +133,10 @@ class Dashboard:
 
     def _header_html(self, s: ExecutionSnapshot) -> str:
         state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
-        b = find_bottleneck(s, self.history, self.stall_timeout_s)
-        tail = f' · <span style="color:#a60">bottleneck: {esc(b)}</span>' if b else ""
+        b = s.bottleneck
+        tail = f' · <span style="color:#a60">bottleneck: {esc(b)}</span>' if b is not None else ""
         return (f"<b>{esc(s.name)}</b> ({esc(s.run_id)}) {state if s.state == 'failed' else esc(state)} · "
-                f"{fmt_count(s.rows_out)} rows · {fmt_seconds(s.elapsed_s)}{tail}")
+                f"{format_count(s.rows_out)} rows · {format_duration(s.elapsed_s)}{tail}")
 
     # -- following runs --------------------------------------------------------------------------
     def follow(self, buffer: SnapshotBuffer, max_hz: float = 10.0) -> SnapshotPoller:
@@ -209,14 +204,14 @@ class Dashboard:
             return "<div><b>streamscope dashboard</b>: no run yet</div>"
         st = s.store
         gpus = ", ".join(
-            f"GPU {g.index}: " + (f"{g.utilization * 100:.0f}%" if g.utilization is not None else "utilization unknown")
+            f"GPU {g.index}: " + (format_percent(g.utilization) if g.utilization is not None else "utilization unknown")
             for g in s.resources.gpus
         ) or "no GPU"
         return (
             f'<div class="streamscope-dashboard-static"><b>{esc(s.name)}</b> [{esc(s.state)}] '
-            f"{fmt_count(s.rows_out)} rows in {fmt_seconds(s.elapsed_s)}<br>"
-            f"object store: {fmt_bytes(st.in_memory_bytes)} in memory, {fmt_bytes(st.spilled_total_bytes)} spilled, "
-            f"{fmt_bytes(st.restored_total_bytes)} restored<br>{esc(gpus)}</div>"
+            f"{format_count(s.rows_out)} rows in {format_duration(s.elapsed_s)}<br>"
+            f"object store: {format_bytes(st.in_memory_bytes)} in memory, {format_bytes(st.spilled_total_bytes)} spilled, "
+            f"{format_bytes(st.restored_total_bytes)} restored<br>{esc(gpus)}</div>"
         )
 
     def text(self) -> str:

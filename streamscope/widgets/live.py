@@ -15,7 +15,6 @@ from typing import Any, Optional
 from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer
 
 from ._util import esc, widget_bundle
-from .bottleneck import DEFAULT_STALL_TIMEOUT_S, find_bottleneck
 from .plan_graph import PlanGraphView
 from .progress import ProgressView, progress_html, progress_text
 from .stats_view import breakdown_html, stats_rows, table_html
@@ -29,16 +28,15 @@ class LiveRunView:
     enables the Cancel button) or of a bare ``SnapshotBuffer``.
 
     ``LiveRunView(handle).display()`` shows it and starts polling; ``update(snapshot)`` can be
-    driven by hand (tests).
+    driven by hand (tests). The bottleneck line is the snapshot's (``ExecutionSnapshot.bottleneck``,
+    decided by the engine with ``DataContext.stall_timeout_s``); this view computes none.
     """
 
-    def __init__(self, handle: Any, name: str = "", dashboard: bool = False,
-                 stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S, max_hz: float = MAX_HZ,
+    def __init__(self, handle: Any, name: str = "", dashboard: bool = False, max_hz: float = MAX_HZ,
                  binary: Optional[str] = None):
         self.handle = handle
         self.buffer: SnapshotBuffer = handle.buffer if hasattr(handle, "buffer") else handle
         self.name = name or getattr(self.buffer, "name", "") or "run"
-        self.stall_timeout_s = stall_timeout_s
         self.max_hz = max_hz
         self.progress = ProgressView(handle if hasattr(handle, "cancel") else None, self.name)
         self.plan = PlanGraphView(binary=binary, legend=True)
@@ -46,9 +44,8 @@ class LiveRunView:
         if dashboard:
             from .dashboard import Dashboard
 
-            self.dashboard = Dashboard(max_points=600, stall_timeout_s=stall_timeout_s)
+            self.dashboard = Dashboard(max_points=600)
         self.snapshot: Optional[ExecutionSnapshot] = None
-        self.bottleneck = None
         self._graph_at = float("-inf")
         self._display_handle = None
         self.poller: Optional[SnapshotPoller] = None
@@ -67,10 +64,7 @@ class LiveRunView:
     def update(self, snapshot: ExecutionSnapshot) -> None:
         """Redraw from one snapshot (the poller calls this at <= 10 Hz)."""
         self.snapshot = snapshot
-        history = self.buffer.history() if hasattr(self.buffer, "history") else ()
-        self.bottleneck = find_bottleneck(snapshot, history, self.stall_timeout_s)
-        text = str(self.bottleneck) if self.bottleneck else snapshot.bottleneck
-        self.progress.update(snapshot, bottleneck=text)
+        self.progress.update(snapshot)
         self._render_graph(force=snapshot.finished)
         if self.dashboard is not None:
             self.dashboard.update(snapshot)

@@ -5,6 +5,10 @@ tasks/actors, queues, the backpressure policy holding an operator, elapsed, rate
 away. The bar ends at exactly 100% only on success; on failure or cancel it turns red, fills, and
 its label says "failed"/"cancelled" with the percentage reached, so a stopped run never looks like
 a run still going. Without ipywidgets the same content is static HTML and text.
+
+Every figure comes from the snapshot as the engine computed it: the bar is
+``ExecutionSnapshot.progress``, the "rows of estimated" is ``rows_out`` / ``estimated_rows_total``,
+the bottleneck line is ``ExecutionSnapshot.bottleneck``; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -18,24 +22,13 @@ from streamscope.engine.execution.telemetry import (
     ExecutionSnapshot,
     OperatorSnapshot,
 )
+from streamscope.engine.units import format_bytes, format_count, format_duration, format_percent, format_rate
 
-from ._util import STATE_COLORS, esc, fmt_bytes, fmt_count, fmt_rate, fmt_seconds, optional, widget_bundle
+from ._util import STATE_COLORS, esc, optional, widget_bundle
 
 RED = "#d9534f"
 GREEN = "#5cb85c"
 BLUE = "#337ab7"
-
-
-def run_fraction(snapshot: ExecutionSnapshot) -> Optional[float]:
-    """Whole-run progress in [0, 1]; exactly 1.0 on success; None when not estimable."""
-    if snapshot.state == RUN_SUCCEEDED:
-        return 1.0
-    if snapshot.progress is not None:
-        return min(max(float(snapshot.progress), 0.0), 0.999)
-    fracs = [op.progress for op in snapshot.operators if op.progress is not None]
-    if fracs and len(fracs) == len(snapshot.operators):
-        return min(max(sum(fracs) / len(fracs), 0.0), 0.999)
-    return None
 
 
 def op_elapsed(op: OperatorSnapshot, now: float) -> float:
@@ -45,17 +38,22 @@ def op_elapsed(op: OperatorSnapshot, now: float) -> float:
 
 
 def run_summary(snapshot: ExecutionSnapshot) -> str:
-    """One line: rows delivered, rate, elapsed, and the error when failed."""
+    """One line: rows delivered (of the estimate while running), rate, elapsed, and the error
+    when failed."""
     rate = snapshot.rows_out / snapshot.elapsed_s if snapshot.elapsed_s > 0 else 0.0
-    line = f"{fmt_count(snapshot.rows_out)} rows · {fmt_rate(rate)} · {fmt_seconds(snapshot.elapsed_s)}"
+    rows = format_count(snapshot.rows_out)
+    if snapshot.estimated_rows_total is not None and snapshot.state != RUN_SUCCEEDED:
+        rows += f" of {format_count(snapshot.estimated_rows_total)}"
+    line = f"{rows} rows · {format_rate(rate)} · {format_duration(snapshot.elapsed_s)}"
     if snapshot.state == RUN_FAILED and snapshot.error:
         line += f" · {snapshot.error}"
     return line
 
 
 def status_label(snapshot: ExecutionSnapshot) -> str:
-    frac = run_fraction(snapshot)
-    pct = f"{frac * 100:.0f}%" if frac is not None else None
+    """"done 100%", "failed at 45%", "cancelled", "45%" or "running" (progress not estimable)."""
+    frac = snapshot.progress
+    pct = format_percent(frac) if frac is not None else None
     if snapshot.state == RUN_SUCCEEDED:
         return "done 100%"
     if snapshot.state == RUN_FAILED:
@@ -73,9 +71,9 @@ OP_COLUMNS = (
 
 def operator_row(op: OperatorSnapshot, now: float) -> dict:
     """The numbers shown for one operator, as display strings keyed by column."""
-    rows = fmt_count(op.rows_out)
+    rows = format_count(op.rows_out)
     if op.estimated_rows_total is not None:
-        rows += f" / {fmt_count(op.estimated_rows_total)}"
+        rows += f" / {format_count(op.estimated_rows_total)}"
     actors = ""
     if op.actors_alive or op.actors_starting:
         actors = f"{op.actors_busy}/{op.actors_alive} busy"
@@ -88,11 +86,11 @@ def operator_row(op: OperatorSnapshot, now: float) -> dict:
         "blocks": str(op.blocks_out),
         "tasks": f"{op.active_tasks} active, {op.tasks_done} done" + (f", {op.tasks_failed} failed" if op.tasks_failed else ""),
         "actors": actors,
-        "queued in": f"{op.queued_in_blocks} ({fmt_bytes(op.queued_in_bytes)})",
-        "queued out": f"{op.queued_out_blocks} ({fmt_bytes(op.queued_out_bytes)})",
+        "queued in": f"{op.queued_in_blocks} ({format_bytes(op.queued_in_bytes)})",
+        "queued out": f"{op.queued_out_blocks} ({format_bytes(op.queued_out_bytes)})",
         "backpressure": op.backpressure_reason,
-        "elapsed": fmt_seconds(op_elapsed(op, now)),
-        "rate": fmt_rate(op.rows_per_s),
+        "elapsed": format_duration(op_elapsed(op, now)),
+        "rate": format_rate(op.rows_per_s),
     }
 
 
@@ -110,6 +108,11 @@ def operators_table_html(snapshot: ExecutionSnapshot) -> str:
     )
 
 
+def bottleneck_text(snapshot: ExecutionSnapshot) -> str:
+    """The engine's bottleneck sentence as the views show it ("" when there is none)."""
+    return f"bottleneck: {snapshot.bottleneck}" if snapshot.bottleneck is not None else ""
+
+
 def bar_color(snapshot: ExecutionSnapshot) -> str:
     if snapshot.state in (RUN_FAILED, RUN_CANCELLED):
         return RED
@@ -120,7 +123,7 @@ def progress_html(snapshot: Optional[ExecutionSnapshot], name: str = "", details
     """Static HTML progress (for exports and no-widget front ends): bar, label, summary, table."""
     if snapshot is None:
         return f"<div><b>{esc(name)}</b> waiting for the run to start…</div>"
-    frac = run_fraction(snapshot) or 0.0
+    frac = snapshot.progress or 0.0
     if snapshot.finished and snapshot.state != RUN_SUCCEEDED:
         frac = 1.0  # a stopped run is drawn full and red, never half-drawn
     bar = (
@@ -134,8 +137,8 @@ def progress_html(snapshot: Optional[ExecutionSnapshot], name: str = "", details
         f"<b>{esc(name or snapshot.name)}</b> {bar} "
         f'<span style="{label_style}">{esc(label)}</span> {esc(run_summary(snapshot))}'
     )
-    if snapshot.bottleneck and not snapshot.finished:
-        html += f'<div style="color:#a60">bottleneck: {esc(snapshot.bottleneck)}</div>'
+    if snapshot.bottleneck is not None:
+        html += f'<div style="color:#a60">{esc(bottleneck_text(snapshot))}</div>'
     if details and snapshot.operators:
         html += operators_table_html(snapshot)
     return html + "</div>"
@@ -145,8 +148,7 @@ def progress_text(snapshot: Optional[ExecutionSnapshot], name: str = "", width: 
     """A tqdm-like text line for ``text/plain``."""
     if snapshot is None:
         return f"{name}: waiting for the run to start"
-    frac = run_fraction(snapshot)
-    filled = int(round((frac or 0.0) * width))
+    filled = int(round((snapshot.progress or 0.0) * width))
     bar = "#" * filled + "-" * (width - filled)
     return f"{name or snapshot.name}: [{bar}] {status_label(snapshot)} | {run_summary(snapshot)}"
 
@@ -201,14 +203,14 @@ class ProgressView:
             self.handle.cancel()
 
     # -- updates ---------------------------------------------------------------------------------
-    def update(self, snapshot: ExecutionSnapshot, bottleneck: Optional[str] = None) -> None:
-        """Redraw from a snapshot; ``bottleneck`` overrides the engine's sentence when given."""
+    def update(self, snapshot: ExecutionSnapshot) -> None:
+        """Redraw from a snapshot."""
         self.snapshot = snapshot
         self.name = self.name or snapshot.name
         if self.root is None:
             return
         self.title.value = f"<b>{esc(self.name)}</b>"
-        frac = run_fraction(snapshot)
+        frac = snapshot.progress
         failed = snapshot.state in (RUN_FAILED, RUN_CANCELLED)
         if snapshot.state == RUN_SUCCEEDED:
             self.bar.value = self.bar.max
@@ -224,10 +226,8 @@ class ProgressView:
         self.label.value = f'<span style="{style}">{esc(label)}</span>'
         self.bar.description = ""
         self.info.value = esc(run_summary(snapshot))
-        text = bottleneck if bottleneck is not None else snapshot.bottleneck
-        self.bottleneck.value = (
-            f'<span style="color:#a60">bottleneck: {esc(text)}</span>' if text and not snapshot.finished else ""
-        )
+        text = bottleneck_text(snapshot)
+        self.bottleneck.value = f'<span style="color:#a60">{esc(text)}</span>' if text else ""
         self.table.value = operators_table_html(snapshot)
         if snapshot.finished:
             self.cancel_button.disabled = True

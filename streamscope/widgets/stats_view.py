@@ -12,23 +12,24 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.execution.telemetry import ExecutionSnapshot
+from streamscope.engine.units import format_bytes, format_count, format_duration
 
-from ._util import esc, fmt_bytes, fmt_count, fmt_seconds, optional, widget_bundle
+from ._util import esc, optional, widget_bundle
 
 # (key, header, formatter)
 COLUMNS = (
     ("name", "operator", str),
-    ("wall_s", "wall", fmt_seconds),
-    ("cpu_s", "cpu", fmt_seconds),
-    ("udf_s", "udf", fmt_seconds),
-    ("rows_in", "rows in", fmt_count),
-    ("rows_out", "rows out", fmt_count),
-    ("bytes_in", "bytes in", fmt_bytes),
-    ("bytes_out", "bytes out", fmt_bytes),
+    ("wall_s", "wall", format_duration),
+    ("cpu_s", "cpu", format_duration),
+    ("udf_s", "udf", format_duration),
+    ("rows_in", "rows in", format_count),
+    ("rows_out", "rows out", format_count),
+    ("bytes_in", "bytes in", format_bytes),
+    ("bytes_out", "bytes out", format_bytes),
     ("tasks", "tasks", str),
     ("blocks", "blocks", str),
-    ("backpressure_s", "backpressure", fmt_seconds),
-    ("spilled_bytes", "spilled", fmt_bytes),
+    ("backpressure_s", "backpressure", format_duration),
+    ("spilled_bytes", "spilled", format_bytes),
 )
 KEYS = tuple(c[0] for c in COLUMNS)
 
@@ -101,7 +102,7 @@ def breakdown_html(rows: list[dict], width_px: int = 360) -> str:
     lines = []
     for r, p in zip(rows, parts):
         segs = "".join(
-            f'<div title="{esc(label)}: {fmt_seconds(p[k])}" style="width:{p[k] / longest * width_px:.1f}px;'
+            f'<div title="{esc(label)}: {format_duration(p[k])}" style="width:{p[k] / longest * width_px:.1f}px;'
             f'background:{color};height:100%"></div>'
             for k, color, label in BREAKDOWN if p[k] > 0
         )
@@ -109,7 +110,7 @@ def breakdown_html(rows: list[dict], width_px: int = 360) -> str:
             f'<div style="display:flex;align-items:center;gap:6px" data-op-id="{esc(r["op_id"])}">'
             f'<div style="width:160px;overflow:hidden;text-overflow:ellipsis">{esc(r["name"])}</div>'
             f'<div style="display:flex;height:12px;width:{width_px}px;background:#f4f4f4">{segs}</div>'
-            f"<div>{fmt_seconds(sum(p.values()))}</div></div>"
+            f"<div>{format_duration(sum(p.values()))}</div></div>"
         )
     legend = " ".join(
         f'<span><span style="display:inline-block;width:10px;height:10px;background:{c}"></span> {esc(l)}</span>'
@@ -120,12 +121,12 @@ def breakdown_html(rows: list[dict], width_px: int = 360) -> str:
 
 def stats_text(snapshot: ExecutionSnapshot) -> str:
     rows = stats_rows(snapshot)
-    out = [f"{snapshot.name} [{snapshot.state}] {fmt_seconds(snapshot.elapsed_s)}, {fmt_count(snapshot.rows_out)} rows"]
+    out = [f"{snapshot.name} [{snapshot.state}] {format_duration(snapshot.elapsed_s)}, {format_count(snapshot.rows_out)} rows"]
     for r in rows:
         out.append(
-            f"  {r['name']}: wall {fmt_seconds(r['wall_s'])}, cpu {fmt_seconds(r['cpu_s'])}, udf {fmt_seconds(r['udf_s'])}, "
-            f"rows {r['rows_in']}->{r['rows_out']}, {fmt_bytes(r['bytes_out'])} out, {r['tasks']} tasks, "
-            f"{r['blocks']} blocks, backpressure {fmt_seconds(r['backpressure_s'])}, spilled {fmt_bytes(r['spilled_bytes'])}"
+            f"  {r['name']}: wall {format_duration(r['wall_s'])}, cpu {format_duration(r['cpu_s'])}, udf {format_duration(r['udf_s'])}, "
+            f"rows {r['rows_in']}->{r['rows_out']}, {format_bytes(r['bytes_out'])} out, {r['tasks']} tasks, "
+            f"{r['blocks']} blocks, backpressure {format_duration(r['backpressure_s'])}, spilled {format_bytes(r['spilled_bytes'])}"
         )
     return "\n".join(out)
 
@@ -155,7 +156,7 @@ class StatsView:
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns=f"repeat({len(COLUMNS)}, auto)",
                                               grid_gap="0 8px"))
         title = w.HTML(value=f"<b>{esc(snapshot.name)}</b> [{esc(snapshot.state)}] "
-                             f"{fmt_seconds(snapshot.elapsed_s)}, {fmt_count(snapshot.rows_out)} rows")
+                             f"{format_duration(snapshot.elapsed_s)}, {format_count(snapshot.rows_out)} rows")
         self.chart = w.HTML(value=breakdown_html(self.rows))
         self.root = w.VBox([title, self.grid, w.HTML(value="<b>time breakdown</b>"), self.chart])
         self._fill()

@@ -1,54 +1,56 @@
-from streamscope.engine.execution.telemetry import StoreSnapshot
-from streamscope.widgets.bottleneck import find_bottleneck, seconds_without_progress
-from widget_snapshots import op, snap, stream
+"""The views show the engine's bottleneck and progress as the snapshot carries them; they compute
+neither (the rule itself is tested in tests/engine/execution/test_bottleneck.py)."""
 
-POLICY = "ConcurrencyCapBackpressurePolicy: 8 tasks in flight (cap 8)"
+from dataclasses import replace
 
+from streamscope.engine.execution.telemetry import ACTORS_BUSY, Bottleneck
+from streamscope.widgets.dashboard import Dashboard
+from streamscope.widgets.live import LiveRunView
+from streamscope.widgets.progress import ProgressView, progress_html, run_summary
+from widget_snapshots import FakeHandle, buffer_with, op, snap
 
-def test_backpressured_operator_and_policy_named():
-    s = snap(3, 10, ops=[
-        op("op1", state="backpressured", backpressure_reason=POLICY, queued_out_blocks=5, rows_out=10),
-        op("op2", state="running", queued_in_blocks=5, rows_out=3),
-    ])
-    b = find_bottleneck(s)
-    assert b.op_id == "op1" and b.kind == "backpressure"
-    assert "ReadParquet" in str(b) and POLICY in str(b)
-
-
-def test_actors_that_cannot_start():
-    s = snap(3, 10, ops=[op("op1", state="running"), op("op2", state="running", actors_starting=4, queued_in_blocks=2)])
-    b = find_bottleneck(s)
-    assert b.op_id == "op2" and b.kind == "actors" and "4 actor(s) cannot start" in str(b)
+SENTENCE = "WriteCSV limits throughput: all 1 actor(s) busy, 4 block(s) wait at its input (10 rows/s)"
+NAMED = Bottleneck("op3", "WriteCSV", ACTORS_BUSY, SENTENCE)
+# Operators that a view computing its own answer would read as "ReadParquet is backpressured".
+HELD = (op("op1", state="backpressured", backpressure_reason="DownstreamCapacity: 9 blocks queued at WriteCSV",
+           queued_out_blocks=9),
+        op("op3", state="running", queued_in_blocks=4, actors_alive=1, actors_busy=1))
 
 
-def test_full_store_names_the_holder():
-    s = snap(3, 10, ops=[op("op1", queued_out_bytes=900, queued_out_blocks=9, state="running"),
-                         op("op2", queued_out_bytes=10, state="running")])
-    s = s.__class__(**{**s.__dict__, "store": StoreSnapshot(capacity_bytes=1000, in_memory_bytes=990, spilled_now_bytes=50)})
-    b = find_bottleneck(s)
-    assert b.op_id == "op1" and b.kind == "store" and "object store full" in str(b)
+def test_progress_view_shows_the_snapshots_sentence_and_nothing_else():
+    s = snap(3, 10, ops=HELD, bottleneck=NAMED)
+    view = ProgressView(None, "ds")
+    view.update(s)
+    assert SENTENCE in view.bottleneck.value
+    assert f"bottleneck: {SENTENCE}" in progress_html(s)
+    quiet = replace(s, bottleneck=None)  # same operators, but the engine named no bottleneck
+    view.update(quiet)
+    assert view.bottleneck.value == ""
+    assert "bottleneck" not in progress_html(quiet)
 
 
-def test_slowest_stage_by_input_queue():
-    s = snap(3, 10, ops=[op("op1", state="running", queued_in_blocks=1), op("op3", state="running", queued_in_blocks=7)])
-    b = find_bottleneck(s)
-    assert b.op_id == "op3" and b.kind == "queue"
+def test_live_view_and_dashboard_header_use_the_snapshot():
+    s = snap(3, 10, ops=HELD, bottleneck=NAMED)
+    live = LiveRunView(FakeHandle(buffer_with([s])), binary="/nonexistent/dot")
+    live.update(s)
+    assert SENTENCE in live.progress.bottleneck.value
+    dash = Dashboard()
+    dash.update(s)
+    assert "WriteCSV limits throughput" in dash.header.text
+    dash.update(replace(s, bottleneck=None, timestamp=s.timestamp + 1))
+    assert "bottleneck" not in dash.header.text
 
 
-def test_stalled_after_timeout_from_history():
-    moving = [snap(i, 100) for i in range(3)]
-    frozen_ops = moving[-1].operators
-    frozen = [snap(2, 100, ops=frozen_ops).__class__(**{**snap(2, 100, ops=frozen_ops).__dict__, "timestamp": 1002.0 + k})
-              for k in range(1, 8)]
-    history = moving + frozen
-    latest = history[-1]
-    assert seconds_without_progress(latest, history) == 7.0
-    assert find_bottleneck(latest, history, stall_timeout_s=10).kind != "stalled"
-    b = find_bottleneck(latest, history, stall_timeout_s=5)
-    assert b.stalled and str(b).startswith("stalled at MapBatches(f)->Filter(g)")  # the op with running tasks
-    assert "7.0s" in str(b)
+def test_the_bar_is_the_snapshots_progress():
+    view = ProgressView(None, "ds")
+    view.update(replace(snap(3, 10), progress=0.25))
+    assert view.bar.value == 0.25 and "25%" in view.label.value
+    view.update(replace(snap(3, 10), progress=None))
+    assert view.bar.value == 0.0 and "running" in view.label.value  # not estimable: no made-up figure
 
 
-def test_finished_run_has_no_bottleneck():
-    assert find_bottleneck(stream(3, "succeeded")[-1]) is None
-    assert find_bottleneck(None) is None
+def test_summary_shows_rows_of_the_estimate_until_success():
+    s = replace(snap(3, 10), rows_out=300, estimated_rows_total=1000)
+    assert run_summary(s).startswith("300 of 1k rows")
+    done = replace(s, state="succeeded", rows_out=1000, progress=1.0)
+    assert run_summary(done).startswith("1k rows ·")

@@ -3,7 +3,7 @@ import re
 from streamscope.widgets._util import STATE_COLORS
 from streamscope.widgets.live import LiveRunView
 from streamscope.widgets.plan_graph import PlanGraphView, live_dot
-from streamscope.widgets.progress import ProgressView, progress_html, progress_text, run_fraction
+from streamscope.widgets.progress import ProgressView, progress_html, progress_text
 from widget_snapshots import FakeHandle, buffer_with, op, snap, stream
 
 
@@ -47,7 +47,6 @@ def test_progress_reaches_exactly_100_on_success():
     assert view.bar.value == view.bar.max == 1.0 and view.bar_percent == 100.0
     assert view.bar.bar_style == "success"
     assert "100%" in view.label.value
-    assert run_fraction(s) == 1.0
     assert view.cancel_button.disabled
 
 
@@ -74,7 +73,7 @@ def test_per_operator_rows_carry_the_numbers_and_expand():
                                     backpressure_reason="ConcurrencyCapPolicy: 3 tasks in flight (cap 3)")]))
     table = view.table.value
     for text in ("400", ">7<", "3 active, 5 done", "2/4 busy, 1 starting", "6 (0 B)", "9 (0 B)",
-                 "ConcurrencyCapPolicy: 3 tasks in flight (cap 3)", "4.0s", "250 rows/s"):
+                 "ConcurrencyCapPolicy: 3 tasks in flight (cap 3)", "4 s", "250 rows/s"):
         assert text in table, text
     view.expand.value = True
     assert view.details.layout.display == ""

@@ -1,5 +1,6 @@
 """Hand-built snapshot streams for widget tests (no engine): a three-operator plan
-Read -> [Map -> Filter fused] -> Write, run to success, failure or cancel."""
+Read -> [Map -> Filter fused] -> Write, run to success, failure or cancel. As in the engine's
+snapshots, ``progress`` is below 1 until the run succeeds and exactly 1.0 then."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from streamscope.engine.execution.telemetry import (
     OperatorSnapshot,
     ResourceSnapshot,
     SnapshotBuffer,
-    StoreSnapshot,
+    StoreStats,
     TaskSpan,
 )
 
@@ -66,8 +67,8 @@ def snap(i: int, n: int, state: str = "running", run_id: str = "run-1", ops=None
         )
     return ExecutionSnapshot(
         run_id=run_id, name="my_dataset", state=state, started_at=T0, timestamp=T0 + i,
-        operators=tuple(ops), rows_out=rows, progress=None if state == "succeeded" else frac * 0.99,
-        store=StoreSnapshot(capacity_bytes=10_000, in_memory_bytes=100 * i, spilled_now_bytes=5 * i,
+        operators=tuple(ops), rows_out=rows, progress=1.0 if state == "succeeded" else frac * 0.99,
+        store=StoreStats(capacity_bytes=10_000, in_memory_bytes=100 * i, spilled_now_bytes=5 * i,
                             spilled_total_bytes=10 * i, restored_total_bytes=3 * i),
         resources=ResourceSnapshot(cpu_total=4, cpu_in_use=2, cpu_utilization=0.5, gpus=tuple(gpus)),
         plan_graph=GRAPH, **kw,

@@ -14,30 +14,35 @@ import time
 from typing import Any, TextIO
 
 from streamscope.engine.execution import telemetry as T
+from streamscope.engine.units import format_count, format_duration, format_percent, format_rate
 
 
-def _fmt_rate(v: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if v >= scale:
-            return f"{v / scale:.1f}{unit}"
-    return f"{v:.0f}"
+def _rows(snap: T.ExecutionSnapshot) -> str:
+    """Rows delivered, exact (logs get compared), "of" the estimate while one is known."""
+    if snap.estimated_rows_total is not None and snap.state != T.RUN_SUCCEEDED:
+        return f"{snap.rows_out} of {snap.estimated_rows_total} rows out"
+    return f"{snap.rows_out} rows out"
 
 
 def render_line(snap: T.ExecutionSnapshot) -> str:
-    pct = "" if snap.progress is None else f"{snap.progress * 100:5.1f}% "
-    ops = " | ".join(f"{o.name[:28]}: {_fmt_rate(o.rows_out)} rows" for o in snap.operators[-3:])
+    """One line for the whole run: state, the engine's progress fraction, elapsed, rows."""
+    pct = "" if snap.progress is None else f"{format_percent(snap.progress, decimals=1)} "
+    ops = " | ".join(f"{o.name[:28]}: {format_count(o.rows_out)} rows" for o in snap.operators[-3:])
     state = {T.RUN_SUCCEEDED: "done", T.RUN_FAILED: "FAILED", T.RUN_CANCELLED: "CANCELLED"}.get(snap.state, "running")
-    return f"[{snap.name}] {state} {pct}{snap.elapsed_s:6.1f}s {snap.rows_out} rows out | {ops}"
+    return f"[{snap.name}] {state} {pct}{format_duration(snap.elapsed_s)} {_rows(snap)} | {ops}"
 
 
 def render_operators(snap: T.ExecutionSnapshot) -> list[str]:
+    """The run's line, one line per operator, and the engine's bottleneck ("none" when none)."""
     lines = [render_line(snap)]
     for o in snap.operators:
         bp = f" [{o.backpressure_reason}]" if o.backpressure_reason else ""
         lines.append(
-            f"  {o.name[:40]:<40} {o.state:<13} rows {o.rows_out:>10} ({_fmt_rate(o.rows_per_s)}/s) "
+            f"  {o.name[:40]:<40} {o.state:<13} rows {o.rows_out:>10} ({format_rate(o.rows_per_s)}) "
             f"tasks {o.active_tasks} active/{o.tasks_done} done, queued in {o.queued_in_blocks}{bp}"
         )
+    # always a line, even "none": redrawing in place needs the same number of lines every frame
+    lines.append(f"  bottleneck: {snap.bottleneck if snap.bottleneck is not None else 'none'}")
     return lines
 
 

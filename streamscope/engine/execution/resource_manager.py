@@ -23,6 +23,10 @@ from typing import Any
 
 from streamscope.engine.runtime.base import Resources
 
+RESOURCES_REASON = "resources"
+"""How every blocked reason of this manager starts ("resources: all CPU slots busy ..."), so the
+bottleneck rule can tell "the machine is full" from a backpressure policy's reason."""
+
 
 class ResourceManager:
     def __init__(self, runtime: Any, context: Any):
@@ -70,8 +74,8 @@ class ResourceManager:
     def reason(self, res: Resources) -> str:
         held = self.actor_held()
         if res.gpu > 0 and self.gpu_used + res.gpu + held.gpu > self.gpu_limit + 1e-9:
-            return f"resources: waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)"
-        return f"resources: all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)"
+            return f"{RESOURCES_REASON}: waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)"
+        return f"{RESOURCES_REASON}: all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)"
 
 
 def _min(a: float, b: Any) -> float:

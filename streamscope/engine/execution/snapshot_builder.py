@@ -1,12 +1,20 @@
-"""Builds ExecutionSnapshots from the executor's operators (called from the loop thread only)."""
+"""Builds ExecutionSnapshots from the executor's operators (called from the loop thread only).
+
+Every fact a view shows is settled here, once: per-operator figures, the run's store share, the
+whole-run progress (:mod:`run_progress`) and the stage that limits throughput (:mod:`bottleneck`),
+so the terminal, stats and every widget agree.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Optional
 
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.plan_graph import PlanGraph
+from streamscope.engine.execution.bottleneck import find_bottleneck
+from streamscope.engine.execution.run_progress import run_progress
 
 MAX_SPANS = 5000
 
@@ -16,7 +24,6 @@ class SnapshotBuilder:
         self.ex = executor
         self.spans: list[T.TaskSpan] = []
         self._graph: Optional[PlanGraph] = None
-        self._last_progress: dict[str, tuple[float, int]] = {}
         self._cpu_primed = False
         self._progress_mark: tuple = ()
         self._spill_seen = 0
@@ -41,30 +48,26 @@ class SnapshotBuilder:
         spilled = self._spilled_by_op(store.spilled_total_bytes)
         ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
         ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
-        snap_store = T.StoreSnapshot(store.capacity_bytes, store.in_memory_bytes, store.spilled_now_bytes,
-                                     max(0, store.spilled_total_bytes - self._base_spilled),
-                                     max(0, store.restored_total_bytes - self._base_restored),
-                                     store.num_blocks, store.backend)
-        ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
-        resources = self._resources()
-        progress = self._progress(ops, state)
-        bottleneck = _bottleneck(ops) if state == T.RUN_RUNNING else ""
-        stalled = state == T.RUN_RUNNING and self._stalled(ops, rows_delivered)
+        run_store = replace(store, spilled_total_bytes=max(0, store.spilled_total_bytes - self._base_spilled),
+                            restored_total_bytes=max(0, store.restored_total_bytes - self._base_restored))
+        rows_out = max(rows_delivered, _rows_out(ex.plan.sink))
+        progress = run_progress(ops, state, rows_out)
+        idle_s = self._idle_s(ops, rows_delivered)
+        bottleneck = find_bottleneck(ops, idle_s, ex.context.stall_timeout_s) if state == T.RUN_RUNNING else None
         return T.ExecutionSnapshot(
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
-            operators=ops, store=snap_store, resources=resources, bottleneck=bottleneck,
-            stalled=stalled, error=_short_error(error), rows_out=max(rows_delivered, _rows_out(ex.plan.sink)), progress=progress,
-            plan_graph=self._graph, timeline=tuple(self.spans),
+            operators=ops, store=run_store, resources=self._resources(), bottleneck=bottleneck,
+            error=_short_error(error), rows_out=rows_out, estimated_rows_total=progress.estimated_rows_total,
+            progress=progress.fraction, plan_graph=self._graph, timeline=tuple(self.spans),
         )
 
-    def _stalled(self, ops: tuple, rows_delivered: int) -> bool:
-        """No operator produced rows or finished a task for ``DataContext.stall_timeout_s``."""
-        mark = (rows_delivered,) + tuple((o.rows_out, o.tasks_done) for o in ops)
+    def _idle_s(self, ops: tuple, rows_delivered: int) -> float:
+        """Seconds since any operator last moved rows or finished a task (the stall clock)."""
+        mark = (rows_delivered,) + tuple((o.rows_in, o.rows_out, o.blocks_out, o.tasks_done) for o in ops)
         now = time.time()
         if mark != self._progress_mark:
             self._progress_mark, self._progress_at = mark, now
-            return False
-        return now - self._progress_at >= self.ex.context.stall_timeout_s
+        return now - self._progress_at
 
     def _spilled_by_op(self, spilled_total: int) -> dict[str, int]:
         """Per-operator spilled bytes; asks the runtime again only when the store spilled more."""
@@ -122,7 +125,7 @@ class SnapshotBuilder:
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
             backpressure_reason=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
-            spilled_bytes=spilled_bytes,
+            spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op),
             **_actor_fields(op),
         )
 
@@ -149,17 +152,6 @@ class SnapshotBuilder:
             gpus=gpus, workers_alive=len(workers), workers_busy=sum(1 for w in workers if w.busy),
         )
 
-    def _progress(self, ops: tuple, state: str) -> Optional[float]:
-        if state == T.RUN_SUCCEEDED:
-            return 1.0
-        sink = ops[-1] if ops else None
-        if sink is None:
-            return None
-        if sink.progress is not None:
-            return min(sink.progress, 0.999)
-        values = [o.progress for o in ops if o.progress is not None]
-        return min(values) * 0.999 if values else None
-
 
 def _rows_out(op: Any) -> int:
     """Rows an operator put out; for a write, the rows it stored (its result rows are one per
@@ -169,23 +161,14 @@ def _rows_out(op: Any) -> int:
     return op.metrics.rows_out
 
 
+def _consumer_id(ex: Any, op: Any) -> str:
+    consumer = ex.consumer_of(op)
+    return consumer.op_id if consumer is not None else ""
+
+
 def _actor_fields(op: Any) -> dict:
     fn = getattr(op, "actor_telemetry", None)
     return fn() if fn else {}
-
-
-def _bottleneck(ops: tuple) -> str:
-    blocked = [o for o in ops if o.state == T.BACKPRESSURED and o.backpressure_reason]
-    running = [o for o in ops if o.state in (T.RUNNING, T.BACKPRESSURED)]
-    if not running:
-        return ""
-    slowest = max(running, key=lambda o: (o.queued_in_blocks, o.active_tasks))
-    if slowest.queued_in_blocks > 0:
-        return f"{slowest.name}: {slowest.queued_in_blocks} blocks waiting for it ({slowest.active_tasks} tasks running)"
-    if blocked:
-        o = blocked[0]
-        return f"{o.name} is held back by {o.backpressure_reason}"
-    return ""
 
 
 def _short_error(error: Optional[BaseException]) -> str:

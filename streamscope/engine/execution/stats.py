@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 from streamscope.engine.execution import telemetry as T
+from streamscope.engine.units import format_bytes, format_duration, format_percent
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,14 @@ class OperatorStats:
     fused: tuple[str, ...] = ()
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1024
-    return f"{n}"
-
-
 class DatasetStats(str):
     operators: tuple[OperatorStats, ...]
     wall_s: float
     state: str
     run_id: str
     rows_out: int
+    progress: Optional[float]
+    """Whole-run fraction reached (the snapshot's; 1.0 when succeeded), None when unknown."""
     spilled_bytes: int
     restored_bytes: int
     peak_store_bytes: int
@@ -64,6 +59,7 @@ class DatasetStats(str):
         obj.state = snapshot.state if snapshot else "not executed"
         obj.run_id = snapshot.run_id if snapshot else ""
         obj.rows_out = snapshot.rows_out if snapshot else 0
+        obj.progress = snapshot.progress if snapshot else None
         obj.spilled_bytes = snapshot.store.spilled_total_bytes if snapshot else 0
         obj.restored_bytes = snapshot.store.restored_total_bytes if snapshot else 0
         obj.peak_store_bytes = peak_store_bytes
@@ -73,7 +69,7 @@ class DatasetStats(str):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out,
+            "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out, "progress": self.progress,
             "spilled_bytes": self.spilled_bytes, "restored_bytes": self.restored_bytes,
             "peak_store_bytes": self.peak_store_bytes, "operators": [asdict(o) for o in self.operators],
         }
@@ -84,17 +80,23 @@ def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, .
         return "This dataset has not been executed yet: no stats."
     lines = []
     for i, o in enumerate(ops):
-        lines.append(f"Operator {i} {o.name}: {o.tasks} tasks executed, {o.blocks} blocks produced in {o.wall_s:.2f}s")
-        lines.append(f"* Rows: {o.rows_in} in, {o.rows_out} out; bytes: {_fmt_bytes(o.bytes_in)} in, {_fmt_bytes(o.bytes_out)} out")
-        lines.append(f"* CPU time: {o.cpu_s:.3f}s, UDF time: {o.udf_s:.3f}s, backpressure: {o.backpressure_s:.2f}s")
+        lines.append(f"Operator {i} {o.name}: {o.tasks} tasks executed, {o.blocks} blocks produced in {format_duration(o.wall_s)}")
+        lines.append(f"* Rows: {o.rows_in} in, {o.rows_out} out; bytes: {format_bytes(o.bytes_in)} in, {format_bytes(o.bytes_out)} out")
+        lines.append(f"* CPU time: {format_duration(o.cpu_s)}, UDF time: {format_duration(o.udf_s)}, "
+                     f"backpressure: {format_duration(o.backpressure_s)}")
         if o.spilled_bytes:
-            lines.append(f"* Spilled: {_fmt_bytes(o.spilled_bytes)}")
+            lines.append(f"* Spilled: {format_bytes(o.spilled_bytes)}")
         lines.append("")
     s = snapshot.store
-    lines.append(f"Dataset {snapshot.name} ({snapshot.run_id}): {snapshot.state} in {snapshot.elapsed_s:.2f}s, {snapshot.rows_out} rows out")
+    reached = ""
+    if snapshot.state != T.RUN_SUCCEEDED and snapshot.progress is not None:
+        of = f" of {snapshot.estimated_rows_total}" if snapshot.estimated_rows_total is not None else ""
+        reached = f"{of} ({format_percent(snapshot.progress)} done)"
+    lines.append(f"Dataset {snapshot.name} ({snapshot.run_id}): {snapshot.state} in "
+                 f"{format_duration(snapshot.elapsed_s)}, {snapshot.rows_out} rows out{reached}")
     lines.append(
-        f"* Object store: capacity {_fmt_bytes(s.capacity_bytes)}, peak in use {_fmt_bytes(peak)}, "
-        f"spilled {_fmt_bytes(s.spilled_total_bytes)}, restored {_fmt_bytes(s.restored_total_bytes)} ({s.backend or 'n/a'})"
+        f"* Object store: capacity {format_bytes(s.capacity_bytes)}, peak in use {format_bytes(peak)}, "
+        f"spilled {format_bytes(s.spilled_total_bytes)}, restored {format_bytes(s.restored_total_bytes)} ({s.backend or 'n/a'})"
     )
     if snapshot.error:
         lines.append(f"* Error: {snapshot.error}")

@@ -5,6 +5,10 @@ a frozen :class:`ExecutionSnapshot` into a small bounded buffer a few times a se
 progress, stats and each notebook widget poll the buffer on their own timer (<= 10 Hz). A view can
 therefore be tested by feeding it a synthetic stream of snapshots, with no engine at all.
 
+Facts several views show are decided once, when the snapshot is built, and carried here: the
+whole-run ``progress`` and ``estimated_rows_total`` (rule: ``run_progress.py``) and the
+``bottleneck`` (rule: ``bottleneck.py``). A view shows them; it never recomputes them.
+
 The :class:`TelemetryHub` is the session-wide registry of runs, so a dashboard opened once follows
 every execution that starts afterwards.
 """
@@ -16,9 +20,10 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from streamscope.engine.plan_graph import PlanGraph
+from streamscope.engine.runtime.base import StoreStats
 
 # Operator states, in the order a run moves through them.
 PENDING = "pending"
@@ -33,6 +38,27 @@ RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
 RUN_FAILED = "failed"
 RUN_CANCELLED = "cancelled"
+
+# Bottleneck kinds (``Bottleneck.kind``); the rule that picks one is
+# :mod:`streamscope.engine.execution.bottleneck`.
+STALLED = "stalled"
+"""Nothing moved for ``DataContext.stall_timeout_s``."""
+ACTORS_STARTING = "actors_starting"
+"""An actor pool has actors starting and none alive: the stage cannot work at all yet."""
+ACTORS_BUSY = "actors_busy"
+"""Every actor of the pool is busy and blocks wait at the stage's input."""
+CONCURRENCY_CAP = "concurrency_cap"
+"""The stage has as many tasks in flight as its ``concurrency`` allows, and more work waits."""
+INPUT_FULL = "input_full"
+"""Blocks pile up at the stage's input until the stage before it is held by backpressure."""
+CONSUMER = "consumer"
+"""The code reading the run's output takes blocks slower than the last stage makes them."""
+RESOURCES = "resources"
+"""The stage waits for CPU or GPU slots the machine does not have free."""
+INPUT_QUEUE = "input_queue"
+"""No stage reports a limit; this one has the most blocks waiting at its input."""
+DRAINING = "draining"
+"""Every stage before it is done and nothing waits anywhere: the run waits for its tasks alone."""
 
 
 @dataclass(frozen=True)
@@ -80,17 +106,32 @@ class OperatorSnapshot:
     """For all-to-all operators: "map", "reduce" or ""."""
     spilled_bytes: int = 0
     """Bytes of this operator's outputs that had to be spilled."""
+    consumer_id: str = ""
+    """``op_id`` of the operator that reads this one's output; "" for the last operator (its
+    output goes to the run's consumer). Lets the bottleneck rule follow backpressure downstream."""
 
 
 @dataclass(frozen=True)
-class StoreSnapshot:
-    capacity_bytes: int = 0
-    in_memory_bytes: int = 0
-    spilled_now_bytes: int = 0
-    spilled_total_bytes: int = 0
-    restored_total_bytes: int = 0
-    num_blocks: int = 0
-    backend: str = ""
+class Bottleneck:
+    """The stage that limits the run's throughput now, and why (``ExecutionSnapshot.bottleneck``).
+
+    ``op_id`` is "" when the limit is the code reading the run's output (``kind`` "consumer").
+    ``reason`` is one sentence for people; views show it as it is.
+
+    Example::
+
+        Bottleneck("op3", "MapBatches(Model)", ACTORS_BUSY,
+                   "MapBatches(Model) limits throughput: all 1 actor(s) busy, 6 block(s) wait at its input")
+    """
+
+    op_id: str
+    op_name: str
+    kind: str
+    """One of the bottleneck kinds above (``STALLED``, ``ACTORS_BUSY``, ...)."""
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -136,17 +177,21 @@ class ExecutionSnapshot:
     started_at: float
     timestamp: float
     operators: tuple[OperatorSnapshot, ...] = ()
-    store: StoreSnapshot = field(default_factory=StoreSnapshot)
+    store: StoreStats = field(default_factory=StoreStats)
+    """The object store now; its spill and restore totals count from this run's start."""
     resources: ResourceSnapshot = field(default_factory=ResourceSnapshot)
-    bottleneck: str = ""
-    """Which operator holds the run back and why, in one sentence ("" when none)."""
-    stalled: bool = False
+    bottleneck: Optional[Bottleneck] = None
+    """The stage that limits throughput now (None when none does, and always once finished)."""
     error: str = ""
     """Short error text when the run failed."""
     rows_out: int = 0
     """Rows delivered to the consumer so far."""
+    estimated_rows_total: Optional[int] = None
+    """Rows the run is expected to deliver (the metadata's figure, else one row out per row into
+    the last operator); the rows delivered once succeeded; None when unknown."""
     progress: Optional[float] = None
-    """Whole-run fraction in [0, 1] when estimable; exactly 1.0 once succeeded."""
+    """Whole-run fraction in [0, 1] when estimable: below 1 while running or after a failure or
+    cancel (the fraction reached), exactly 1.0 once succeeded."""
     plan_graph: Optional[PlanGraph] = None
     """The physical plan as a graph (node ids equal ``OperatorSnapshot.op_id``)."""
     timeline: tuple[TaskSpan, ...] = ()
@@ -160,11 +205,25 @@ class ExecutionSnapshot:
     def finished(self) -> bool:
         return self.state != RUN_RUNNING
 
+    @property
+    def stalled(self) -> bool:
+        """No operator made progress for ``DataContext.stall_timeout_s`` (the bottleneck says where)."""
+        return self.bottleneck is not None and self.bottleneck.kind == STALLED
+
     def operator(self, op_id: str) -> Optional[OperatorSnapshot]:
         for op in self.operators:
             if op.op_id == op_id:
                 return op
         return None
+
+
+def consumer_index(ops: Sequence[OperatorSnapshot], i: int) -> Optional[int]:
+    """Index in ``ops`` of the operator reading ``ops[i]``'s output (by ``consumer_id``); None when
+    it is the run's consumer. Snapshots built by hand without ``consumer_id`` read in plan order."""
+    op = ops[i]
+    if op.consumer_id:
+        return next((k for k, o in enumerate(ops) if o.op_id == op.consumer_id), None)
+    return i + 1 if i + 1 < len(ops) else None
 
 
 class SnapshotBuffer:
@@ -258,11 +317,13 @@ def hub() -> TelemetryHub:
 
 __all__ = [
     "OperatorSnapshot",
-    "StoreSnapshot",
+    "Bottleneck",
+    "StoreStats",
     "GpuSnapshot",
     "ResourceSnapshot",
     "TaskSpan",
     "ExecutionSnapshot",
+    "consumer_index",
     "SnapshotBuffer",
     "TelemetryHub",
     "hub",

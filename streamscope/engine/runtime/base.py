@@ -189,7 +189,8 @@ class ActorState:
 
 @dataclass(frozen=True)
 class StoreStats:
-    """Object-store figures for telemetry (bytes)."""
+    """Object-store figures (bytes): what ``Runtime.store_stats()`` answers, and the ``store`` of
+    every ``ExecutionSnapshot`` (there, spill and restore totals count from the run's start)."""
 
     capacity_bytes: int = 0
     in_memory_bytes: int = 0

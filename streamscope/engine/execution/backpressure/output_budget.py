@@ -14,14 +14,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.execution.backpressure.base import BackpressurePolicy
-
-
-def _fmt(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+from streamscope.engine.units import format_bytes
 
 
 class OutputBudgetPolicy(BackpressurePolicy):
@@ -37,6 +30,6 @@ class OutputBudgetPolicy(BackpressurePolicy):
         if pending + in_flight <= 0:
             return None
         if pending + in_flight + expected > budget:
-            return (f"{self.name}: {_fmt(pending)} waiting downstream, {_fmt(in_flight)} expected from "
-                    f"{len(op.active)} running tasks (budget {_fmt(budget)})")
+            return (f"{self.name}: {format_bytes(pending)} waiting downstream, {format_bytes(in_flight)} expected from "
+                    f"{len(op.active)} running tasks (budget {format_bytes(budget)})")
         return None

@@ -121,6 +121,7 @@ class RepartitionOperator(_BarrierOperator):
             owned = [r for b in self._inputs if b.owned for r in b.refs]
             self.services.free(owned)
             self._inputs = []
+            self._results, self._expected = {}, 0  # the slices belong downstream now
 
     def _pending_work(self) -> bool:
         return not self._released or bool(self._tasks) or len(self._results) < self._expected

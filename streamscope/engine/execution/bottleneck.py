@@ -1,0 +1,202 @@
+"""The one rule that names the stage limiting a run's throughput (``ExecutionSnapshot.bottleneck``).
+
+Why here, once: the live view, the dashboard and terminal progress must all name the same stage
+for the same reason, so the snapshot builder applies this rule to every snapshot and the views only
+show its answer. It is a pure function of operator snapshots, so tests feed it hand-built ones.
+
+The rule: **the bottleneck is the stage that works at its capacity while work waits for it.** A
+stage that is only held back by downstream backpressure (``DownstreamCapacity``, ``OutputBudget``)
+is never named: it could do more, and the rule follows its output downstream to the stage (or the
+consumer) it waits for. In order:
+
+1. ``STALLED``: no operator made progress for ``stall_timeout_s``; reported at the stage the rest
+   of the rule would name, else at a stage with tasks running, else at the first open stage.
+2. ``ACTORS_STARTING``: an actor pool with actors starting and none alive cannot work at all.
+3. A stage at capacity, with the most blocks waiting at its input (ties: the later stage):
+   ``ACTORS_BUSY`` (every actor busy), ``CONCURRENCY_CAP`` (its tasks at the ``concurrency``
+   cap), ``INPUT_FULL`` (a stage before it is held by downstream backpressure waiting for it).
+4. ``CONSUMER``: backpressure leads past the last stage, to the code reading the output.
+5. ``RESOURCES``: a stage waits for CPU/GPU slots (the machine is the limit).
+6. ``INPUT_QUEUE``: otherwise the stage with the most blocks waiting at its input.
+7. ``DRAINING``: otherwise the one stage with tasks in flight, once every stage before it is done.
+
+Example::
+
+    >>> from streamscope.engine.execution.telemetry import OperatorSnapshot
+    >>> pre = OperatorSnapshot("op1", "MapBatches(prep)", state="backpressured", consumer_id="op2",
+    ...                        backpressure_reason="DownstreamCapacity: 9 blocks queued at Model")
+    >>> model = OperatorSnapshot("op2", "MapBatches(Model)", state="running", queued_in_blocks=9,
+    ...                          actors_alive=1, actors_busy=1, active_tasks=1)
+    >>> find_bottleneck((pre, model)).op_id
+    'op2'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
+from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
+from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
+from streamscope.engine.execution.resource_manager import RESOURCES_REASON
+from streamscope.engine.execution.telemetry import (
+    ACTORS_BUSY,
+    ACTORS_STARTING,
+    CANCELLED,
+    CONCURRENCY_CAP,
+    CONSUMER,
+    DONE,
+    DRAINING,
+    FAILED,
+    INPUT_FULL,
+    INPUT_QUEUE,
+    RESOURCES,
+    STALLED,
+    Bottleneck,
+    OperatorSnapshot,
+    consumer_index,
+)
+from streamscope.engine.units import format_duration, format_rate
+
+HELD_BY_DOWNSTREAM = (DownstreamCapacityPolicy.name, OutputBudgetPolicy.name)
+"""Policies that hold a stage back because of a stage after it: the held stage is not the limit."""
+
+CONSUMER_NAME = "the consumer"
+"""``Bottleneck.op_name`` when the limit is the code reading the run's output."""
+
+
+def _policy(op: OperatorSnapshot) -> str:
+    """The name that starts a blocked reason ("DownstreamCapacity: ..." -> "DownstreamCapacity")."""
+    return op.backpressure_reason.split(":", 1)[0].strip()
+
+
+def _held(op: OperatorSnapshot) -> bool:
+    return _policy(op) in HELD_BY_DOWNSTREAM
+
+
+def _waiting(op: OperatorSnapshot) -> str:
+    return f"{op.queued_in_blocks} block(s) wait at its input"
+
+
+def _waited_for(ops: Sequence[OperatorSnapshot], i: int) -> Optional[int]:
+    """Follow a held stage's output past every stage that is itself held; the index of the first
+    stage that is not (None: backpressure leads to the run's consumer)."""
+    seen = {i}
+    k = consumer_index(ops, i)
+    while k is not None and _held(ops[k]) and k not in seen:
+        seen.add(k)
+        k = consumer_index(ops, k)
+    return k
+
+
+def _at_capacity(op: OperatorSnapshot) -> Optional[Bottleneck]:
+    """The stage's own limit, when it works at capacity with work waiting."""
+    if _held(op):
+        return None
+    if op.actors_alive and op.actors_busy >= op.actors_alive and op.queued_in_blocks > 0:
+        return Bottleneck(op.op_id, op.name, ACTORS_BUSY,
+                          f"{op.name} limits throughput: all {op.actors_alive} actor(s) busy, "
+                          f"{_waiting(op)} ({format_rate(op.rows_per_s)})")
+    if _policy(op) == ConcurrencyCapPolicy.name:
+        waiting = f", {_waiting(op)}" if op.queued_in_blocks else ""
+        return Bottleneck(op.op_id, op.name, CONCURRENCY_CAP,
+                          f"{op.name} limits throughput: {op.active_tasks} task(s) in flight at its "
+                          f"concurrency cap{waiting} ({format_rate(op.rows_per_s)})")
+    return None
+
+
+def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bottleneck]:
+    """Rules 2-7 of the module docstring, for the open operators at ``open_idx``."""
+    for i in open_idx:
+        op = ops[i]
+        if op.actors_starting > 0 and op.actors_alive == 0:
+            return Bottleneck(op.op_id, op.name, ACTORS_STARTING,
+                              f"{op.name}: {op.actors_starting} actor(s) cannot start yet "
+                              f"(waiting for resources); {_waiting(op)}")
+    found: dict[int, Bottleneck] = {}
+    consumer: Optional[Bottleneck] = None
+    for i in open_idx:
+        own = _at_capacity(ops[i])
+        if own is not None:
+            found[i] = own
+    for i in open_idx:
+        held = ops[i]
+        if not _held(held):
+            continue
+        k = _waited_for(ops, i)
+        if k is None:
+            consumer = consumer or Bottleneck(
+                "", CONSUMER_NAME, CONSUMER,
+                f"the consumer limits throughput: the code reading the output takes blocks slower "
+                f"than they are made ({held.name} is held back: {held.backpressure_reason})")
+        elif k not in found and ops[k].state not in (DONE, FAILED, CANCELLED):
+            limiter = ops[k]
+            found[k] = Bottleneck(limiter.op_id, limiter.name, INPUT_FULL,
+                                  f"{limiter.name} limits throughput: {_waiting(limiter)} "
+                                  f"({held.name} is held back: {held.backpressure_reason})")
+    if found:
+        best = max(found, key=lambda k: (ops[k].queued_in_blocks, k))
+        return found[best]
+    if consumer is not None:
+        return consumer
+    free = [i for i in open_idx if not _held(ops[i])]
+    starved = [i for i in free if _policy(ops[i]) == RESOURCES_REASON]
+    if starved:
+        op = ops[max(starved, key=lambda k: (ops[k].queued_in_blocks, k))]
+        wait = op.backpressure_reason.split(":", 1)[1].strip()
+        return Bottleneck(op.op_id, op.name, RESOURCES, f"{op.name} waits for the machine: {wait}; {_waiting(op)}")
+    fed = [i for i in free if ops[i].queued_in_blocks > 0]
+    if fed:
+        op = ops[max(fed, key=lambda k: (ops[k].queued_in_blocks, ops[k].queued_in_bytes, k))]
+        return Bottleneck(op.op_id, op.name, INPUT_QUEUE,
+                          f"{op.name} is the slowest stage: {_waiting(op)} ({format_rate(op.rows_per_s)})")
+    working = [i for i in open_idx if ops[i].active_tasks > 0]
+    if len(working) == 1 and all(ops[k].state == DONE for k in range(working[0])):
+        op = ops[working[0]]
+        return Bottleneck(op.op_id, op.name, DRAINING,
+                          f"{op.name}: every stage before it is done; the run waits for its "
+                          f"{op.active_tasks} task(s) in flight")
+    return None
+
+
+def _stall(ops: Sequence[OperatorSnapshot], open_idx: list[int], found: Optional[Bottleneck],
+           idle_s: float) -> Bottleneck:
+    since = f"no operator made progress for {format_duration(idle_s)}"
+    if found is not None and found.kind == CONSUMER:
+        return Bottleneck("", CONSUMER_NAME, STALLED,
+                          f"stalled at the consumer: {since}; the code reading the output takes no blocks")
+    site = None
+    if found is not None:
+        site = next((ops[i] for i in open_idx if ops[i].op_id == found.op_id), None)
+    if site is None:
+        site = next((ops[i] for i in open_idx if ops[i].active_tasks > 0), ops[open_idx[0]])
+    detail = []
+    if site.active_tasks:
+        detail.append(f"{site.active_tasks} task(s) running")
+    if site.backpressure_reason:
+        detail.append(f"held by {site.backpressure_reason}")
+    if site.actors_starting and not site.actors_alive:
+        detail.append(f"{site.actors_starting} actor(s) still starting")
+    tail = f" ({'; '.join(detail)})" if detail else ""
+    return Bottleneck(site.op_id, site.name, STALLED, f"stalled at {site.name}: {since}{tail}")
+
+
+def find_bottleneck(ops: Sequence[OperatorSnapshot], idle_s: float = 0.0,
+                    stall_timeout_s: float = math.inf) -> Optional[Bottleneck]:
+    """The stage that limits a running run's throughput, or None when no stage does.
+
+    ``ops`` are the run's operator snapshots in plan order; ``idle_s`` is how long no operator has
+    made progress, and at ``stall_timeout_s`` or more the answer is a ``STALLED`` one. The caller
+    asks only while the run is running (a finished run has no bottleneck).
+    """
+    open_idx = [i for i, op in enumerate(ops) if op.state not in (DONE, FAILED, CANCELLED)]
+    if not open_idx:
+        return None
+    found = _limit(ops, open_idx)
+    if idle_s >= stall_timeout_s:
+        return _stall(ops, open_idx, found, idle_s)
+    return found
+
+
+__all__ = ["find_bottleneck", "HELD_BY_DOWNSTREAM", "CONSUMER_NAME"]
