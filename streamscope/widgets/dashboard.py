@@ -91,8 +91,12 @@ class Dashboard:
         self.timeline = TimelinePanel()
         self.panels = (self.ops, self.memory, self.cpu, self.gpu, self.timeline)
         self.header = Div(text="<b>streamscope dashboard</b>: waiting for a run…", sizing_mode="stretch_width")
+        self.runs = Div(text="", sizing_mode="stretch_width")
+        """Every run going on right now, so a background run stays in sight next to the one the
+        charts follow."""
         self.layout = column(
             self.header,
+            self.runs,
             row(self.ops.queued_fig, self.ops.rate_fig, sizing_mode="stretch_width"),
             row(self.memory.fig, self.cpu.fig, sizing_mode="stretch_width"),
             self.gpu.note,
@@ -130,6 +134,7 @@ class Dashboard:
                 panel.update(snapshot)
             if self.panels:
                 self.header.text = self._header_html(snapshot)
+                self.runs.text = active_runs_html(hub().active_runs(), followed=snapshot.run_id)
 
     def _header_html(self, s: ExecutionSnapshot) -> str:
         state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
@@ -208,6 +213,7 @@ class Dashboard:
             for g in s.resources.gpus
         ) or "no GPU"
         return (
+            active_runs_html(hub().active_runs(), followed=s.run_id) +
             f'<div class="streamscope-dashboard-static"><b>{esc(s.name)}</b> [{esc(s.state)}] '
             f"{format_count(s.rows_out)} rows in {format_duration(s.elapsed_s)}<br>"
             f"object store: {format_bytes(st.in_memory_bytes)} in memory, {format_bytes(st.spilled_total_bytes)} spilled, "
@@ -216,6 +222,10 @@ class Dashboard:
 
     def text(self) -> str:
         s = self.snapshot
+        active = hub().active_runs()
+        if len(active) > 1:
+            names = ", ".join(f"{b.name} ({b.run_id})" for b in active)
+            return f"streamscope dashboard: {len(active)} runs active: {names}"
         return "streamscope dashboard (no run yet)" if s is None else f"streamscope dashboard: {s.name} [{s.state}]"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -223,3 +233,28 @@ class Dashboard:
         if widget is not None and in_kernel():
             ensure_bokeh_loaded()
         return widget_bundle(widget, self.static_html(), self.text())
+
+
+def active_runs_html(buffers: list[SnapshotBuffer], followed: Optional[str] = None) -> str:
+    """One line per active run (name, id, rows, tasks running, elapsed): empty when only the
+    followed run is going, so a single run's dashboard looks as it always did.
+
+    Example::
+
+        active_runs_html(hub().active_runs(), followed=dash.run_id)
+    """
+    snaps = [b.latest() for b in buffers]
+    snaps = [s for s in snaps if s is not None]
+    if not snaps or (len(snaps) == 1 and snaps[0].run_id == followed):
+        return ""
+    rows = []
+    for s in snaps:
+        tasks = sum(o.active_tasks for o in s.operators)
+        mark = " (charts below)" if s.run_id == followed else ""
+        rows.append(
+            f'<li><b>{esc(s.name)}</b> {esc(s.run_id)}{mark}: {format_count(s.rows_out)} rows, '
+            f"{tasks} tasks running, {format_duration(s.elapsed_s)}</li>"
+        )
+    title = f"{len(snaps)} runs sharing the machine" if len(snaps) > 1 else "1 run going"
+    return (f'<div class="streamscope-active-runs">{title}:'
+            f'<ul style="margin:2px 0">{"".join(rows)}</ul></div>')

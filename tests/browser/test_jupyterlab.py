@@ -1,8 +1,9 @@
 """The quickstart notebook in a real JupyterLab, driven by Debian's Chromium through Playwright.
 
 Asserted from the page: the lazy dataset's plan graph has its operator nodes, a live run's
-progress reaches 100%, the Bokeh dashboard draws canvases, the cancelled background run shows as
-cancelled, and no cell produced an error (read from the notebook model). Screenshots of the plan
+progress reaches 100%, a foreground query answers while a background run is going and the
+background run's count is exact, the Bokeh dashboard draws canvases, the cancelled background run
+shows as cancelled, and no cell produced an error (read from the notebook model). Screenshots of the plan
 graph, the live run and the dashboard go to ``docs/images/`` when STREAMSCOPE_SCREENSHOTS=1 (how the
 committed ones were made), otherwise to the test's temp dir. JupyterLab, its kernels and Chromium
 are stopped even when the test fails.
@@ -158,6 +159,14 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
             dashboard.scroll_into_view_if_needed()
             page.wait_for_timeout(500)
             dashboard.screenshot(path=os.path.join(screenshot_dir, "dashboard.png"))
+
+            # keep working next to a background run: the foreground group-by answered while the
+            # background count was going, and the background count is exact
+            foreground = page.locator(".jp-OutputArea-output", has_text="foreground: 4 zones while the background run was")
+            assert foreground.count() == 1
+            assert page.locator(".jp-OutputArea-output", has_text="background: counted 160000 trips").count() == 1
+            report_view = page.locator(".jp-OutputArea-output", has_text="report").filter(has_text="done 100%")
+            assert report_view.count() >= 1  # the background run's own live view reached the end
 
             cancelled = page.locator(".jp-OutputArea-output").filter(has_text=re.compile(r"cancelled at|cancelled"))
             assert cancelled.count() >= 1

@@ -135,3 +135,36 @@ def test_live_view_with_dashboard():
     assert view.dashboard.root in view.root.children
     assert len(view.dashboard.sources["memory"].data["t"]) == 4
     assert "object store" in view._repr_mimebundle_()["text/html"]
+
+
+def test_dashboard_lists_every_active_run(monkeypatch):
+    h = TelemetryHub()
+    monkeypatch.setattr(dash_mod, "hub", lambda: h)
+    background, foreground = h.new_run("background_etl"), h.new_run("quick_take")
+    background.publish(stream(5, run_id=background.run_id)[2])  # still running
+    fg_snaps = stream(3, "succeeded", run_id=foreground.run_id)
+    foreground.publish(fg_snaps[0])
+    d = Dashboard()
+    d.update(fg_snaps[0])
+    assert "2 runs sharing the machine" in d.runs.text
+    assert background.run_id in d.runs.text and foreground.run_id in d.runs.text
+    assert background.run_id in d.text() and "2 runs active" in d.text()
+    for s in fg_snaps[1:]:
+        foreground.publish(s)
+        d.update(s)
+    # the foreground run is done; the background run stays in sight next to the charts
+    assert h.active_runs() == [background]
+    assert "1 run going" in d.runs.text and background.run_id in d.runs.text
+    assert foreground.run_id not in d.runs.text
+    assert background.run_id in d.static_html()
+
+
+def test_a_single_run_shows_no_runs_list(monkeypatch):
+    h = TelemetryHub()
+    monkeypatch.setattr(dash_mod, "hub", lambda: h)
+    only = h.new_run("solo")
+    s = stream(4, run_id=only.run_id)[1]
+    only.publish(s)
+    d = Dashboard()
+    d.update(s)
+    assert d.runs.text == ""

@@ -289,6 +289,13 @@ class TelemetryHub:
         with self._lock:
             return list(self._runs.values())
 
+    def active_runs(self) -> list[SnapshotBuffer]:
+        """Runs that have published and not yet finished, oldest first: what a session view lists
+        when several runs share the machine (a background run next to foreground work)."""
+        with self._lock:
+            runs = list(self._runs.values())
+        return [buf for buf in runs if buf.latest() is not None and not buf.finished]
+
     def latest_run(self) -> Optional[SnapshotBuffer]:
         with self._lock:
             return next(reversed(self._runs.values()), None) if self._runs else None
