@@ -63,7 +63,7 @@ def test_config_sets_values_and_rejects_unknown(shell, capsys, restore_context):
     assert "num_workers = 3" in capsys.readouterr().out
     shell.run_line_magic("dataset", "config num_workers")
     assert "num_workers = 3" in capsys.readouterr().out
-    with pytest.raises(UsageError, match="no setting"):
+    with pytest.raises(UsageError, match="no field"):
         shell.run_line_magic("dataset", "config no_such_key=1")
     with pytest.raises(UsageError, match="expects"):
         shell.run_line_magic("dataset", "config execution_options.preserve_order=maybe")

@@ -45,7 +45,7 @@ class StreamingExecutor:
         self.buffer = T.hub().new_run(name)
         self.run_id = self.buffer.run_id
         self.policies = [ConcurrencyCapPolicy(), OutputBudgetPolicy(), DownstreamCapacityPolicy(
-            getattr(context, "downstream_capacity_backpressure_ratio", 2.0) or 2.0)]
+            context.downstream_capacity_backpressure_ratio)]
         self.resources: Optional[ResourceManager] = None
         self._owner: dict[TaskHandle, tuple[PhysicalOperator, Any]] = {}
         self._consumer_queue: collections.deque = collections.deque()
@@ -333,6 +333,7 @@ class StreamingExecutor:
                 if nxt is None:
                     break
                 spec, info = nxt
+                spec.context = self.context
                 handle = self.runtime.submit(spec)
                 self._owner[handle] = (op, info)
                 self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)

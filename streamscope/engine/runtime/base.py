@@ -75,6 +75,11 @@ class TaskSpec:
     so downstream work starts before a long task ends. A retry after a worker death then skips
     the outputs already reported (task functions are assumed deterministic). Runtimes that cannot
     stream ignore this and report everything at the end."""
+    context: Any = field(default=None, repr=False, compare=False)
+    """The run's ``DataContext`` (set by the executor when it submits). The runtime ships it with
+    the task and the task body makes it ``DataContext.get_current()`` while the task runs, so
+    datasources, the IO retry and user functions in a worker see the user's settings, not the
+    worker's defaults. ``None``: the task runs with whatever context its worker has."""
 
 
 @dataclass
@@ -147,6 +152,9 @@ class ActorSpec:
     max_restarts: int = 3
     """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
     never retried."""
+    context: Any = field(default=None, repr=False, compare=False)
+    """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
+    their own, ``TaskSpec.context``)."""
 
 
 ACTOR_STARTING = "starting"
