@@ -25,6 +25,7 @@ import difflib
 import itertools
 import math
 import os
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -361,8 +362,8 @@ class DataContext(_CheckedFields):
             if i < len(parts) - 1:
                 target = getattr(target, part)
         last = parts[-1]
-        current = getattr(target, last)
-        setattr(target, last, _coerce(value, current, key))
+        declared = _fields(type(target))[last].type
+        setattr(target, last, _coerce(value, getattr(target, last), key, declared if isinstance(declared, str) else ""))
 
 
 class use_context:
@@ -401,33 +402,33 @@ class use_context:
         return False
 
 
-def _coerce(value: Any, current: Any, key: str) -> Any:
+def _coerce(value: Any, current: Any, key: str, declared: str = "") -> Any:
+    """Turn ``%dataset config`` text into the field's type: its declared type when it names one
+    (``Optional[float]`` stays a float even while the value is None), else the current value's."""
     if not isinstance(value, str):
         return value
     text = value.strip()
     if text.lower() in ("none", "null"):
         return None
-    if isinstance(current, bool):
+    kind = next((k for k in ("bool", "float", "int", "str") if re.search(rf"\b{k}\b", declared)), "")
+    if not kind:
+        kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(current), "")
+    if kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{key} expects true/false, got {value!r}")
-    if isinstance(current, int) or current is None:
+    if kind in ("int", "float"):
         try:
-            return int(_parse_size(text))
-        except ValueError:
-            if current is None:
-                try:
-                    return float(text)
-                except ValueError:
-                    return text
-            raise ValueError(f"{key} expects a number, got {value!r}") from None
-    if isinstance(current, float):
-        try:
-            return float(text)
+            number = _parse_size(text)
         except ValueError:
             raise ValueError(f"{key} expects a number, got {value!r}") from None
+        if kind == "float":
+            return number
+        if number != int(number):
+            raise ValueError(f"{key} expects a whole number, got {value!r}")
+        return int(number)
     return text
 
 

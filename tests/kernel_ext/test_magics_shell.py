@@ -73,6 +73,17 @@ def test_config_sets_values_and_rejects_unknown(shell, capsys, restore_context):
         shell.run_line_magic("dataset", "run ds --action explode")
 
 
+def test_config_sets_the_downstream_capacity_ratio(shell, capsys, restore_context):
+    assert restore_context.downstream_capacity_backpressure_ratio == 2.0  # Ray Data's default
+    shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ratio=3.5")
+    assert restore_context.downstream_capacity_backpressure_ratio == 3.5
+    assert "downstream_capacity_backpressure_ratio = 3.5" in capsys.readouterr().out
+    shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ratio=none")  # the policy off
+    assert restore_context.downstream_capacity_backpressure_ratio is None
+    with pytest.raises(UsageError, match="did you mean 'downstream_capacity_backpressure_ratio'"):
+        shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ration=2")
+
+
 def test_background_run_and_cancel(shell, capsys):
     handle = shell.run_line_magic("dataset", "run ss.range(100_000, override_num_blocks=300).map_batches(slow) --background")
     assert handle.buffer is not None and not handle.done
