@@ -68,10 +68,18 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
     return found
 
 
+_defaults: dict[int, Any] = {}
+
+
 def _default(f: dataclasses.Field) -> Any:
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
-    return f.default
+    """A field's default, built once (only ever compared with, never handed out: building one
+    per check would assign fields and bump the settings generation)."""
+    if f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+        return f.default
+    key = id(f)
+    if key not in _defaults:
+        _defaults[key] = f.default_factory()  # type: ignore[misc]
+    return _defaults[key]
 
 
 def unknown_field_message(owner: str, name: str, choices: Any) -> str:
@@ -410,9 +418,11 @@ def _coerce(value: Any, current: Any, key: str, declared: str = "") -> Any:
     text = value.strip()
     if text.lower() in ("none", "null"):
         return None
-    kind = next((k for k in ("bool", "float", "int", "str") if re.search(rf"\b{k}\b", declared)), "")
+    kind = next((k for k in ("bool", "float", "int", "str", "list") if re.search(rf"\b{k}\b", declared)), "")
     if not kind:
-        kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(current), "")
+        kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(current), "")
+    if kind == "list":  # retried_io_errors=a,b
+        return [part.strip() for part in text.split(",") if part.strip()]
     if kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
             return True

@@ -96,10 +96,23 @@ class ContextSizedSource(Datasource):
         return [ReadTask(read_fn=functools.partial(_read_sized, self.rows))]
 
 
-def _read_sized(rows: int):
-    rows_per_block = max(1, (DataContext.get_current().target_max_block_size or (128 << 20)) // 8 // 2)
+def _read_sized(rows: int, rows_per_block: int = 0):
+    if not rows_per_block:
+        rows_per_block = _half_block_rows()
     for start in range(0, rows, rows_per_block):
         yield pa.table({"id": pa.array(range(start, min(rows, start + rows_per_block)), pa.int64())})
+
+
+def _half_block_rows() -> int:
+    return max(1, (DataContext.get_current().target_max_block_size or (128 << 20)) // 8 // 2)
+
+
+class PlannedSizedSource(ContextSizedSource):
+    """The same blocks, sized when the read is planned (``get_read_tasks``, on the driver) as the
+    built-in range reader sizes its."""
+
+    def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
+        return [ReadTask(read_fn=functools.partial(_read_sized, self.rows, _half_block_rows()))]
 
 
 # ---- a read that fails once, retried by the engine's IO retry ---------------------------------------
@@ -157,8 +170,8 @@ def check_actor_sees_user_setting(kind: str, ctx: DataContext) -> None:
     assert sorted(column(tables, "id")) == list(range(100))
 
 
-def check_read_block_sizes_follow_setting(kind: str, ctx: DataContext) -> None:
-    ds = streamscope.read_datasource(ContextSizedSource(4096))
+def check_read_block_sizes_follow_setting(kind: str, ctx: DataContext, source: type = ContextSizedSource) -> None:
+    ds = streamscope.read_datasource(source(4096))
     # 8 KiB blocks at most: the task yields 4 KiB ones (512 rows). Had it seen the default 128 MiB
     # it would yield one 32 KiB table, cut into four 1024-row blocks afterwards.
     tables = run(kind, ctx, ds, target_max_block_size=8 << 10, target_min_block_size=1)

@@ -77,6 +77,8 @@ def test_set_converts_text_to_the_declared_type():
     assert ctx.object_store_capacity_bytes == 64 << 20
     with pytest.raises(ValueError, match="num_workers expects a whole number"):
         ctx.set("num_workers", "2.5")
+    ctx.set("retried_io_errors", "AWS Error SLOW_DOWN, Throttled")  # a list, not one string of characters
+    assert ctx.retried_io_errors == ["AWS Error SLOW_DOWN", "Throttled"]
 
 
 # ---- fields without effect ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 import streamscope
 from context_task_helpers import (
     MARK,
+    PlannedSizedSource,
     check_actor_sees_user_setting,
     check_read_block_sizes_follow_setting,
     check_retried_io_errors_apply_in_tasks,
@@ -39,6 +40,11 @@ def test_an_actor_sees_the_users_setting_in_its_constructor_and_calls(kind, ctx)
 @pytest.mark.parametrize("kind", KINDS)
 def test_target_max_block_size_sizes_the_blocks_a_read_task_makes(kind, ctx):
     check_read_block_sizes_follow_setting(kind, ctx)
+
+
+def test_planning_a_read_sees_the_runs_setting(ctx):
+    """get_read_tasks runs on the executor thread: with the run's context, not the driver's."""
+    check_read_block_sizes_follow_setting("inprocess", ctx, PlannedSizedSource)
 
 
 @pytest.mark.parametrize("kind", KINDS)

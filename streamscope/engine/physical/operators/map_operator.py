@@ -11,6 +11,7 @@ import math
 import time
 from typing import Any, Optional
 
+from streamscope.engine.context import use_context
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
 from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction
@@ -61,7 +62,8 @@ class TaskPoolMapOperator(PhysicalOperator):
             parallelism = self.read_op.parallelism
             if parallelism is None or parallelism <= 0:
                 parallelism = auto_parallelism(source, services, _first_batch_size(self.transforms))
-            self._read_tasks = list(source.get_read_tasks(parallelism))
+            with use_context(ctx):  # planning the read sees the run's settings too (block sizes)
+                self._read_tasks = list(source.get_read_tasks(parallelism))
             rows = [t.num_rows for t in self._read_tasks]
             if rows and all(r is not None for r in rows) and all(_preserves_rows(t) for t in self.transforms):
                 self._estimated_rows = sum(rows)  # type: ignore[arg-type]
