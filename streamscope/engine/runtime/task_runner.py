@@ -1,5 +1,6 @@
-"""Runs one task body the same way in every runtime: times it, splits and stores its outputs, and
-turns an exception into a :class:`TaskError` that names the operator and keeps the traceback.
+"""Runs one task body the same way in every runtime: makes the run's DataContext current for it,
+times it, splits and stores its outputs, and turns an exception into a :class:`TaskError` that
+names the operator and keeps the traceback.
 
 Why shared: the in-process runtime, the local worker processes and Ray remote functions
 must report identical stats and identical errors, or tests on one runtime prove nothing about
