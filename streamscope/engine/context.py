@@ -3,27 +3,136 @@
 Mirrors ``ray.data.DataContext`` for the fields that mean something on one machine, and adds the
 local runtime's own settings (store capacity, spill directory, worker count, progress mode).
 Environment variables are read when a field's default is resolved at use time, never at import.
+
+Three rules keep a setting from being silently ignored:
+
+* A name that is not a field is refused (``AttributeError`` naming the closest field), so a typo
+  such as ``ctx.target_max_blok_size = 1`` fails where it is written instead of doing nothing.
+* Every field is read by the engine, or, when set to anything but its default, warns once per
+  process (:class:`SettingHasNoEffectWarning`) that it has no effect and says what does. Fields
+  only the local runtime reads warn when a run starts on Ray (:meth:`DataContext.warn_unused`).
+* Tasks see their run's settings: each run takes a private copy of the context when it starts
+  (``execution/run.py``), every task carries that copy to its worker, and the shared task body
+  installs it there as ``DataContext.get_current()`` for the task's duration (:func:`use_context`),
+  as Ray Data's map tasks do with ``DataContext._set_current``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
+import itertools
 import math
 import os
+import re
 import threading
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 DEFAULT_RETRIED_IO_ERRORS = [
     "AWS Error INTERNAL_FAILURE",
     "AWS Error NETWORK_CONNECTION",
     "AWS Error SLOW_DOWN",
     "AWS Error UNKNOWN (HTTP status 503)",
+    "AWS Error SERVICE_UNAVAILABLE",
 ]
+DEFAULT_READ_OP_MIN_NUM_BLOCKS = 200
+DEFAULT_HASH_SHUFFLE_PARALLELISM = 200
+DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO = 2.0
+
+
+class SettingHasNoEffectWarning(UserWarning):
+    """A DataContext field was set to a value this runtime does not act on."""
+
+
+# ---- field checks shared by DataContext, ExecutionOptions and ExecutionResources ---------------
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+_fields_cache: dict[type, dict[str, dataclasses.Field]] = {}
+_generations = itertools.count(1)
+_generation = 0
+
+
+def settings_generation() -> int:
+    """Changes whenever a field of any context object is assigned, so a cache of a context's
+    pickled bytes (``runtime/context_shipping.py``) knows when to pickle again."""
+    return _generation
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    found = _fields_cache.get(cls)
+    if found is None:
+        found = _fields_cache[cls] = {f.name: f for f in dataclasses.fields(cls)}
+    return found
+
+
+_defaults: dict[int, Any] = {}
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """A field's default, built once (only ever compared with, never handed out: building one
+    per check would assign fields and bump the settings generation)."""
+    if f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+        return f.default
+    key = id(f)
+    if key not in _defaults:
+        _defaults[key] = f.default_factory()  # type: ignore[misc]
+    return _defaults[key]
+
+
+def unknown_field_message(owner: str, name: str, choices: Any) -> str:
+    """``DataContext has no field 'x'; did you mean 'y'?`` (the suggestion when one is close)."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    if close:
+        return f"{owner} has no field {name!r}; did you mean {close[0]!r}?"
+    return (f"{owner} has no field {name!r}. streamscope declares the Ray Data settings it acts on "
+            "plus its own (docs/architecture.md, \"Settings\").")
+
+
+def warn_once(key: str, message: str, category: type = SettingHasNoEffectWarning, stacklevel: int = 3) -> bool:
+    """Warn with ``message`` the first time ``key`` is seen in this process; True if it warned."""
+    with _warned_lock:
+        if key in _warned:
+            return False
+        _warned.add(key)
+    warnings.warn(message, category, stacklevel=stacklevel)
+    return True
+
+
+class _CheckedFields:
+    """Refuses attributes that are not dataclass fields and warns when a field without effect is
+    set to a non-default value. ``_NO_EFFECT`` maps such a field to what does have the effect."""
+
+    _PATH = ""
+    _NO_EFFECT: dict[str, str] = {}
+    _DEPRECATED: dict[str, str] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        fields = _fields(type(self))
+        if name not in fields:
+            raise AttributeError(unknown_field_message(type(self).__name__, name, fields))
+        object.__setattr__(self, name, value)
+        global _generation
+        _generation = next(_generations)
+        if name in self._NO_EFFECT or name in self._DEPRECATED:
+            self._warn_if_set(name, stacklevel=4)
+
+    def _warn_if_set(self, name: str, stacklevel: int = 3) -> None:
+        value = getattr(self, name)
+        if value == _default(_fields(type(self))[name]):
+            return
+        path = f"{self._PATH}{name}"
+        if name in self._DEPRECATED:
+            warn_once(path, f"DataContext.{path} is deprecated: {self._DEPRECATED[name]}", FutureWarning, stacklevel)
+        else:
+            warn_once(path, f"DataContext.{path} = {value!r} has no effect in streamscope: {self._NO_EFFECT[name]}",
+                      stacklevel=stacklevel)
 
 
 @dataclass
-class ExecutionResources:
+class ExecutionResources(_CheckedFields):
     """Resource amounts (``None`` = not limited), as in Ray Data."""
 
     cpu: Optional[float] = None
@@ -43,14 +152,26 @@ class ExecutionResources:
 
 
 @dataclass
-class ExecutionOptions:
+class ExecutionOptions(_CheckedFields):
     """Per-execution options, as in Ray Data."""
 
     resource_limits: ExecutionResources = field(default_factory=ExecutionResources.for_limits)
+    """Caps on what one run uses: ``cpu``/``gpu`` slots, ``object_store_memory`` bytes of output
+    held, and ``memory``: the sum of the ``memory=`` requests of its running tasks."""
     exclude_resources: ExecutionResources = field(default_factory=lambda: ExecutionResources(0, 0, 0, 0))
     preserve_order: bool = False
     actor_locality_enabled: bool = True
     verbose_progress: Optional[bool] = None
+    """True: terminal progress shows a line per operator (as ``progress_mode="operators"``);
+    None or False: one summary line."""
+
+    _PATH = "execution_options."
+    _NO_EFFECT = {
+        "exclude_resources": "Ray Data deprecates it too; narrow what a run may use with "
+                             "execution_options.resource_limits.",
+        "actor_locality_enabled": "Ray Data deprecates it too; actors run where the runtime places them "
+                                  "(this machine locally, Ray's scheduler on Ray).",
+    }
 
 
 def _env_int(name: str) -> Optional[int]:
@@ -63,8 +184,11 @@ def _env_int(name: str) -> Optional[int]:
         raise ValueError(f"environment variable {name}={value!r} is not a number") from exc
 
 
+_task_local = threading.local()
+
+
 @dataclass
-class DataContext:
+class DataContext(_CheckedFields):
     """Global settings. Get the current one with ``DataContext.get_current()``; changes take effect
     at the next execution."""
 
@@ -76,18 +200,30 @@ class DataContext:
     """Terminal progress (Ray Data defaults this to False; streamscope shows a single line, and
     interval log lines when stderr is not a terminal). The notebook extension turns it off."""
     enable_operator_progress_bars: bool = True
+    """False: terminal progress never shows per-operator lines, whatever ``progress_mode`` or
+    ``execution_options.verbose_progress`` ask for."""
     max_errored_blocks: int = 0
     retried_io_errors: list = field(default_factory=lambda: list(DEFAULT_RETRIED_IO_ERRORS))
     max_tasks_in_flight_per_actor: Optional[int] = None
     execution_no_progress_timeout_s: float = 1800
-    read_op_min_num_blocks: int = 200
-    min_parallelism: int = 200
-    default_hash_shuffle_parallelism: int = 200
+    read_op_min_num_blocks: int = DEFAULT_READ_OP_MIN_NUM_BLOCKS
+    min_parallelism: int = DEFAULT_READ_OP_MIN_NUM_BLOCKS
+    """Deprecated alias of ``read_op_min_num_blocks`` (used while that one is at its default)."""
+    default_hash_shuffle_parallelism: int = DEFAULT_HASH_SHUFFLE_PARALLELISM
+    """Partitions of hash exchanges (groupby aggregations, map_groups, joins, key repartitions)
+    that do not name ``num_partitions``. At Ray Data's default (200) streamscope sizes them from
+    the CPUs and the input size; any other value is used as given."""
     enable_auto_log_stats: bool = False
+    """Log ``Dataset.stats()`` text (INFO, logger ``streamscope.engine.execution.run``) when a
+    run ends."""
     print_on_execution_start: bool = True
+    """Log the dataset's name and physical operators (INFO, same logger) when a run starts."""
     actor_init_max_retries: int = 3
     max_map_retries: int = 0
     retried_map_errors: Any = False
+    downstream_capacity_backpressure_ratio: Optional[float] = DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO
+    """An operator waits while the next one has more than this many times its parallelism in
+    queued input blocks; ``None`` turns the policy off (as in Ray Data)."""
     # --- streamscope's own settings (None = resolved at use time) ---
     object_store_capacity_bytes: Optional[int] = None
     """Shared-memory store capacity; default 30% of RAM (env STREAMSCOPE_STORE_CAPACITY)."""
@@ -112,12 +248,43 @@ class DataContext:
     runtime: str = "local"
     """Which runtime executes plans: "local" (embedded) or "ray"."""
 
-    _lock = threading.Lock()
-    _current: "DataContext | None" = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _current: ClassVar[Optional["DataContext"]] = None
+
+    _NO_EFFECT = {
+        "execution_no_progress_timeout_s": "a run is never failed for lack of progress; the live views "
+            "and Dataset.stats() call it stalled after DataContext.stall_timeout_s, and %dataset cancel "
+            "or Ctrl-C stops it.",
+        "max_map_retries": "a task whose function raises fails the run (tasks whose worker process dies "
+            "are re-run on their own); DataContext.max_errored_blocks lets a run drop that many failed "
+            "blocks instead.",
+        "retried_map_errors": "a task whose function raises fails the run (tasks whose worker process "
+            "dies are re-run on their own); DataContext.max_errored_blocks lets a run drop that many "
+            "failed blocks instead.",
+    }
+    _DEPRECATED = {
+        "min_parallelism": "Ray Data deprecated it in 2.10; set read_op_min_num_blocks instead (runs "
+            "read min_parallelism in its place only while read_op_min_num_blocks is at its default).",
+    }
+    _LOCAL_RUNTIME_ONLY = {
+        "object_store_capacity_bytes": "on Ray the cluster's object store holds the blocks; size it "
+            "with ray.init(object_store_memory=...) or `ray start --object-store-memory`.",
+        "spill_dir": "on Ray, Ray spills objects where its object_spilling_config says "
+            "(ray.init(_system_config=...)).",
+        "num_workers": "on Ray the cluster's CPUs decide how many tasks run at once; cap a run with "
+            "execution_options.resource_limits.",
+        "num_gpus": "on Ray the cluster's GPUs are used; cap a run with execution_options.resource_limits.",
+        "small_plan_inline_rows": "on Ray every plan runs on the cluster.",
+    }
+    """Fields only the local runtime reads (store, pool, GPUs, inline small plans)."""
 
     @staticmethod
     def get_current() -> "DataContext":
-        """The process-wide context (created on first use)."""
+        """The context of the running task when called inside one (its run's settings), else the
+        process-wide context (created on first use)."""
+        ctx = getattr(_task_local, "ctx", None)
+        if ctx is not None:
+            return ctx
         with DataContext._lock:
             if DataContext._current is None:
                 DataContext._current = DataContext()
@@ -130,6 +297,25 @@ class DataContext:
 
     def copy(self) -> "DataContext":
         return copy.deepcopy(self)
+
+    # ---- settings without effect ---------------------------------------------------------------
+    def warn_unused(self, runtime_name: str) -> None:
+        """At the start of a run: warn once for every field that has no effect there, including
+        values changed in place (``ctx.execution_options.exclude_resources.cpu = 2``) that no
+        attribute assignment on a context saw."""
+        for name in (*self._NO_EFFECT, *self._DEPRECATED):
+            self._warn_if_set(name)
+        for name in self.execution_options._NO_EFFECT:
+            self.execution_options._warn_if_set(name)
+        if runtime_name != "ray":
+            return
+        fields = _fields(DataContext)
+        for name, hint in self._LOCAL_RUNTIME_ONLY.items():
+            value = getattr(self, name)
+            if name == "small_plan_inline_rows" and not value:
+                continue  # "never inline" holds on Ray as it is
+            if value != _default(fields[name]):
+                warn_once(f"ray:{name}", f"DataContext.{name} = {value!r} has no effect on the Ray runtime: {hint}")
 
     # ---- resolved values ---------------------------------------------------------------
     def resolved_store_capacity(self) -> int:
@@ -153,46 +339,106 @@ class DataContext:
     def resolved_spill_dir(self) -> Optional[str]:
         return self.spill_dir or os.environ.get("STREAMSCOPE_SPILL_DIR") or None
 
+    def resolved_read_op_min_num_blocks(self) -> int:
+        """``read_op_min_num_blocks``, or the deprecated ``min_parallelism`` when only that one was
+        changed (Ray Data's rule)."""
+        if (self.min_parallelism != DEFAULT_READ_OP_MIN_NUM_BLOCKS
+                and self.read_op_min_num_blocks == DEFAULT_READ_OP_MIN_NUM_BLOCKS):
+            return int(self.min_parallelism)
+        return int(self.read_op_min_num_blocks)
+
+    def resolved_hash_shuffle_parallelism(self) -> Optional[int]:
+        """Partitions for hash exchanges without ``num_partitions``; None = size automatically."""
+        value = self.default_hash_shuffle_parallelism
+        if value == DEFAULT_HASH_SHUFFLE_PARALLELISM:
+            return None
+        if value is None or int(value) < 1:
+            raise ValueError(f"DataContext.default_hash_shuffle_parallelism must be >= 1, got {value!r}")
+        return int(value)
+
     def set(self, key: str, value: Any) -> None:
         """Set a field by dotted name (``execution_options.preserve_order``), with type coercion
         from strings, used by ``%dataset config``."""
         target: Any = self
         parts = key.split(".")
-        for part in parts[:-1]:
-            if not hasattr(target, part):
-                raise AttributeError(f"DataContext has no setting {key!r}")
-            target = getattr(target, part)
+        for i, part in enumerate(parts):
+            fields = _fields(type(target)) if dataclasses.is_dataclass(target) else {}
+            if part not in fields:
+                prefix = ".".join(parts[:i])
+                choices = [f"{prefix}.{name}" if prefix else name for name in fields]
+                raise AttributeError(unknown_field_message("DataContext", key, choices))
+            if i < len(parts) - 1:
+                target = getattr(target, part)
         last = parts[-1]
-        if not hasattr(target, last) or last.startswith("_"):
-            raise AttributeError(f"DataContext has no setting {key!r}")
-        current = getattr(target, last)
-        setattr(target, last, _coerce(value, current, key))
+        declared = _fields(type(target))[last].type
+        setattr(target, last, _coerce(value, getattr(target, last), key, declared if isinstance(declared, str) else ""))
 
 
-def _coerce(value: Any, current: Any, key: str) -> Any:
+class use_context:
+    """``with use_context(ctx):`` makes ``ctx`` what ``DataContext.get_current()`` returns in this
+    thread until the block ends, then restores what was there; ``process_wide=True`` also makes it
+    the process-wide context meanwhile (a worker process running one task at a time, so threads a
+    task starts see it too). ``ctx=None`` changes nothing.
+
+    Why per thread first: the in-process runtime runs several runs' tasks on threads of the driver,
+    next to the user's own code, and each must see only its own run's settings."""
+
+    __slots__ = ("ctx", "process_wide", "_prev_local", "_prev_global")
+
+    def __init__(self, ctx: Optional[DataContext], process_wide: bool = False):
+        self.ctx = ctx
+        self.process_wide = process_wide
+        self._prev_local: Optional[DataContext] = None
+        self._prev_global: Optional[DataContext] = None
+
+    def __enter__(self) -> Optional[DataContext]:
+        if self.ctx is not None:
+            self._prev_local = getattr(_task_local, "ctx", None)
+            _task_local.ctx = self.ctx
+            if self.process_wide:
+                with DataContext._lock:
+                    self._prev_global, DataContext._current = DataContext._current, self.ctx
+        return self.ctx
+
+    def __exit__(self, *exc: Any) -> bool:
+        if self.ctx is not None:
+            _task_local.ctx = self._prev_local
+            if self.process_wide:
+                with DataContext._lock:
+                    DataContext._current = self._prev_global
+            self._prev_local = self._prev_global = None
+        return False
+
+
+def _coerce(value: Any, current: Any, key: str, declared: str = "") -> Any:
+    """Turn ``%dataset config`` text into the field's type: its declared type when it names one
+    (``Optional[float]`` stays a float even while the value is None), else the current value's."""
     if not isinstance(value, str):
         return value
     text = value.strip()
     if text.lower() in ("none", "null"):
         return None
-    if isinstance(current, bool):
+    kind = next((k for k in ("bool", "float", "int", "str", "list") if re.search(rf"\b{k}\b", declared)), "")
+    if not kind:
+        kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(current), "")
+    if kind == "list":  # retried_io_errors=a,b
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{key} expects true/false, got {value!r}")
-    if isinstance(current, int) or current is None:
+    if kind in ("int", "float"):
         try:
-            return int(_parse_size(text))
+            number = _parse_size(text)
         except ValueError:
-            if current is None:
-                try:
-                    return float(text)
-                except ValueError:
-                    return text
             raise ValueError(f"{key} expects a number, got {value!r}") from None
-    if isinstance(current, float):
-        return float(text)
+        if kind == "float":
+            return number
+        if number != int(number):
+            raise ValueError(f"{key} expects a whole number, got {value!r}")
+        return int(number)
     return text
 
 

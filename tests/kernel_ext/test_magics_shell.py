@@ -63,7 +63,7 @@ def test_config_sets_values_and_rejects_unknown(shell, capsys, restore_context):
     assert "num_workers = 3" in capsys.readouterr().out
     shell.run_line_magic("dataset", "config num_workers")
     assert "num_workers = 3" in capsys.readouterr().out
-    with pytest.raises(UsageError, match="no setting"):
+    with pytest.raises(UsageError, match="no field"):
         shell.run_line_magic("dataset", "config no_such_key=1")
     with pytest.raises(UsageError, match="expects"):
         shell.run_line_magic("dataset", "config execution_options.preserve_order=maybe")
@@ -71,6 +71,17 @@ def test_config_sets_values_and_rejects_unknown(shell, capsys, restore_context):
         shell.run_line_magic("dataset", "frobnicate ds")
     with pytest.raises(UsageError, match="invalid choice"):
         shell.run_line_magic("dataset", "run ds --action explode")
+
+
+def test_config_sets_the_downstream_capacity_ratio(shell, capsys, restore_context):
+    assert restore_context.downstream_capacity_backpressure_ratio == 2.0  # Ray Data's default
+    shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ratio=3.5")
+    assert restore_context.downstream_capacity_backpressure_ratio == 3.5
+    assert "downstream_capacity_backpressure_ratio = 3.5" in capsys.readouterr().out
+    shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ratio=none")  # the policy off
+    assert restore_context.downstream_capacity_backpressure_ratio is None
+    with pytest.raises(UsageError, match="did you mean 'downstream_capacity_backpressure_ratio'"):
+        shell.run_line_magic("dataset", "config downstream_capacity_backpressure_ration=2")
 
 
 def test_background_run_and_cancel(shell, capsys):

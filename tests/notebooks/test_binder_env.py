@@ -37,7 +37,7 @@ def test_notebooks_run_in_an_environment_built_from_binder(tmp_path):
     else:
         subprocess.run(pip + ["--no-deps", "-e", ROOT], check=True, env=env, cwd=ROOT)
     # the test's own runner, not a notebook dependency: nbclient comes with jupyterlab's nbconvert
-    probe = subprocess.run([py, "-c", "import streamscope, nbclient, jupyter_bokeh, graphviz; print(streamscope.__file__)"],
+    probe = subprocess.run([py, "-c", "import streamscope, nbclient, jupyter_bokeh; print(streamscope.__file__)"],
                            env=env, capture_output=True, text=True)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip().startswith(ROOT)

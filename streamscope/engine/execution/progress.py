@@ -4,6 +4,10 @@ Modes (``DataContext.progress_mode``, switchable while a run is going): "line" r
 on a terminal; "operators" redraws one line per operator; "log" prints an interval line (every
 ``progress_interval_s``) for logs and CI where ``\\r`` is useless; "off". "auto" picks "line" on a
 terminal and "log" otherwise. The executor never waits on this thread.
+
+Ray Data's switches apply on top: ``execution_options.verbose_progress=True`` makes "auto" show a
+line per operator (redrawn on a terminal, logged otherwise), and ``enable_operator_progress_bars=
+False`` never shows per-operator lines (an explicit "operators" falls back to "line").
 """
 
 from __future__ import annotations
@@ -64,10 +68,17 @@ class TerminalProgress:
             return "off"
         if mode == "auto":
             try:
-                return "line" if self.stream.isatty() else "log"
+                tty = self.stream.isatty()
             except Exception:
-                return "log"
+                tty = False
+            mode = ("operators" if self._per_operator() else "line") if tty else "log"
+        if mode == "operators" and not self.context.enable_operator_progress_bars:
+            return "line"
         return mode
+
+    def _per_operator(self) -> bool:
+        """Ray Data's ``verbose_progress`` (per-operator progress), unless operator lines are off."""
+        return bool(self.context.execution_options.verbose_progress) and self.context.enable_operator_progress_bars
 
     def _loop(self) -> None:
         buf = self.executor.buffer
@@ -81,11 +92,12 @@ class TerminalProgress:
                 self._draw(render_operators(snap) if mode == "operators" else [render_line(snap)], final=finished)
             elif snap is not None and mode == "log":
                 now = time.time()
-                if finished and now - started >= self.context.progress_interval_s:
-                    self._print(render_line(snap))
-                elif not finished and now - last_log >= self.context.progress_interval_s:
+                due = (finished and now - started >= self.context.progress_interval_s) or (
+                    not finished and now - last_log >= self.context.progress_interval_s)
+                if due:
                     last_log = now
-                    self._print(render_line(snap))
+                    for line in render_operators(snap) if self._per_operator() else [render_line(snap)]:
+                        self._print(line)
             if finished:
                 return
             time.sleep(0.1 if mode in ("line", "operators") else 0.25)

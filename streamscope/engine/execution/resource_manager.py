@@ -1,7 +1,9 @@
 """ResourceManager: CPU/GPU slots and the object-store budget for one execution.
 
 Limits are the runtime's totals, narrowed by ``DataContext.execution_options.resource_limits``.
-Tasks asking for 0 CPUs (limit slices) always fit.
+Tasks asking for 0 CPUs (limit slices) always fit. ``resource_limits.memory`` caps the sum of the
+``memory=`` requests of running tasks (as Ray Data's logical memory); a single task always fits,
+so a request larger than the cap runs alone instead of never.
 
 CPU and GPU slots are not divided between concurrent runs: each run may ask for all of them, and
 the runtime's fair queue hands each free worker to the run with the fewest tasks running, so a new
@@ -37,8 +39,10 @@ class ResourceManager:
         self.gpu_limit = _min(total.gpu, limits.gpu)
         store_cap = runtime.store_stats().capacity_bytes or 0
         self.store_limit = _min(float(store_cap) if store_cap else math.inf, limits.object_store_memory)
+        self.memory_limit = _min(math.inf, limits.memory)
         self.cpu_used = 0.0
         self.gpu_used = 0.0
+        self.memory_used = 0.0
 
     def store_share(self) -> float:
         """This run's part of the store budget: runs open on the same runtime at once split it
@@ -61,20 +65,30 @@ class ResourceManager:
             return False
         if res.gpu > 0 and self.gpu_used + res.gpu + self.actor_held().gpu > self.gpu_limit + 1e-9:
             return False
+        if self._memory_full(res):
+            return False
         return True
+
+    def _memory_full(self, res: Resources) -> bool:
+        return res.memory > 0 and self.memory_used > 0 and self.memory_used + res.memory > self.memory_limit + 1e-9
 
     def allocate(self, res: Resources) -> None:
         self.cpu_used += res.cpu
         self.gpu_used += res.gpu
+        self.memory_used += res.memory
 
     def release(self, res: Resources) -> None:
         self.cpu_used = max(0.0, self.cpu_used - res.cpu)
         self.gpu_used = max(0.0, self.gpu_used - res.gpu)
+        self.memory_used = max(0.0, self.memory_used - res.memory)
 
     def reason(self, res: Resources) -> str:
         held = self.actor_held()
         if res.gpu > 0 and self.gpu_used + res.gpu + held.gpu > self.gpu_limit + 1e-9:
             return f"{RESOURCES_REASON}: waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)"
+        if self._memory_full(res):
+            return (f"{RESOURCES_REASON}: memory requests at the limit ({self.memory_used:.0f}/{self.memory_limit:.0f} bytes, "
+                    "execution_options.resource_limits.memory)")
         return f"{RESOURCES_REASON}: all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)"
 
 

@@ -1,8 +1,15 @@
 """Start an execution: optimize the logical plan, plan physical operators, pick the runtime,
-start the StreamingExecutor and (when enabled) terminal progress."""
+start the StreamingExecutor and (when enabled) terminal progress.
+
+Each run works on its own copy of the DataContext, taken here: the settings a run starts with are
+the ones all its tasks see, wherever they run (the copy travels with every task), and a setting
+changed while it runs applies from the next run, as the DataContext promises. Only terminal
+progress reads the caller's context live, so ``progress_mode`` can be switched mid-run.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from streamscope.engine.context import DataContext
@@ -10,27 +17,45 @@ from streamscope.engine.logical.optimizer import optimize
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.planner import plan_physical
 
+logger = logging.getLogger(__name__)
+
 
 def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "", context: Any = None):
+    from streamscope.engine.execution import run_registry
     from streamscope.engine.execution.streaming_executor import StreamingExecutor
     from streamscope.engine.runtime import get_runtime
 
-    ctx = context or DataContext.get_current()
+    live = context or DataContext.get_current()
+    ctx = live.copy()
     optimized = optimize(plan).plan
     if not ctx.execution_options.preserve_order and _needs_block_order(optimized):
         # take()/limit() return the *first* rows, and zip/split pair rows by position: keep block
         # order for this run.
-        ctx = ctx.copy()
         ctx.execution_options.preserve_order = True
     physical = plan_physical(optimized)
     runtime = _runtime_for(optimized, ctx, get_runtime)
+    ctx.warn_unused(runtime.name)
     from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
 
     check_plan_resources(physical, runtime)
     check_actor_cpu_reservations(physical, runtime)
+    executor = StreamingExecutor(physical, runtime, ctx, name=name)
+    executor.progress_context = live  # terminal progress follows the caller's live settings
+    if ctx.print_on_execution_start:
+        logger.info("Starting execution of Dataset %s (%s runtime). Execution plan: %s", name, runtime.name,
+                    " -> ".join(op.name for op in physical.ops))
+    if ctx.enable_auto_log_stats:
+        run_registry.when_finished(executor, _log_stats)
     # Not started here: the consumer's first step starts it (StreamingExecutor.iter_output), so
     # an interrupt between planning and consuming leaves no run going.
-    return StreamingExecutor(physical, runtime, ctx, name=name)
+    return executor
+
+
+def _log_stats(executor: Any) -> None:
+    """``enable_auto_log_stats``: the run's ``stats()`` text, logged as Ray Data does."""
+    from streamscope.engine.execution.stats import DatasetStats
+
+    logger.info("%s", DatasetStats(executor.final_snapshot, getattr(executor, "peak_store_bytes", 0)))
 
 
 def _needs_block_order(plan: LogicalPlan) -> bool:

@@ -1,13 +1,18 @@
 """Active executions of this session, so a Cancel button or ``%dataset cancel`` can reach a run
-by id without holding the executor."""
+by id without holding the executor, and code that starts a run can ask to hear when it ends
+(``when_finished``: ``DataContext.enable_auto_log_stats``) without reaching into the executor."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _active: dict[str, Any] = {}
+_on_finish: dict[str, list[Callable[[Any], None]]] = {}
 
 
 def register(executor: Any) -> None:
@@ -16,8 +21,22 @@ def register(executor: Any) -> None:
 
 
 def unregister(executor: Any) -> None:
+    """The run ended (its final snapshot is published): forget it and call its finish hooks."""
     with _lock:
         _active.pop(executor.run_id, None)
+        hooks = _on_finish.pop(executor.run_id, [])
+    for hook in hooks:
+        try:
+            hook(executor)
+        except Exception:  # a hook must never turn a finished run into a failed one
+            logger.exception("a finish hook of run %s failed", executor.run_id)
+
+
+def when_finished(executor: Any, hook: Callable[[Any], None]) -> None:
+    """Call ``hook(executor)`` once the run has ended (succeeded, failed or cancelled). Register
+    before ``executor.start()``: a run that already ended never calls it."""
+    with _lock:
+        _on_finish.setdefault(executor.run_id, []).append(hook)
 
 
 def active_runs() -> list[str]:

@@ -46,7 +46,7 @@ class StreamingExecutor:
         self.buffer = T.hub().new_run(name)
         self.run_id = self.buffer.run_id
         self.policies = [ConcurrencyCapPolicy(), OutputBudgetPolicy(), DownstreamCapacityPolicy(
-            getattr(context, "downstream_capacity_backpressure_ratio", 2.0) or 2.0)]
+            context.downstream_capacity_backpressure_ratio)]
         self.resources: Optional[ResourceManager] = None
         self._owner: dict[TaskHandle, tuple[PhysicalOperator, Any]] = {}
         self._consumer_queue: collections.deque = collections.deque()
@@ -63,6 +63,8 @@ class StreamingExecutor:
         self._thread: Optional[threading.Thread] = None
         self._lent: dict[BlockRef, None] = {}
         """Owned blocks handed to the consumer and not yet released or kept (in hand-out order)."""
+        self.progress_context: Any = None
+        """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
         self.channel: Optional[RunChannel] = None
         """This run's private channel into the shared runtime (opened by :meth:`start`)."""
         self._snapshots = SnapshotBuilder(self)
@@ -90,7 +92,7 @@ class StreamingExecutor:
             run_registry.register(self)
             self._thread = threading.Thread(target=self._run, name=f"streamscope-executor-{self.run_id}", daemon=True)
             self._thread.start()
-        maybe_start_progress(self, self.context)
+        maybe_start_progress(self, self.progress_context or self.context)
         return self
 
     def iter_output(self) -> Iterator[tuple[BlockRef, BlockMetadata, bool]]:
@@ -378,6 +380,7 @@ class StreamingExecutor:
                 if nxt is None:
                     break
                 spec, info = nxt
+                spec.context = self.context
                 handle = self.channel.submit(spec)
                 self._owner[handle] = (op, info)
                 self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)

@@ -80,6 +80,11 @@ class TaskSpec:
     run_id: str = ""
     """The run that submitted the task (set by :class:`~.run_channel.RunChannel`): its results go
     to that run alone, and the runtime shares workers fairly between runs."""
+    context: Any = field(default=None, repr=False, compare=False)
+    """The run's ``DataContext`` (set by the executor when it submits). The runtime ships it with
+    the task and the task body makes it ``DataContext.get_current()`` while the task runs, so
+    datasources, the IO retry and user functions in a worker see the user's settings, not the
+    worker's defaults. ``None``: the task runs with whatever context its worker has."""
 
 
 @dataclass
@@ -152,6 +157,9 @@ class ActorSpec:
     max_restarts: int = 3
     """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
     never retried."""
+    context: Any = field(default=None, repr=False, compare=False)
+    """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
+    their own, ``TaskSpec.context``)."""
 
 
 ACTOR_STARTING = "starting"

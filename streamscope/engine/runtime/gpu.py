@@ -8,18 +8,27 @@ GPU amounts (as Ray does) and never sees device ids.
 Devices come from, in order: ``STREAMSCOPE_FAKE_GPUS=n`` (n fake ids, so scheduling can be tested
 on machines without GPUs), ``DataContext.num_gpus`` / ``STREAMSCOPE_NUM_GPUS``, the ids listed in
 ``CUDA_VISIBLE_DEVICES`` (an empty value means none), and finally NVML (``pynvml`` from
-nvidia-ml-py) when it is installed. Fractional requests (``num_gpus=0.25``) share a device: each
+nvidia-ml-py, the ``gpu`` extra) when it is installed. Without it devices are still scheduled when
+declared or visible, but nothing detects them otherwise and there are no utilization or memory
+figures: a GPU request that cannot be met says to install it, and a run on real devices logs once
+that its GPU figures are missing and why. Fractional requests (``num_gpus=0.25``) share a device: each
 device has capacity 1.0 and a fractional request goes to the fullest device it still fits on, so
 small requests pack together and leave whole devices free for whole requests.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import threading
 from typing import Any, Optional
 
 EPS = 1e-9
+INSTALL_NVML = "install nvidia-ml-py to detect GPUs and show their use: pip install 'streamscope[gpu]'"
+
+logger = logging.getLogger(__name__)
+_told_no_nvml = False
 
 
 def _nvml() -> Any:
@@ -31,6 +40,11 @@ def _nvml() -> Any:
         return pynvml
     except Exception:
         return None
+
+
+def nvml_installed() -> bool:
+    """Whether ``pynvml`` (nvidia-ml-py) can be imported here (a driver may still be missing)."""
+    return importlib.util.find_spec("pynvml") is not None
 
 
 def _visible_ids() -> Optional[list[str]]:
@@ -92,9 +106,10 @@ class GpuPool:
             raise ValueError(f"{what} asks for num_gpus={amount:g}: above 1 a GPU request must be a whole number")
         if amount > self.total + EPS:
             have = f"{len(self.ids)} GPU(s)" if self.ids else "no GPU"
+            hint = "" if self.ids or nvml_installed() else f", or {INSTALL_NVML}"
             raise ValueError(
                 f"{what} asks for num_gpus={amount:g} but this machine has {have}"
-                " (set DataContext.num_gpus or STREAMSCOPE_FAKE_GPUS to declare devices)"
+                f" (set DataContext.num_gpus or STREAMSCOPE_FAKE_GPUS to declare devices{hint})"
             )
 
     def allocate(self, amount: float) -> Optional[tuple[str, ...]]:
@@ -134,10 +149,14 @@ def cuda_env(ids: tuple) -> dict:
 def gpu_stats(pool: Optional[GpuPool] = None) -> list[dict]:
     """Per-GPU utilization (fraction) and memory from NVML; ``[]`` when NVML is unavailable or the
     devices are fake. Unknown figures are None, never 0."""
+    global _told_no_nvml
     if pool is not None and pool.fake:
         return []
     nvml = _nvml()
     if nvml is None:
+        if pool is not None and pool.ids and not _told_no_nvml and not nvml_installed():
+            _told_no_nvml = True
+            logger.warning("GPU utilization and memory are not shown for %d device(s): %s", len(pool.ids), INSTALL_NVML)
         return []
     out = []
     try:

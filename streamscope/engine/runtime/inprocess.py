@@ -3,6 +3,9 @@
 Why it exists: small plans (a ``take(5)`` on a ``range``) finish faster without crossing a
 process boundary, and the executor's own tests can run against it. It implements the same
 :class:`Runtime` contract as the process pool, so anything that passes here must pass there.
+
+A task's ``DataContext`` (its run's) is current in the thread that runs it only: the driver's own
+threads, and tasks of other runs on neighbouring threads, keep theirs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import cloudpickle
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.context import use_context
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
     ACTOR_DEAD,
@@ -125,6 +129,7 @@ class InProcessRuntime(Runtime):
             max_block_bytes=spec.max_block_bytes,
             put=self._put_table,
             worker=f"actor-{spec.actor.actor_id}" if spec.actor is not None else "driver-thread",
+            data_context=spec.context,  # this thread only: other runs and the user's code share the process
         )
         if result.error is None and spec.free_inputs:
             self.free(spec.inputs)
@@ -274,7 +279,8 @@ class _ThreadActor:
         init = getattr(self.fn, "init_actor", None)
         try:
             if init is not None:
-                init()
+                with use_context(self.handle.spec.context):
+                    init()
         except Exception as exc:  # noqa: BLE001 - reported through actor_state and queued tasks
             with self.rt._lock:
                 self.error = error_from_exception(self.handle.spec.operator, exc)

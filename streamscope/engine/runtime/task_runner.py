@@ -1,5 +1,6 @@
-"""Runs one task body the same way in every runtime: times it, splits and stores its outputs, and
-turns an exception into a :class:`TaskError` that names the operator and keeps the traceback.
+"""Runs one task body the same way in every runtime: makes the run's DataContext current for it,
+times it, splits and stores its outputs, and turns an exception into a :class:`TaskError` that
+names the operator and keeps the traceback.
 
 Why shared: the in-process runtime, the local worker processes and Ray remote functions
 must report identical stats and identical errors, or tests on one runtime prove nothing about
@@ -16,6 +17,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata, block_size_bytes, split_block
+from streamscope.engine.context import use_context
 from streamscope.engine.runtime.base import TaskContext, TaskError, TaskResult, TaskStats
 
 IO_ERROR_TYPES = (OSError, IOError)
@@ -34,6 +36,8 @@ def iter_task(
     task_index: int,
     max_block_bytes: int | None,
     worker: str = "",
+    data_context: Any = None,
+    process_wide: bool = False,
 ) -> Generator[tuple[pa.Table, BlockMetadata], Any, TaskResult]:
     """The task body as a generator: yields ``(block, metadata)`` for each output block as it is
     produced and returns the :class:`TaskResult` (with empty ``outputs``).
@@ -43,7 +47,18 @@ def iter_task(
     call (:func:`run_task`) then share one body, one timing and one error format. An exception
     thrown in at the yield point (the caller failed to store the block) is reported like any
     other error of the task.
+
+    ``data_context`` (the run's ``DataContext``) is what ``DataContext.get_current()`` returns
+    while the task runs, in this thread (and process-wide when ``process_wide``: a worker process
+    that runs one task at a time); the previous context is back when the body ends.
     """
+    with use_context(data_context, process_wide):
+        return (yield from _task_body(fn, payload, inputs, operator, task_index, max_block_bytes, worker))
+
+
+def _task_body(fn: Callable[..., Iterator[pa.Table]], payload: Any, inputs: Iterable[pa.Table], operator: str,
+               task_index: int, max_block_bytes: int | None, worker: str,
+               ) -> Generator[tuple[pa.Table, BlockMetadata], Any, TaskResult]:
     ctx = TaskContext(operator=operator, task_index=task_index)
     stats = TaskStats(started_at=time.time(), worker=worker)
     t0 = time.perf_counter()
@@ -80,14 +95,18 @@ def run_task(
     max_block_bytes: int | None,
     put: Callable[[pa.Table], Any],
     worker: str = "",
+    data_context: Any = None,
+    process_wide: bool = False,
 ) -> TaskResult:
     """Run ``fn`` and store each output block with ``put`` (which returns a BlockRef).
 
     On error, blocks already stored by this attempt are returned in ``outputs`` of the failed
     result so the caller can free them; the error carries the operator name and traceback.
+    ``data_context`` / ``process_wide``: as for :func:`iter_task`.
     """
     body = iter_task(fn, payload, inputs, operator=operator, task_index=task_index,
-                     max_block_bytes=max_block_bytes, worker=worker)
+                     max_block_bytes=max_block_bytes, worker=worker, data_context=data_context,
+                     process_wide=process_wide)
     outputs = []
     try:
         piece, meta = next(body)

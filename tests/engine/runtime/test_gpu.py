@@ -32,6 +32,23 @@ def test_impossible_requests_rejected():
         pool.check(3)
 
 
+def test_without_nvidia_ml_py_gpu_figures_are_absent_and_errors_say_what_to_install(monkeypatch, caplog):
+    import sys
+
+    from streamscope.engine.runtime import gpu
+
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import fails as if nvidia-ml-py were not installed
+    monkeypatch.setattr(gpu, "nvml_installed", lambda: False)
+    monkeypatch.setattr(gpu, "_told_no_nvml", False)
+    with pytest.raises(ValueError, match=r"pip install 'streamscope\[gpu\]'"):
+        GpuPool([]).check(1, "a task of Map(f)")
+    pool = GpuPool(["0"])  # a device declared through CUDA_VISIBLE_DEVICES or DataContext.num_gpus
+    with caplog.at_level("WARNING", logger=gpu.__name__):
+        assert gpu.gpu_stats(pool) == [] and gpu.gpu_stats(pool) == []  # "no GPU stats", no error
+    (record,) = [r for r in caplog.records if r.name == gpu.__name__]
+    assert "not shown for 1 device(s)" in record.getMessage() and "nvidia-ml-py" in record.getMessage()
+
+
 class CudaEnv:
     def __call__(self, batch):
         n = len(batch["id"])

@@ -1,7 +1,8 @@
 """DownstreamCapacity: an operator waits while the next operator already has more queued input
 blocks than ``ratio`` times what it can work on at once (Ray Data's
-``downstream_capacity_backpressure_ratio``, default 2). Keeps a fast stage from racing ahead of a
-slow one even when the store has room."""
+``downstream_capacity_backpressure_ratio``, default 2; ``None`` turns that off, as in Ray Data,
+while the queue to the consumer stays bounded). Keeps a fast stage from racing ahead of a slow one
+even when the store has room."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from streamscope.engine.execution.backpressure.base import BackpressurePolicy
 class DownstreamCapacityPolicy(BackpressurePolicy):
     name = "DownstreamCapacity"
 
-    def __init__(self, ratio: float = 2.0, min_queued: int = 4):
+    def __init__(self, ratio: Optional[float] = 2.0, min_queued: int = 4):
+        if ratio is not None and not ratio > 0:
+            raise ValueError(f"DataContext.downstream_capacity_backpressure_ratio must be > 0 or None (off), got {ratio!r}")
         self.ratio = ratio
         self.min_queued = min_queued
 
@@ -24,6 +27,8 @@ class DownstreamCapacityPolicy(BackpressurePolicy):
             allowed = max(self.min_queued, 8)
             if waiting > allowed:
                 return f"{self.name}: {waiting} blocks waiting for the consumer (limit {allowed})"
+            return None
+        if self.ratio is None:  # off between operators; the consumer's queue above stays bounded
             return None
         queued_blocks, _ = consumer.queued_input()
         parallel = max(1, executor.parallelism_of(consumer))

@@ -46,6 +46,9 @@ class ExchangeSpec:
     ordered_output: bool = True
     #: Partitions chosen by the user (``num_partitions``, ``num_blocks``); None = automatic.
     requested_partitions: Optional[int] = None
+    #: Rows go to partitions by a hash of their keys: ``DataContext.default_hash_shuffle_parallelism``
+    #: applies when the user named no partition count.
+    hash_partitioned: bool = False
     #: Input bytes a map task takes at once (bigger tasks mean fewer, larger intermediate blocks).
     map_input_bytes: int = 4 << 20
     #: ...or this many blocks, so small blocks still start map tasks while upstream is running.
@@ -79,11 +82,15 @@ class ExchangeSpec:
         object.__setattr__(clone, "_frozen", False)
         return clone
 
-    def resolve_partitions(self, estimated_bytes: Optional[int], cpus: int, store_capacity: int) -> int:
-        """Reduce partitions: the user's number, else enough that one partition stays well under
-        the store capacity and every CPU has work."""
+    def resolve_partitions(self, estimated_bytes: Optional[int], cpus: int, store_capacity: int,
+                           hash_default: Optional[int] = None) -> int:
+        """Reduce partitions: the user's number, else (hash exchanges) ``hash_default`` when the
+        DataContext sets one, else enough that one partition stays well under the store capacity
+        and every CPU has work."""
         if self.requested_partitions:
             return max(1, int(self.requested_partitions))
+        if self.hash_partitioned and hash_default:
+            return int(hash_default)
         n = 2 * max(1, cpus)
         if estimated_bytes:
             per_part = max(1 << 20, min(64 << 20, store_capacity // 8 if store_capacity else 64 << 20))

@@ -240,6 +240,7 @@ class _AggReduce:
 
 class HashAggregateSpec(ExchangeSpec):
     ordered_output = False
+    hash_partitioned = True
 
     def __init__(self, keys: list[str], aggs: list, num_partitions: Optional[int] = None):
         self.keys = list(keys)

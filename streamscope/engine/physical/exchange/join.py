@@ -72,6 +72,7 @@ def _side(blocks: list[pa.Table], schema: Optional[pa.Schema]) -> Optional[pa.Ta
 class JoinSpec(ExchangeSpec):
     num_inputs = 2
     ordered_output = False
+    hash_partitioned = True
 
     def __init__(self, join_type: str, num_partitions: Optional[int], on: list[str], right_on: Optional[list[str]],
                  left_suffix: Optional[str], right_suffix: Optional[str]):

@@ -99,6 +99,7 @@ class _ConcatReduce:
 
 class HashRepartitionSpec(ExchangeSpec):
     ordered_output = True
+    hash_partitioned = True
 
     def __init__(self, keys: list[str], num_blocks: Optional[int], sort: bool = False):
         self.keys = list(keys)
@@ -141,6 +142,7 @@ class _GroupsReduce:
 
 class MapGroupsSpec(ExchangeSpec):
     ordered_output = False
+    hash_partitioned = True
 
     def __init__(self, keys: list[str], udf: Any, batch_format: str, num_partitions: Optional[int] = None):
         self.keys = list(keys)

@@ -108,10 +108,11 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
     def start(self, services: ExecutionServices) -> None:
         self.services = services
         ctx = services.context
-        self.max_in_flight = self.max_in_flight or int(getattr(ctx, "max_tasks_in_flight_per_actor", None) or DEFAULT_MAX_TASKS_IN_FLIGHT)
+        self.max_in_flight = self.max_in_flight or int(ctx.max_tasks_in_flight_per_actor or DEFAULT_MAX_TASKS_IN_FLIGHT)
         fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
         self._fn = services.register(fn, self.name)
-        self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=max(0, int(getattr(ctx, "actor_init_max_retries", 3))))
+        self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=max(0, int(ctx.actor_init_max_retries)),
+                                    context=ctx)
         self.max_size = self.max_size or self._resource_cap()
         self.max_size = max(self.max_size, self.min_size)
         for _ in range(min(self.initial_size, self.max_size)):

@@ -56,7 +56,7 @@ class ExchangeOperator(PhysicalOperator):
         cpus = int(services.runtime.total_resources().cpu) or 1
         capacity = ctx.resolved_store_capacity() if hasattr(ctx, "resolved_store_capacity") else 0
         est = sum(filter(None, (_estimate_bytes(op) for op in self.inputs))) or None
-        self.num_partitions = self.spec.resolve_partitions(est, cpus, capacity)
+        self.num_partitions = self.spec.resolve_partitions(est, cpus, capacity, ctx.resolved_hash_shuffle_parallelism())
         self.spec.setup(self.num_partitions)
         self._parts = [[[] for _ in range(self.num_partitions)] for _ in self.input_queues]
         for phase in ("sample", "map", "reduce"):

@@ -11,6 +11,7 @@ import math
 import time
 from typing import Any, Optional
 
+from streamscope.engine.context import use_context
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
 from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction
@@ -61,7 +62,8 @@ class TaskPoolMapOperator(PhysicalOperator):
             parallelism = self.read_op.parallelism
             if parallelism is None or parallelism <= 0:
                 parallelism = auto_parallelism(source, services, _first_batch_size(self.transforms))
-            self._read_tasks = list(source.get_read_tasks(parallelism))
+            with use_context(ctx):  # planning the read sees the run's settings too (block sizes)
+                self._read_tasks = list(source.get_read_tasks(parallelism))
             rows = [t.num_rows for t in self._read_tasks]
             if rows and all(r is not None for r in rows) and all(_preserves_rows(t) for t in self.transforms):
                 self._estimated_rows = sum(rows)  # type: ignore[arg-type]
@@ -191,19 +193,21 @@ class TaskPoolMapOperator(PhysicalOperator):
 
 def auto_parallelism(datasource: Any, services: ExecutionServices, batch_rows_hint: Optional[int] = None) -> int:
     """Read tasks when the user did not say: enough for every CPU twice over, and about one task
-    per ``target_min_block_size`` of data, capped at ``read_op_min_num_blocks``."""
+    per ``target_min_block_size`` of data, capped at ``read_op_min_num_blocks`` (or the deprecated
+    ``min_parallelism``, see ``DataContext.resolved_read_op_min_num_blocks``)."""
     ctx = services.context
+    min_blocks = ctx.resolved_read_op_min_num_blocks()
     cpus = max(1, int(services.runtime.total_resources().cpu))
     size = datasource.estimate_inmemory_data_size()
     by_size = 1 if not size else math.ceil(size / max(1, ctx.target_min_block_size))
-    n = max(min(by_size, ctx.read_op_min_num_blocks), 2 * cpus)
+    n = max(min(by_size, min_blocks), 2 * cpus)
     rows = datasource.num_rows()
     if rows is not None:
         batch = batch_rows_hint
         if batch:
             # a fused map_batches(batch_size=B) right after the read: give each task a few
             # batches, so output arrives (and backpressure acts) in small steps
-            n = max(n, min(-(-rows // (4 * batch)), 4 * ctx.read_op_min_num_blocks))
+            n = max(n, min(-(-rows // (4 * batch)), 4 * min_blocks))
         n = max(1, min(n, rows))
     return n
 

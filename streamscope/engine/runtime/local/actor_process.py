@@ -15,6 +15,7 @@ import os
 import signal
 from typing import Any, Optional
 
+from streamscope.engine.context import use_context
 from streamscope.engine.runtime.local import protocol
 from streamscope.engine.runtime.local.worker import WorkerLoop, die_with_parent
 from streamscope.engine.runtime.task_runner import error_from_exception
@@ -31,14 +32,16 @@ def actor_main(conn: Any, driver_pid: int, worker_id: str, env: Optional[dict] =
 
 
 def on_actor_init(loop: WorkerLoop, message: tuple) -> tuple:
-    _, fn_id, operator = message
+    _, fn_id, operator, *rest = message
     fn = loop.fns.get(fn_id)
     init = getattr(fn, "init_actor", None)
     try:
         if fn is None:
             raise RuntimeError(f"actor function {fn_id} was never sent to {loop.worker_id}")
         if init is not None:
-            init()
+            # The constructor (a callable class's __init__) sees the run's settings, as tasks do.
+            with use_context(loop.contexts.get(rest[0] if rest else None), process_wide=True):
+                init()
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which fails the run
         error = error_from_exception(operator, exc)
         carried, error.exception = error.exception, None

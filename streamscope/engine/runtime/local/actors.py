@@ -37,6 +37,7 @@ from streamscope.engine.runtime.base import (
     TaskResult,
     TaskStats,
 )
+from streamscope.engine.runtime import context_shipping
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env
 from streamscope.engine.runtime.local import protocol
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
@@ -100,7 +101,8 @@ class ActorManager:
         actor.pid = worker.pid
         self._by_worker[worker.worker_id] = actor
         self._send(actor, protocol.encode((protocol.FN, spec.fn.fn_id, self.rt._fn_bytes[spec.fn.fn_id])))
-        self._send(actor, protocol.encode((protocol.ACTOR_INIT, spec.fn.fn_id, spec.operator)))
+        self._send(actor, protocol.encode((protocol.ACTOR_INIT, spec.fn.fn_id, spec.operator,
+                                           context_shipping.pack(spec.context))))
         for task in actor.tasks.values():
             self._send_task(actor, task)
 
@@ -170,6 +172,7 @@ class ActorManager:
         message = protocol.encode((
             protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, spec.payload, task.paths,
             spec.operator, spec.max_block_bytes, store.directory, store.spill_dir(),
+            None, None, context_shipping.pack(spec.context),  # no env (set at spawn), no streaming
         ))
         self._send(actor, message)
 

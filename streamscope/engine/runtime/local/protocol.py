@@ -12,10 +12,14 @@ Driver -> worker::
     (TASK, task_id, attempt, fn_id, payload, input_paths, operator, max_block_bytes,
      store_dir, spill_dir)           run one attempt of a task
     (STOP,)                          exit the main loop
-    (ACTOR_INIT, fn_id, operator)    actor processes only: construct the actor's state now
-    A TASK may carry an 11th item, an environment dict applied before it runs (GPU tasks), and a
+    (ACTOR_INIT, fn_id, operator, context)
+                                     actor processes only: construct the actor's state now, with
+                                     ``context`` current (as below)
+    A TASK may carry an 11th item, an environment dict applied before it runs (GPU tasks), a
     12th, ``(stream, skip)``: report outputs as they are written, skipping the first ``skip``
-    (a retry of an attempt whose first outputs were already reported).
+    (a retry of an attempt whose first outputs were already reported), and a 13th, the run's
+    DataContext as ``(key, pickled bytes)`` (``runtime/context_shipping.py``), current while the
+    task runs; the worker unpickles each key once. ``None`` in any of them: not used.
 
 Worker -> driver::
 

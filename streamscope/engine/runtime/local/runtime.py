@@ -47,6 +47,7 @@ from streamscope.engine.runtime.base import (
     ActorSpec,
     ActorState,
 )
+from streamscope.engine.runtime import context_shipping
 from streamscope.engine.runtime.local import blockfile, protocol, session_dir
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
 from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
@@ -423,7 +424,7 @@ class LocalRuntime(Runtime):
                 message = protocol.encode((
                     protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
                     spec.max_block_bytes, store.directory, store.spill_dir(), cuda_env(gpu_ids or ()),
-                    self._streamed.task_args(spec, task_id),
+                    self._streamed.task_args(spec, task_id), context_shipping.pack(spec.context),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
                 store.unpin(input_ids)

@@ -31,6 +31,7 @@ from streamscope.engine.block import BlockMetadata, block_size_bytes
 from streamscope.engine.exceptions import ObjectStoreFullError
 from streamscope.engine.runtime.local import blockfile, protocol
 from streamscope.engine.runtime.local.refs import LocalBlockRef
+from streamscope.engine.runtime.context_shipping import ContextCache
 from streamscope.engine.runtime.task_runner import error_from_exception, run_task
 from streamscope.engine.runtime.base import TaskResult
 
@@ -71,6 +72,8 @@ class WorkerLoop:
         self.conn = conn
         self.worker_id = worker_id
         self.fns: dict[str, Callable] = {}
+        self.contexts = ContextCache()
+        """Runs' DataContexts, unpickled once per key (see ``runtime/context_shipping.py``)."""
         self.handlers: dict[str, Callable[[tuple], Optional[tuple]]] = {
             protocol.FN: self.on_fn,
             protocol.FORGET: self.on_forget,
@@ -104,6 +107,7 @@ class WorkerLoop:
         if extra and extra[0]:
             os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
         stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
+        packed_context = extra[2] if len(extra) > 2 else None
         files: list[tuple[str, str, int, bool]] = []
         produced = [0]
         skipped = [0]
@@ -131,6 +135,10 @@ class WorkerLoop:
             err = error_from_exception(operator, RuntimeError(f"function {fn_id} was never sent to {self.worker_id}"))
             err.system = True
             return (protocol.DONE, task_id, attempt, TaskResult(error=err), files, None)
+        try:
+            data_context = self.contexts.get(packed_context)
+        except Exception as exc:  # a setting whose value does not unpickle here: the task's error
+            return (protocol.DONE, task_id, attempt, TaskResult(error=error_from_exception(operator, exc)), files, None)
         inputs = (blockfile.read_block(path) for path in paths)
         result = run_task(
             fn,
@@ -141,6 +149,8 @@ class WorkerLoop:
             max_block_bytes=max_block_bytes,
             put=put,
             worker=self.worker_id,
+            data_context=data_context,
+            process_wide=True,  # one task at a time here: threads the task starts see it too
         )
         if stream:
             result.outputs = []  # every written block was reported as it was written

@@ -27,11 +27,13 @@ from streamscope.engine.runtime.ray.remote import failed_record, stream_task, wo
 class StreamscopeActor:
     """The Ray actor class (made remote by the runtime with the actor's resources)."""
 
-    def __init__(self, fn_box: list, operator: str):
+    def __init__(self, fn_box: list, operator: str, packed_context: Any = None):
         import cloudpickle
         import ray
 
+        from streamscope.engine.context import use_context
         from streamscope.engine.runtime.ray import serialization
+        from streamscope.engine.runtime.ray.remote import contexts
         from streamscope.engine.runtime.task_runner import error_from_exception
 
         serialization.install()
@@ -41,7 +43,9 @@ class StreamscopeActor:
             fn = cloudpickle.loads(ray.get(fn_box[0]))
             init = getattr(fn, "init_actor", None)
             if init is not None:
-                init()
+                # The constructor sees the run's settings, as the actor's tasks do.
+                with use_context(contexts.get(packed_context), process_wide=True):
+                    init()
             self._fn = fn
         except Exception as exc:  # noqa: BLE001 - the driver reads it through ready()
             self._error = error_from_exception(operator, exc)
@@ -49,12 +53,20 @@ class StreamscopeActor:
     def ready(self) -> tuple[Optional[TaskError], str, int]:
         return self._error, worker_label(), os.getpid()
 
-    def run(self, payload: Any, operator: str, task_index: int, max_block_bytes: Any, *blocks: Any):
+    def run(self, payload: Any, operator: str, task_index: int, max_block_bytes: Any, packed_context: Any,
+            *blocks: Any):
+        from streamscope.engine.runtime.ray.remote import contexts
+
         label = worker_label()
         if self._fn is None:
             yield failed_record(operator, RuntimeError(f"actor of {operator} failed to start"), label)
             return
-        yield from stream_task(self._fn, payload, blocks, operator, task_index, max_block_bytes, label)
+        try:
+            data_context = contexts.get(packed_context)
+        except Exception as exc:  # a setting whose value does not unpickle here: the task's error
+            yield failed_record(operator, exc, label)
+            return
+        yield from stream_task(self._fn, payload, blocks, operator, task_index, max_block_bytes, label, data_context)
 
 
 class RayActor:

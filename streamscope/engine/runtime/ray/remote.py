@@ -26,10 +26,13 @@ from typing import Any
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.runtime.ray import serialization
 from streamscope.engine.runtime.base import TaskResult
+from streamscope.engine.runtime.context_shipping import ContextCache
 from streamscope.engine.runtime.task_runner import iter_task
 
 _FN_CACHE_SIZE = 64
 _fn_cache: "OrderedDict[str, Any]" = OrderedDict()
+contexts = ContextCache()
+"""Runs' DataContexts in this worker process, unpickled once per key."""
 _worker_label = ""
 
 
@@ -77,24 +80,29 @@ def _function(fn_id: str, fn_box: list) -> Any:
 
 
 def run_streaming_task(fn_id: str, fn_box: list, payload: Any, operator: str, task_index: int,
-                       max_block_bytes: Any, *blocks: Any):
+                       max_block_bytes: Any, packed_context: Any, *blocks: Any):
     """Body of the Ray remote function (``num_returns="streaming"``). Input blocks arrive as
-    resolved arguments (Ray fetches them to this node, zero-copy from the local store)."""
+    resolved arguments (Ray fetches them to this node, zero-copy from the local store);
+    ``packed_context`` is the run's DataContext (``runtime/context_shipping.py``)."""
     serialization.install()
     label = worker_label()
     try:
         fn = _function(fn_id, fn_box)
+        data_context = contexts.get(packed_context)
     except Exception as exc:  # a function that will not unpickle here is reported like a task error
         yield failed_record(operator, exc, label)
         return
-    yield from stream_task(fn, payload, blocks, operator, task_index, max_block_bytes, label)
+    yield from stream_task(fn, payload, blocks, operator, task_index, max_block_bytes, label, data_context)
 
 
 def stream_task(fn: Any, payload: Any, blocks: Any, operator: str, task_index: int, max_block_bytes: Any,
-                label: str):
-    """Yield the task's blocks, then its :class:`FinalRecord` (shared by tasks and actors)."""
+                label: str, data_context: Any = None):
+    """Yield the task's blocks, then its :class:`FinalRecord` (shared by tasks and actors).
+    ``data_context`` is current, process-wide, while the task runs: a Ray worker runs one task at
+    a time (an actor's tasks too: streamscope's actors are not threaded)."""
     body = iter_task(fn, payload, iter(blocks), operator=operator, task_index=task_index,
-                     max_block_bytes=max_block_bytes, worker=label)
+                     max_block_bytes=max_block_bytes, worker=label, data_context=data_context,
+                     process_wide=True)
     metadata: list[BlockMetadata] = []
     try:
         while True:

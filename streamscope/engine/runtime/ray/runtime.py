@@ -14,6 +14,8 @@ How the contract maps onto Ray (2.60):
 * Blocks are ObjectRefs named by :class:`RayBlockRef`; ``get`` is the only place a block comes to
   the driver, and ``free`` drops the runtime's reference so Ray deletes it.
 * ``cancel``: ``ray.cancel`` (a KeyboardInterrupt in the task; its outputs are dropped).
+* Every task and actor constructor gets the run's DataContext as a small pickled argument
+  (``runtime/context_shipping.py``); the worker unpickles it once per run and makes it current.
 * Resources, object-store use, spilling, workers per node and GPUs come from the cluster
   (:mod:`.telemetry`).
 
@@ -52,6 +54,7 @@ from streamscope.engine.runtime.base import (
     TaskStats,
     WorkerInfo,
 )
+from streamscope.engine.runtime import context_shipping
 from streamscope.engine.runtime.ray.actors import RayActor, StreamscopeActor
 from streamscope.engine.runtime.ray.connect import connect, dashboard_url
 from streamscope.engine.runtime.ray import serialization
@@ -182,7 +185,8 @@ class RayRuntime(Runtime):
             options["memory"] = int(res.memory)
         try:
             gen = self._remote.options(**options).remote(
-                spec.fn.fn_id, [fn_ref], spec.payload, spec.operator, handle.task_id, spec.max_block_bytes, *inputs)
+                spec.fn.fn_id, [fn_ref], spec.payload, spec.operator, handle.task_id, spec.max_block_bytes,
+                context_shipping.pack(spec.context), *inputs)
         except Exception as exc:  # an unpicklable payload is the caller's error, as on the local runtime
             self._fail(handle, exc, system=False)
             return handle
@@ -395,7 +399,7 @@ class RayRuntime(Runtime):
             options["num_gpus"] = float(res.gpu)
         if res.memory:
             options["memory"] = int(res.memory)
-        ray_actor = self._actor_cls.options(**options).remote([fn_ref], spec.operator)
+        ray_actor = self._actor_cls.options(**options).remote([fn_ref], spec.operator, context_shipping.pack(spec.context))
         handle = ActorHandle(next(self._ids), spec)
         actor = RayActor(handle, ray_actor, ray_actor.ready.remote())
         with self._lock:
@@ -421,7 +425,8 @@ class RayRuntime(Runtime):
             return handle
         try:
             gen = target.ray_actor.run.options(num_returns="streaming").remote(
-                spec.payload, spec.operator, handle.task_id, spec.max_block_bytes, *inputs)
+                spec.payload, spec.operator, handle.task_id, spec.max_block_bytes, context_shipping.pack(spec.context),
+                *inputs)
         except Exception as exc:
             self._fail(handle, exc, system=False)
             return handle
