@@ -3,6 +3,7 @@ neither (the rule itself is tested in tests/engine/execution/test_bottleneck.py)
 
 from dataclasses import replace
 
+from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.execution.telemetry import ACTORS_BUSY, Bottleneck
 from streamscope.widgets.dashboard import Dashboard
 from streamscope.widgets.live import LiveRunView
@@ -12,7 +13,7 @@ from widget_snapshots import FakeHandle, buffer_with, op, snap
 SENTENCE = "WriteCSV limits throughput: all 1 actor(s) busy, 4 block(s) wait at its input (10 rows/s)"
 NAMED = Bottleneck("op3", "WriteCSV", ACTORS_BUSY, SENTENCE)
 # Operators that a view computing its own answer would read as "ReadParquet is backpressured".
-HELD = (op("op1", state="backpressured", backpressure_reason="DownstreamCapacity: 9 blocks queued at WriteCSV",
+HELD = (op("op1", state="backpressured", blocked_by=BlockedReason("DownstreamCapacity", "9 blocks queued at WriteCSV"),
            queued_out_blocks=9),
         op("op3", state="running", queued_in_blocks=4, actors_alive=1, actors_busy=1))
 

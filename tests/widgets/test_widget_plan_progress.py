@@ -1,5 +1,6 @@
 import re
 
+from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.widgets._util import STATE_COLORS
 from streamscope.widgets.live import LiveRunView
 from streamscope.widgets.plan_graph import PlanGraphView, live_dot
@@ -70,7 +71,7 @@ def test_per_operator_rows_carry_the_numbers_and_expand():
     view.update(snap(4, 10, ops=[op("op2", state="backpressured", rows_out=400, blocks_out=7, active_tasks=3,
                                     tasks_done=5, queued_in_blocks=6, queued_out_blocks=9, actors_alive=4,
                                     actors_busy=2, actors_starting=1, started_at=1000.0, rows_per_s=250.0,
-                                    backpressure_reason="ConcurrencyCapPolicy: 3 tasks in flight (cap 3)")]))
+                                    blocked_by=BlockedReason("ConcurrencyCapPolicy", "3 tasks in flight (cap 3)"))]))
     table = view.table.value
     for text in ("400", ">7<", "3 active, 5 done", "2/4 busy, 1 starting", "6 (0 B)", "9 (0 B)",
                  "ConcurrencyCapPolicy: 3 tasks in flight (cap 3)", "4 s", "250 rows/s"):

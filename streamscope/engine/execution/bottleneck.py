@@ -22,9 +22,11 @@ consumer) it waits for. In order:
 
 Example::
 
+    >>> from streamscope.engine.execution.blocked_reason import BlockedReason
     >>> from streamscope.engine.execution.telemetry import OperatorSnapshot
+    >>> held = BlockedReason("DownstreamCapacity", "9 blocks queued at Model")
     >>> pre = OperatorSnapshot("op1", "MapBatches(prep)", state="backpressured", consumer_id="op2",
-    ...                        backpressure_reason="DownstreamCapacity: 9 blocks queued at Model")
+    ...                        blocked_by=held)
     >>> model = OperatorSnapshot("op2", "MapBatches(Model)", state="running", queued_in_blocks=9,
     ...                          actors_alive=1, actors_busy=1, active_tasks=1)
     >>> find_bottleneck((pre, model)).op_id
@@ -39,7 +41,7 @@ from typing import Optional, Sequence
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
-from streamscope.engine.execution.resource_manager import RESOURCES_REASON
+from streamscope.engine.execution.blocked_reason import RESOURCES as RESOURCES_POLICY
 from streamscope.engine.execution.telemetry import (
     ACTORS_BUSY,
     ACTORS_STARTING,
@@ -67,8 +69,8 @@ CONSUMER_NAME = "the consumer"
 
 
 def _policy(op: OperatorSnapshot) -> str:
-    """The name that starts a blocked reason ("DownstreamCapacity: ..." -> "DownstreamCapacity")."""
-    return op.backpressure_reason.split(":", 1)[0].strip()
+    """The policy holding the operator ("" when it is free)."""
+    return op.blocked_by.policy if op.blocked_by is not None else ""
 
 
 def _held(op: OperatorSnapshot) -> bool:
@@ -141,10 +143,10 @@ def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bot
     if consumer is not None:
         return consumer
     free = [i for i in open_idx if not _held(ops[i])]
-    starved = [i for i in free if _policy(ops[i]) == RESOURCES_REASON]
+    starved = [i for i in free if _policy(ops[i]) == RESOURCES_POLICY]
     if starved:
         op = ops[max(starved, key=lambda k: (ops[k].queued_in_blocks, k))]
-        wait = op.backpressure_reason.split(":", 1)[1].strip()
+        wait = op.blocked_by.message
         return Bottleneck(op.op_id, op.name, RESOURCES, f"{op.name} waits for the machine: {wait}; {_waiting(op)}")
     fed = [i for i in free if ops[i].queued_in_blocks > 0]
     if fed:

@@ -23,11 +23,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from streamscope.engine.execution.blocked_reason import RESOURCES, BlockedReason
 from streamscope.engine.runtime.base import Resources
 
-RESOURCES_REASON = "resources"
-"""How every blocked reason of this manager starts ("resources: all CPU slots busy ..."), so the
-bottleneck rule can tell "the machine is full" from a backpressure policy's reason."""
 
 
 class ResourceManager:
@@ -82,14 +80,14 @@ class ResourceManager:
         self.gpu_used = max(0.0, self.gpu_used - res.gpu)
         self.memory_used = max(0.0, self.memory_used - res.memory)
 
-    def reason(self, res: Resources) -> str:
+    def reason(self, res: Resources) -> BlockedReason:
         held = self.actor_held()
         if res.gpu > 0 and self.gpu_used + res.gpu + held.gpu > self.gpu_limit + 1e-9:
-            return f"{RESOURCES_REASON}: waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)"
+            return BlockedReason(RESOURCES, f"waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)")
         if self._memory_full(res):
-            return (f"{RESOURCES_REASON}: memory requests at the limit ({self.memory_used:.0f}/{self.memory_limit:.0f} bytes, "
-                    "execution_options.resource_limits.memory)")
-        return f"{RESOURCES_REASON}: all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)"
+            return BlockedReason(RESOURCES, f"memory requests at the limit ({self.memory_used:.0f}/"
+                                            f"{self.memory_limit:.0f} bytes, execution_options.resource_limits.memory)")
+        return BlockedReason(RESOURCES, f"all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)")
 
 
 def _min(a: float, b: Any) -> float:

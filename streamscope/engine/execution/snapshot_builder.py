@@ -123,7 +123,7 @@ class SnapshotBuilder:
             active_tasks=len(op.active), tasks_done=m.tasks_done, tasks_failed=m.tasks_failed,
             rows_in=m.rows_in, rows_out=_rows_out(op), bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
-            backpressure_reason=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
+            blocked_by=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
             spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op),
             **_actor_fields(op),

@@ -24,6 +24,7 @@ from streamscope.engine.execution import telemetry as T
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
+from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.execution.errors import exception_from_task_error
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
@@ -58,7 +59,7 @@ class StreamingExecutor:
         self._state = T.RUN_RUNNING
         self._error: Optional[BaseException] = None
         self._input_done_marked: set[int] = set()
-        self._blocked: dict[str, str] = {}
+        self._blocked: dict[str, BlockedReason] = {}
         self._rows_delivered = 0
         self._thread: Optional[threading.Thread] = None
         self._lent: dict[BlockRef, None] = {}
@@ -392,7 +393,7 @@ class StreamingExecutor:
                 dispatched += 1
         return dispatched
 
-    def _policy_reason(self, op: PhysicalOperator) -> Optional[str]:
+    def _policy_reason(self, op: PhysicalOperator) -> Optional[BlockedReason]:
         for policy in self.policies:
             reason = policy.blocks(op, self)
             if reason is not None:
@@ -421,11 +422,12 @@ class StreamingExecutor:
             return
         for op in self.plan.ops:
             reason = self._blocked.get(op.op_id)
-            if reason and not reason.startswith("resources:"):
+            if reason is not None and reason.is_backpressure:
                 op.metrics.backpressure_s += now - last
 
-    def blocked_reason(self, op_id: str) -> str:
-        return self._blocked.get(op_id, "")
+    def blocked_reason(self, op_id: str) -> Optional[BlockedReason]:
+        """Why this operator could not dispatch in the last step (None: it was not held)."""
+        return self._blocked.get(op_id)
 
     # ---- telemetry ---------------------------------------------------------------------------
     def _publish(self, force: bool = False) -> None:

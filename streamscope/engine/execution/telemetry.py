@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
+from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.plan_graph import PlanGraph
 from streamscope.engine.runtime.base import StoreStats
 
@@ -87,8 +88,8 @@ class OperatorSnapshot:
     cpu_s: float = 0.0
     udf_s: float = 0.0
     backpressure_s: float = 0.0
-    backpressure_reason: str = ""
-    """Why the operator may not dispatch now: the policy's name and its explanation."""
+    blocked_by: Optional[BlockedReason] = None
+    """Why the operator may not dispatch now (a policy, or the machine being full); None: free."""
     rows_per_s: float = 0.0
     """Recent output rate (rows/s over the last few seconds)."""
     estimated_rows_total: Optional[int] = None
@@ -109,6 +110,11 @@ class OperatorSnapshot:
     consumer_id: str = ""
     """``op_id`` of the operator that reads this one's output; "" for the last operator (its
     output goes to the run's consumer). Lets the bottleneck rule follow backpressure downstream."""
+
+    @property
+    def backpressure_reason(self) -> str:
+        """The blocked reason as the views show it ("OutputBudget: ..."); "" when not held."""
+        return "" if self.blocked_by is None else str(self.blocked_by)
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from streamscope.engine.execution.backpressure.concurrency_cap import Concurrenc
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
 from streamscope.engine.execution.bottleneck import HELD_BY_DOWNSTREAM, find_bottleneck
-from streamscope.engine.execution.resource_manager import RESOURCES_REASON
+from streamscope.engine.execution.blocked_reason import RESOURCES, BlockedReason
 from streamscope.engine.execution.telemetry import OperatorSnapshot
 
-DOWNSTREAM = f"{DownstreamCapacityPolicy.name}: 9 blocks queued at MapBatches(Model) (limit 4)"
-BUDGET = f"{OutputBudgetPolicy.name}: 96 MiB waiting downstream, 0 B expected from 0 running tasks (budget 64 MiB)"
-CAP = f"{ConcurrencyCapPolicy.name}: 2/2 tasks in flight"
-CPU = f"{RESOURCES_REASON}: all CPU slots busy (2/2 for tasks)"
+DOWNSTREAM = BlockedReason(DownstreamCapacityPolicy.name, "9 blocks queued at MapBatches(Model) (limit 4)")
+BUDGET = BlockedReason(OutputBudgetPolicy.name, "96 MiB waiting downstream, 0 B expected from 0 running tasks (budget 64 MiB)")
+CAP = BlockedReason(ConcurrencyCapPolicy.name, "2/2 tasks in flight")
+CPU = BlockedReason(RESOURCES, "all CPU slots busy (2/2 for tasks)")
 
 
 def op(op_id: str, **kw) -> OperatorSnapshot:
@@ -30,8 +30,8 @@ def op(op_id: str, **kw) -> OperatorSnapshot:
     return OperatorSnapshot(op_id=op_id, **kw)
 
 
-def held(op_id: str, reason: str = DOWNSTREAM, **kw) -> OperatorSnapshot:
-    return op(op_id, state=T.BACKPRESSURED, backpressure_reason=reason, **kw)
+def held(op_id: str, reason: BlockedReason = DOWNSTREAM, **kw) -> OperatorSnapshot:
+    return op(op_id, state=T.BACKPRESSURED, blocked_by=reason, **kw)
 
 
 @pytest.mark.parametrize("reason", [DOWNSTREAM, BUDGET])
@@ -58,20 +58,20 @@ def test_consumer_ids_beat_plan_order():
 
 
 def test_backpressure_past_the_last_stage_names_the_consumer():
-    ops = (held("read", BUDGET), held("map", f"{DownstreamCapacityPolicy.name}: 12 blocks waiting for the consumer"))
+    ops = (held("read", BUDGET), held("map", BlockedReason(DownstreamCapacityPolicy.name, "12 blocks waiting for the consumer")))
     b = find_bottleneck(ops)
     assert (b.op_id, b.kind, b.op_name) == ("", T.CONSUMER, "the consumer")
 
 
 def test_a_stage_at_its_concurrency_cap():
-    ops = (op("read", queued_in_blocks=0), op("udf", backpressure_reason=CAP, active_tasks=2, queued_in_blocks=3))
+    ops = (op("read", queued_in_blocks=0), op("udf", blocked_by=CAP, active_tasks=2, queued_in_blocks=3))
     b = find_bottleneck(ops)
     assert (b.op_id, b.kind) == ("udf", T.CONCURRENCY_CAP) and "2 task(s) in flight" in b.reason
 
 
 def test_of_two_saturated_stages_the_one_with_more_waiting_wins_and_ties_go_downstream():
     a = op("a", actors_alive=2, actors_busy=2, queued_in_blocks=7)
-    b = op("b", backpressure_reason=CAP, active_tasks=2, queued_in_blocks=3)
+    b = op("b", blocked_by=CAP, active_tasks=2, queued_in_blocks=3)
     assert find_bottleneck((a, b)).op_id == "a"
     assert find_bottleneck((a, op("b", actors_alive=1, actors_busy=1, queued_in_blocks=7))).op_id == "b"
 
@@ -88,10 +88,10 @@ def test_a_pool_with_an_idle_actor_is_not_saturated():
 
 
 def test_waiting_for_cpu_slots_is_the_machine_and_a_held_stage_is_never_named():
-    ops = (held("read", BUDGET, queued_in_blocks=50), op("map", backpressure_reason=CPU, queued_in_blocks=4))
+    ops = (held("read", BUDGET, queued_in_blocks=50), op("map", blocked_by=CPU, queued_in_blocks=4))
     b = find_bottleneck(ops)
     assert (b.op_id, b.kind) == ("map", T.INPUT_FULL)  # read waits for map: map is the limit
-    ops = (op("read", backpressure_reason=CPU), op("map", active_tasks=2))
+    ops = (op("read", blocked_by=CPU), op("map", active_tasks=2))
     b = find_bottleneck(ops)
     assert (b.op_id, b.kind) == ("read", T.RESOURCES)
     assert b.reason.startswith("read waits for the machine: all CPU slots busy (2/2 for tasks)")
@@ -128,7 +128,7 @@ def test_a_stall_is_reported_where_the_rule_points_else_where_tasks_run():
     assert b.reason == "stalled at model: no operator made progress for 30 s (1 task(s) running)"
     b = find_bottleneck((op("a"), op("b", active_tasks=2)), idle_s=185, stall_timeout_s=30)
     assert (b.op_id, b.kind) == ("b", T.STALLED) and "for 3m 05s" in b.reason
-    b = find_bottleneck((held("a", f"{DownstreamCapacityPolicy.name}: 9 blocks waiting for the consumer"),),
+    b = find_bottleneck((held("a", BlockedReason(DownstreamCapacityPolicy.name, "9 blocks waiting for the consumer")),),
                         idle_s=60, stall_timeout_s=30)
     assert (b.op_id, b.kind) == ("", T.STALLED) and "stalled at the consumer" in b.reason
 
@@ -176,7 +176,7 @@ def test_a_real_run_names_the_single_actor_stage_not_the_preprocessing(runtime, 
             if s is None:
                 return None
             prep, model = s.operators
-            return s if (model.queued_in_blocks >= 2 and (prep.state == T.DONE or prep.backpressure_reason)) else None
+            return s if (model.queued_in_blocks >= 2 and (prep.state == T.DONE or prep.blocked_by is not None)) else None
 
         deadline = time.monotonic() + 60
         while piled_up() is None and time.monotonic() < deadline:
@@ -192,5 +192,5 @@ def test_a_real_run_names_the_single_actor_stage_not_the_preprocessing(runtime, 
         b = s.bottleneck
         if b is not None and b.op_id:
             named = s.operator(b.op_id)
-            assert named.backpressure_reason.split(":")[0] not in HELD_BY_DOWNSTREAM, b.reason
+            assert named.blocked_by is None or named.blocked_by.policy not in HELD_BY_DOWNSTREAM, b.reason
     assert executor.final_snapshot.bottleneck is None  # a finished run has none

@@ -101,7 +101,7 @@ def test_resource_limits_memory_caps_running_tasks_memory_requests(ctx):
     assert rm.can_start(task)
     rm.allocate(task)
     assert not rm.can_start(task)
-    assert "memory" in rm.reason(task)
+    assert "memory" in rm.reason(task).message and not rm.reason(task).is_backpressure
     assert rm.can_start(Resources(cpu=1.0))  # tasks that ask for no memory are not held back
     rm.release(task)
     big = Resources(cpu=1.0, memory=500)
@@ -112,7 +112,7 @@ def test_a_downstream_capacity_ratio_of_none_turns_the_policy_off_between_operat
     consumer = types.SimpleNamespace(name="next", queued_input=lambda: (100, 0))
     executor = types.SimpleNamespace(consumer_of=lambda op: consumer, parallelism_of=lambda op: 1,
                                      consumer_queue_blocks=lambda: 100)
-    assert "100 blocks queued at next" in DownstreamCapacityPolicy(2.0).blocks(object(), executor)
+    assert "100 blocks queued at next" in DownstreamCapacityPolicy(2.0).blocks(object(), executor).message
     assert DownstreamCapacityPolicy(None).blocks(object(), executor) is None
     executor.consumer_of = lambda op: None  # the last operator: the consumer's queue stays bounded
-    assert "waiting for the consumer" in DownstreamCapacityPolicy(None).blocks(object(), executor)
+    assert "waiting for the consumer" in DownstreamCapacityPolicy(None).blocks(object(), executor).message

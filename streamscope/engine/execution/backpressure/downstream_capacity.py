@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.execution.backpressure.base import BackpressurePolicy
+from streamscope.engine.execution.blocked_reason import BlockedReason
 
 
 class DownstreamCapacityPolicy(BackpressurePolicy):
@@ -20,13 +21,13 @@ class DownstreamCapacityPolicy(BackpressurePolicy):
         self.ratio = ratio
         self.min_queued = min_queued
 
-    def blocks(self, op: Any, executor: Any) -> Optional[str]:
+    def blocks(self, op: Any, executor: Any) -> Optional[BlockedReason]:
         consumer = executor.consumer_of(op)
         if consumer is None:
             waiting = executor.consumer_queue_blocks()
             allowed = max(self.min_queued, 8)
             if waiting > allowed:
-                return f"{self.name}: {waiting} blocks waiting for the consumer (limit {allowed})"
+                return self.reason(f"{waiting} blocks waiting for the consumer (limit {allowed})")
             return None
         if self.ratio is None:  # off between operators; the consumer's queue above stays bounded
             return None
@@ -34,5 +35,5 @@ class DownstreamCapacityPolicy(BackpressurePolicy):
         parallel = max(1, executor.parallelism_of(consumer))
         allowed = max(self.min_queued, self.ratio * parallel)
         if queued_blocks > allowed:
-            return f"{self.name}: {queued_blocks} blocks queued at {consumer.name} (limit {allowed:g})"
+            return self.reason(f"{queued_blocks} blocks queued at {consumer.name} (limit {allowed:g})")
         return None

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.execution.backpressure.base import BackpressurePolicy
+from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.units import format_bytes
 
 
 class OutputBudgetPolicy(BackpressurePolicy):
     name = "OutputBudget"
 
-    def blocks(self, op: Any, executor: Any) -> Optional[str]:
+    def blocks(self, op: Any, executor: Any) -> Optional[BlockedReason]:
         budget = executor.op_output_budget(op)
         if budget is None:
             return None
@@ -30,6 +31,6 @@ class OutputBudgetPolicy(BackpressurePolicy):
         if pending + in_flight <= 0:
             return None
         if pending + in_flight + expected > budget:
-            return (f"{self.name}: {format_bytes(pending)} waiting downstream, {format_bytes(in_flight)} expected from "
-                    f"{len(op.active)} running tasks (budget {format_bytes(budget)})")
+            return self.reason(f"{format_bytes(pending)} waiting downstream, {format_bytes(in_flight)} expected "
+                               f"from {len(op.active)} running tasks (budget {format_bytes(budget)})")
         return None
