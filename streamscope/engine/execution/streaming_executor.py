@@ -29,7 +29,6 @@ from streamscope.engine.execution.errors import exception_from_task_error
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
-from streamscope.engine.physical.operators.limit_operator import LimitOperator
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import BlockRef, TaskHandle
 from streamscope.engine.runtime.run_channel import RunChannel
@@ -318,20 +317,16 @@ class StreamingExecutor:
                     self._deliver(bundle)
                 else:
                     consumer, index = consumers[0]
-                    if consumer.completed_early or (isinstance(consumer, LimitOperator) and consumer.satisfied):
-                        self._drop(bundle)
-                    else:
+                    if consumer.needs_more_input():
                         consumer.add_input(bundle, index)
-            if isinstance(op, LimitOperator) and op.satisfied:
-                self._stop_upstream(op)
-                for bundle in op.dropped:
-                    self._drop(bundle)
-                op.dropped.clear()
+                    else:
+                        self._drop(bundle)
             if id(op) not in self._input_done_marked and op.is_finished() and not op.output_queue:
                 self._input_done_marked.add(id(op))
                 op.metrics.finished_at = op.metrics.finished_at or time.time()
                 for consumer, index in consumers:
                     consumer.mark_input_done(index)
+        self._stop_unneeded_operators()
 
     def _deliver(self, bundle: RefBundle) -> None:
         with self._cond:
@@ -344,26 +339,30 @@ class StreamingExecutor:
         if bundle.owned:
             self.services.free(bundle.refs)
 
-    def _stop_upstream(self, limit_op: PhysicalOperator) -> None:
-        stack = list(limit_op.inputs)
-        while stack:
-            op = stack.pop()
-            stack.extend(op.inputs)
-            if op.completed_early:
-                continue
-            op.completed_early = True
-            if op.active:
-                handles = list(op.active)
-                self.channel.cancel(handles)
-                for h in handles:
-                    _, info = self._owner.pop(h)
-                    self.resources.release(h.spec.resources)
-                    self._free_task_inputs(info)
-                op.active.clear()
-            for bundle in op.clear_inputs():
-                self._drop(bundle)
-            while op.output_queue:
-                self._drop(op.output_queue.popleft())
+    def _stop_unneeded_operators(self) -> None:
+        """An operator whose every consumer needs no more input is done, whatever it is (as in
+        Ray Data): a satisfied limit stops the whole chain above it, an operator that finished
+        early stops its inputs in turn. Walking from the sink up stops a whole chain in one step."""
+        for op in reversed(self.plan.ops):
+            consumers = self._consumers[id(op)]
+            if consumers and not op.completed_early and not any(c.needs_more_input() for c, _ in consumers):
+                self._complete_early(op)
+
+    def _complete_early(self, op: PhysicalOperator) -> None:
+        """Stop ``op`` now: cancel its tasks, free its queued inputs and unrouted outputs."""
+        op.completed_early = True
+        if op.active:
+            handles = list(op.active)
+            self.channel.cancel(handles)
+            for h in handles:
+                _, info = self._owner.pop(h)
+                self.resources.release(h.spec.resources)
+                self._free_task_inputs(info)
+            op.active.clear()
+        for bundle in op.clear_inputs():
+            self._drop(bundle)
+        while op.output_queue:
+            self._drop(op.output_queue.popleft())
 
     def _dispatch(self) -> int:
         dispatched = 0
@@ -458,11 +457,6 @@ class StreamingExecutor:
                     self._drop(bundle)
                 while op.output_queue:
                     self._drop(op.output_queue.popleft())
-                extra = getattr(op, "dropped", None)
-                if extra:
-                    for bundle in extra:
-                        self._drop(bundle)
-                    extra.clear()
                 op.shutdown()
             if state != T.RUN_SUCCEEDED:
                 with self._cond:

@@ -25,3 +25,23 @@ def test_break_mid_run_cancels_and_frees(runtime):
         break
     assert ds._last_run.state == "cancelled"
     assert runtime.store_stats().num_blocks == before
+
+
+
+def _slow_identity(batch):
+    time.sleep(0.02)
+    return batch
+
+
+def test_a_satisfied_limit_stops_every_branch_above_it(runtime):
+    """The generic rule: an operator whose consumers need no more input is done. Both branches of
+    a union above a limit stop (their remaining tasks never run), and the limit's rows are exact."""
+    left = streamscope.range(100_000, override_num_blocks=100).map_batches(_slow_identity)
+    right = streamscope.range(100_000, override_num_blocks=100).map_batches(_slow_identity)
+    ds = left.union(right).limit(250)
+    rows = ds.take_all()
+    assert [r["id"] for r in rows] == list(range(250))  # limit plans keep block order
+    maps = [o for o in ds.stats().operators if "MapBatches" in o.name]
+    assert len(maps) == 2
+    for o in maps:
+        assert o.tasks < 100, (o.name, o.tasks)  # stopped early, not run to the end

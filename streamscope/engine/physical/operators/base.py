@@ -171,6 +171,12 @@ class PhysicalOperator:
     def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
         """A failed task whose block is dropped under ``max_errored_blocks``."""
 
+    def needs_more_input(self) -> bool:
+        """False once this operator will take no more input (it finished early, or it is a
+        satisfied limit): the executor drops what would reach it, and an operator whose every
+        consumer needs no more input is stopped."""
+        return not self.completed_early
+
     def concurrency_cap(self) -> Optional[int]:
         """The most tasks this operator may have in flight (None = no cap of its own)."""
         return None

@@ -1,5 +1,5 @@
-"""LimitOperator: passes whole blocks until the limit, slices the last one, then tells the
-executor that everything upstream may stop."""
+"""LimitOperator: passes whole blocks until the limit, slices the last one, then needs no more
+input, so the executor stops everything upstream (the generic rule, nothing limit-specific)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ class LimitOperator(PhysicalOperator):
         self.remaining = limit
         self._slice_fn = None
         self._pending_slices: list[tuple[RefBundle, int]] = []
-        self.dropped: list[RefBundle] = []
 
     def start(self, services: ExecutionServices) -> None:
         super().start(services)
@@ -33,8 +32,7 @@ class LimitOperator(PhysicalOperator):
         self.metrics.rows_in += bundle.num_rows
         self.metrics.bytes_in += bundle.size_bytes
         if self.remaining <= 0:
-            self.dropped.append(bundle)
-            return
+            raise RuntimeError(f"{self.name}: input arrived after the limit was reached")
         rows = bundle.num_rows
         if rows <= self.remaining:
             self.remaining -= rows
@@ -46,6 +44,9 @@ class LimitOperator(PhysicalOperator):
     @property
     def satisfied(self) -> bool:
         return self.remaining <= 0
+
+    def needs_more_input(self) -> bool:
+        return not self.satisfied and super().needs_more_input()
 
     def has_next_task(self) -> bool:
         return bool(self._pending_slices)
