@@ -1,6 +1,7 @@
 """Driver run by test_ray_multinode.py in its own process: connects to a two-node Ray cluster,
 runs a pipeline whose tasks land on both nodes, kills the worker processes of the non-head node
-mid-run, and prints what happened as JSON on its last line."""
+mid-run, and prints what happened as JSON on a line starting with ``REPORT_PREFIX`` (Ray may
+print its own log lines to stdout after it, while shutting down)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import streamscope
 
 ROWS, BLOCKS = 800, 40
+REPORT_PREFIX = "STREAMSCOPE-REPORT "
 
 
 def work(batch):
@@ -64,12 +66,12 @@ def main(address: str) -> None:
     spans = ds._last_run.final_snapshot.timeline
     ok = sorted(df["id"].tolist()) == list(range(ROWS)) and bool(
         (np.sort(df["sq"].to_numpy()) == np.arange(ROWS) ** 2).all())
-    print(json.dumps({
+    print(REPORT_PREFIX + json.dumps({
         "nodes": [n.label for n in nodes], "other": other, "killed": killed,
         "span_nodes": sorted({s.worker.split("/")[0] for s in spans}), "worker_nodes": sorted(seen_workers),
         "killed_at_s": round(killed_at[0], 2) if killed_at else None, "exact": ok, "rows": len(df), "elapsed_s": round(elapsed, 2),
         "store_backend": rt.store_stats().backend, "cpu_total": rt.total_resources().cpu,
-    }))
+    }), flush=True)
     streamscope.engine.init.shutdown()
 
 

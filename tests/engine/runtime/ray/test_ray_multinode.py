@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+from multinode_driver import REPORT_PREFIX
+
 pytest.importorskip("ray")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -99,7 +101,9 @@ def test_two_nodes_worker_kill_mid_run(two_node_cluster):
     out = subprocess.run([sys.executable, os.path.join(HERE, "multinode_driver.py"), address],
                          env=env, capture_output=True, text=True, timeout=200)
     assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    lines = [line for line in out.stdout.splitlines() if line.startswith(REPORT_PREFIX)]
+    assert len(lines) == 1, out.stdout[-3000:]
+    report = json.loads(lines[0][len(REPORT_PREFIX):])
     print(report)
     assert len(report["nodes"]) == 2 and len(report["other"]) == 1
     assert report["cpu_total"] == 2.0
