@@ -7,10 +7,14 @@ Why it is shaped this way:
 * Blocks never travel through pipes. A worker writes its outputs as Arrow IPC files into the
   session's tmpfs directory and reports only ``(block_id, BlockMetadata)``; readers map the files
   zero-copy. The executor holds :class:`LocalBlockRef` ids and never sees a path.
-* The driver side is single-threaded in spirit: the executor thread calls ``submit``, ``wait``
-  and ``cancel``; ``wait`` blocks in ``multiprocessing.connection.wait`` over the busy workers'
-  pipes and every worker's sentinel, so a result or a death wakes it at once with no polling.
-  ``put``/``get``/``free``/``store_stats``/``workers`` are safe from any thread.
+* Any number of runs share it: each run's executor thread submits and cancels through its own
+  :class:`~streamscope.engine.runtime.run_channel.RunChannel`; one thread at a time collects
+  (``_collect`` blocks in ``multiprocessing.connection.wait`` over the busy workers' pipes and
+  every worker's sentinel, so a result or a death wakes it at once with no polling) and the
+  result router deals what arrived to each run. Queued tasks wait in a
+  :class:`~streamscope.engine.runtime.fair_queue.FairTaskQueue`, so a free worker goes to the run
+  with the fewest tasks running. ``put``/``get``/``free``/``store_stats``/``workers`` are safe
+  from any thread.
 * Failures are contained here: a dead worker's attempt is cleaned up and resubmitted (up to
   ``TaskSpec.max_retries``), a user exception is reported once and never retried, and every
   submitted task yields exactly one result unless it was cancelled.

@@ -19,8 +19,10 @@ How the contract maps onto Ray (2.60):
 * Resources, object-store use, spilling, workers per node and GPUs come from the cluster
   (:mod:`.telemetry`).
 
-Thread-safety: the executor thread calls ``submit``/``wait``/``cancel``; ``put``/``get``/``free``
-and the telemetry calls may come from any thread.
+Thread-safety: several runs' executor threads submit and cancel at once (each through its own
+``RunChannel``); one thread at a time collects finished streams (``_collect``) for the result
+router, which deals them to their runs. ``put``/``get``/``free`` and the telemetry calls may come
+from any thread.
 """
 
 from __future__ import annotations
