@@ -15,3 +15,10 @@ from streamscope.engine.runtime.base import BlockRef
 @dataclass(frozen=True, slots=True)
 class LocalBlockRef(BlockRef):
     block_id: str
+
+
+def block_id_of(ref: BlockRef) -> str:
+    """The block id behind a ref, refusing refs of another runtime (a plan mixing runtimes)."""
+    if not isinstance(ref, LocalBlockRef):
+        raise TypeError(f"local runtime got a {type(ref).__name__}; expected LocalBlockRef")
+    return ref.block_id

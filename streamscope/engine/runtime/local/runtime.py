@@ -57,47 +57,13 @@ from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
 from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
 from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
-from streamscope.engine.runtime.local.refs import LocalBlockRef
+from streamscope.engine.runtime.local.refs import LocalBlockRef, block_id_of
+from streamscope.engine.runtime.local.started_session import StartedSession, TaskAttempt
 from streamscope.engine.runtime.local.store import BlockStore
 from streamscope.engine.runtime.local.wakeup import WakeupPipe
 from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.task_runner import error_from_exception
-
-
-class _Attempt:
-    """One attempt of a task running on a worker."""
-
-    __slots__ = ("handle", "attempt", "worker", "input_ids", "gpu_ids")
-
-    def __init__(self, handle: TaskHandle, attempt: int, worker: Worker, input_ids: list[str], gpu_ids: tuple = ()):
-        self.handle = handle
-        self.attempt = attempt
-        self.worker = worker
-        self.input_ids = input_ids
-        self.gpu_ids = gpu_ids
-
-
-class _Session:
-    """The pool and the store of one started runtime. Kept apart from the runtime object so the
-    exit-time finalizer can clean up without keeping the runtime alive."""
-
-    def __init__(self) -> None:
-        self.pool: Optional[WorkerPool] = None
-        self.store: Optional[BlockStore] = None
-        self.actors: Optional[ActorManager] = None
-        self.gpus = GpuPool([])
-
-    def close(self) -> None:
-        actors, self.actors = self.actors, None
-        if actors is not None:
-            actors.stop_all()
-        pool, store = self.pool, self.store
-        self.pool = self.store = None
-        if pool is not None:
-            pool.stop()
-        if store is not None:
-            store.close()
 
 
 class LocalRuntime(Runtime):
@@ -135,14 +101,14 @@ class LocalRuntime(Runtime):
         self._shm_root = shm_root
         self._start_method = start_method
         self._free_bytes_fn = free_bytes_fn or session_dir.free_bytes
-        self._state = _Session()
+        self._state = StartedSession()
         # Runs at interpreter exit too (atexit), so workers and tmpfs files never outlive us.
         self._finalizer = weakref.finalize(self, self._state.close)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._fn_bytes: dict[str, bytes] = {}
         self._queue = FairTaskQueue()
-        self._running: dict[int, _Attempt] = {}
+        self._running: dict[int, TaskAttempt] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
         self._streamed = StreamedOutputs()
         self._worker_gpus: dict[str, tuple] = {}
@@ -292,10 +258,10 @@ class LocalRuntime(Runtime):
         return LocalBlockRef(block_id), BlockMetadata.of(table)
 
     def get(self, ref: BlockRef) -> pa.Table:
-        return self._store().get(_block_id(ref))
+        return self._store().get(block_id_of(ref))
 
     def free(self, refs: Sequence[BlockRef]) -> None:
-        self._free_ids([_block_id(r) for r in refs])
+        self._free_ids([block_id_of(r) for r in refs])
 
     def total_resources(self) -> Resources:
         pool = self._state.pool
@@ -436,7 +402,7 @@ class LocalRuntime(Runtime):
                 self._fail(handle, attempt, exc, system=False)
                 continue
             worker = pick_worker(pool, self._worker_gpus, gpu_ids)
-            rec = _Attempt(handle, attempt, worker, input_ids, gpu_ids)
+            rec = TaskAttempt(handle, attempt, worker, input_ids, gpu_ids)
             worker.current = rec
             self._running[task_id] = rec
             pool.send_task(worker, spec.fn.fn_id, fn_bytes, message)
@@ -468,7 +434,7 @@ class LocalRuntime(Runtime):
     def _on_partial(self, worker: Worker, message: tuple) -> None:
         """One output block of a streaming task, reported while the task still runs."""
         _, task_id, attempt, (block_id, path, size, spilled), meta = message
-        rec: Optional[_Attempt] = worker.current
+        rec: Optional[TaskAttempt] = worker.current
         if rec is None or rec.handle.task_id != task_id or rec.attempt != attempt:
             blockfile.remove_quietly(path)  # an attempt nobody waits for any more
             return
@@ -492,7 +458,7 @@ class LocalRuntime(Runtime):
         _, task_id, attempt, result, files, exception_bytes = message
         pool = self._state.pool
         assert pool is not None
-        rec: Optional[_Attempt] = worker.current
+        rec: Optional[TaskAttempt] = worker.current
         worker.current = None
         if rec is None or rec.handle.task_id != task_id or rec.attempt != attempt:
             for _, path, _, _ in files:  # a result nobody waits for any more
@@ -543,7 +509,7 @@ class LocalRuntime(Runtime):
     def _on_death(self, worker: Worker) -> None:
         pool = self._state.pool
         assert pool is not None
-        rec: Optional[_Attempt] = worker.current
+        rec: Optional[TaskAttempt] = worker.current
         worker.current = None
         exitcode = worker.process.exitcode
         pool.kill([worker])  # reaps it (it may still be dying) and forgets it
@@ -569,7 +535,7 @@ class LocalRuntime(Runtime):
         pool.refill()
         self._dispatch()
 
-    def _release_gpus(self, rec: _Attempt) -> None:
+    def _release_gpus(self, rec: TaskAttempt) -> None:
         if rec.gpu_ids:
             self._state.gpus.release(rec.gpu_ids, rec.handle.spec.resources.gpu)
             rec.gpu_ids = ()
@@ -593,12 +559,6 @@ def _system_error(operator: str, exc: BaseException) -> TaskError:
     error = error_from_exception(operator, exc)
     error.system = True
     return error
-
-
-def _block_id(ref: BlockRef) -> str:
-    if not isinstance(ref, LocalBlockRef):
-        raise TypeError(f"local runtime got a {type(ref).__name__}; expected LocalBlockRef")
-    return ref.block_id
 
 
 def _default_workers() -> int:
