@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
-from streamscope.engine.data_iterator import DataIterator
-from streamscope.engine.dataset import Dataset, MaterializedDataset
+from streamscope.engine.api.data_iterator import DataIterator
+from streamscope.engine.api.dataset import Dataset, MaterializedDataset
 from streamscope.engine.exceptions import (
     DataSourceError,
     ExecutionCancelled,
@@ -22,12 +22,12 @@ from streamscope.engine.exceptions import (
     UserCodeException,
     WorkerCrashedError,
 )
-from streamscope.engine.grouped_data import GroupedData
-from streamscope.engine.init import init
-from streamscope.engine.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
+from streamscope.engine.api.grouped_data import GroupedData
+from streamscope.engine.api.init import init
+from streamscope.engine.api.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
-from streamscope.engine.read_api import (
+from streamscope.engine.api.read import (
     range,
     range_tensor,
     read_binary_files,
@@ -40,7 +40,7 @@ from streamscope.engine.read_api import (
     read_text,
 )
 from streamscope.engine.schema import Schema
-from streamscope.engine.torch_api import from_torch
+from streamscope.engine.api.torch import from_torch
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 
@@ -52,7 +52,7 @@ DatasetIterator = DataIterator
 
 def _install_display() -> None:
     """Route a Dataset's notebook repr to the widgets layer (imported only when displayed)."""
-    from streamscope.engine import dataset as _dataset
+    from streamscope.engine.api import dataset as _dataset
 
     def provider(ds):
         from streamscope.widgets.dataset_view import dataset_mimebundle

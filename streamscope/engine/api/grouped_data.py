@@ -29,7 +29,7 @@ class GroupedData:
         return f"GroupedData(dataset={self._dataset!r}, key={self._keys!r})"
 
     def aggregate(self, *aggs: A.AggregateFnV2):
-        from streamscope.engine.all_to_all_api import aggregate_dataset
+        from streamscope.engine.api.all_to_all import aggregate_dataset
 
         if not aggs:
             raise ValueError("aggregate() needs at least one aggregation")
@@ -74,7 +74,7 @@ class GroupedData:
                    fn_args=None, fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                    num_gpus=None, memory=None, concurrency=None, **ray_remote_args):
         """Apply ``fn`` to each group as one batch (all of a group's rows together)."""
-        from streamscope.engine.all_to_all_api import exchange
+        from streamscope.engine.api.all_to_all import exchange
         from streamscope.engine.block import BATCH_FORMATS
         from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
         from streamscope.engine.transforms.udf import UserFunction, describe

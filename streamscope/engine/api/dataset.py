@@ -2,8 +2,8 @@
 
 Every transform returns a new Dataset whose plan has one more logical operator; nothing runs until
 a consumption method (``take``, ``iter_batches``, ``count``, ``write_*``, ``materialize``) is
-called. Consumption lives in :mod:`streamscope.engine.consume`, writes in
-:mod:`streamscope.engine.writes`; this module holds construction and transforms only.
+called. Consumption lives in :mod:`streamscope.engine.api.consume`, writes in
+:mod:`streamscope.engine.api.writes`; this module holds construction and transforms only.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
 from streamscope.engine import compute as compute_mod
-from streamscope.engine.all_to_all_api import AllToAllMixin
-from streamscope.engine.consume import ConsumeMixin
+from streamscope.engine.api.all_to_all import AllToAllMixin
+from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.logical.plan import LogicalPlan, post_order
@@ -27,8 +27,8 @@ from streamscope.engine.transforms.columns import (
 )
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
-from streamscope.engine.torch_api import TorchMixin
-from streamscope.engine.writes import WriteMixin
+from streamscope.engine.api.torch import TorchMixin
+from streamscope.engine.api.writes import WriteMixin
 
 _display_provider: Optional[Callable[["Dataset"], dict]] = None
 
@@ -152,9 +152,9 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         if (num_blocks is None) == (target_num_rows_per_block is None):
             raise ValueError("repartition() takes exactly one of num_blocks or target_num_rows_per_block")
         if shuffle or keys:
-            from streamscope.engine import all_to_all_api
+            from streamscope.engine.api import all_to_all
 
-            return all_to_all_api.shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
+            return all_to_all.shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
         if num_blocks is not None and num_blocks <= 0:
             raise ValueError(f"num_blocks must be positive, got {num_blocks}")
         return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block))

@@ -2,7 +2,7 @@
 and ``iterator``, as in Ray Data.
 
 Why a mixin: Dataset stays a thin plan builder; everything that feeds a training loop lives here
-and in :mod:`streamscope.engine.data_iterator`. torch is optional: it is imported inside the
+and in :mod:`streamscope.engine.api.data_iterator`. torch is optional: it is imported inside the
 functions that need it, with an error that says what to install.
 
 Batches are converted to tensors in the prefetch thread (``torch_collate`` runs as the batch
@@ -80,7 +80,7 @@ class TorchMixin:
 
     def iterator(self):
         """A DataIterator over this dataset (each iteration executes it)."""
-        from streamscope.engine.data_iterator import DatasetIterator
+        from streamscope.engine.api.data_iterator import DatasetIterator
 
         return DatasetIterator(self)
 
@@ -88,7 +88,7 @@ class TorchMixin:
         """n DataIterators fed by one execution of this dataset (blocks dealt out; ``equal=True``
         gives every split the same number of rows, dropping fewer than n leftover rows).
         ``locality_hints`` is accepted for Ray compatibility and ignored (one machine)."""
-        from streamscope.engine.data_iterator import SplitCoordinator, StreamSplitDataIterator
+        from streamscope.engine.api.data_iterator import SplitCoordinator, StreamSplitDataIterator
 
         coordinator = SplitCoordinator(self, int(n), equal)
         return [StreamSplitDataIterator(coordinator, i) for i in range(int(n))]
@@ -148,7 +148,7 @@ def from_torch(dataset: Any, local_read: bool = False):
     Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the driver (``local_read`` is accepted for Ray
     compatibility); tensors become numpy arrays."""
     torch = import_torch()
-    from streamscope.engine.from_memory import from_items
+    from streamscope.engine.api.from_memory import from_items
 
     if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
         samples = iter(dataset)

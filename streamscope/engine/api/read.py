@@ -16,7 +16,7 @@ from streamscope.engine.logical.plan import LogicalPlan
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
                     concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
-    from streamscope.engine.dataset import Dataset
+    from streamscope.engine.api.dataset import Dataset
 
     blocks = override_num_blocks if override_num_blocks else parallelism
     resources = None

@@ -37,7 +37,7 @@ class DataIterator:
                      batch_format: Optional[str] = "default", drop_last: bool = False,
                      local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                      _collate_fn: Any = None) -> Iterator[Any]:
-        from streamscope.engine.iterator import iter_batches
+        from streamscope.engine.api.batching import iter_batches
 
         return iter_batches(self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
                             local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
@@ -51,7 +51,7 @@ class DataIterator:
                            device: Any = "auto", collate_fn: Any = None, drop_last: bool = False,
                            local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                            pin_memory: bool = False) -> Iterator[Any]:
-        from streamscope.engine.torch_api import torch_collate
+        from streamscope.engine.api.torch import torch_collate
 
         collate = torch_collate(dtypes, device, collate_fn, pin_memory)
         return self.iter_batches(prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format="numpy",

@@ -19,7 +19,7 @@ from streamscope.engine.tensor import ndarray_to_arrow
 
 
 def _materialized(tables: list[pa.Table], name: str):
-    from streamscope.engine.dataset import MaterializedDataset
+    from streamscope.engine.api.dataset import MaterializedDataset
 
     return MaterializedDataset(LogicalPlan(InputData(tables=tables, name=name)))
 

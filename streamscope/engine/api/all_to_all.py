@@ -70,7 +70,7 @@ class _Sampler:
 class AllToAllMixin:
     # ---- grouping and aggregation -----------------------------------------------------------
     def groupby(self, key: Union[str, list[str], None], num_partitions: Optional[int] = None):
-        from streamscope.engine.grouped_data import GroupedData
+        from streamscope.engine.api.grouped_data import GroupedData
 
         return GroupedData(self, key, num_partitions)
 

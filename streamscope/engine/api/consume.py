@@ -66,7 +66,7 @@ class ConsumeMixin:
                      batch_format: Optional[str] = "default", drop_last: bool = False,
                      local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                      _collate_fn=None) -> Iterator[Any]:
-        from streamscope.engine.iterator import iter_batches
+        from streamscope.engine.api.batching import iter_batches
 
         return iter_batches(
             self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
@@ -151,7 +151,7 @@ class ConsumeMixin:
         print(result.text())
 
     def _explain(self):
-        from streamscope.engine.explain import explain_plan
+        from streamscope.engine.api.explain import explain_plan
 
         return explain_plan(self._plan, name=self._name or _default_name(self), executed=self._last_run is not None)
 
