@@ -1,6 +1,13 @@
-"""Errors the engine raises to users. Each names the operator, file or column involved."""
+"""Errors the engine raises to users. Each names the operator, file or column involved.
+
+Also the one translation of a worker's ``TaskError`` into the exception the user sees
+(:func:`exception_from_task_error`), kept here, at the bottom of the engine, because the executor
+and the actor-pool operator (two layers) both raise it.
+"""
 
 from __future__ import annotations
+
+import functools
 
 
 class StreamscopeError(Exception):
@@ -45,3 +52,41 @@ class ObjectStoreFullError(StreamscopeError):
 
 class DataSourceError(StreamscopeError):
     """A read failed: missing path, corrupt file, unreadable format. The message names the file."""
+
+
+@functools.lru_cache(maxsize=128)
+def _combined_type(original: type) -> type:
+    try:
+        return type(f"UserCodeException({original.__name__})", (UserCodeException, original), {
+            "__init__": UserCodeException.__init__,
+            "__str__": lambda self: UserCodeException.__str__(self),
+        })
+    except TypeError:
+        return UserCodeException
+
+
+def exception_from_task_error(error) -> BaseException:
+    """The exception to raise for a failed task's ``TaskError`` (``runtime.base.TaskError``).
+
+    It names the operator, keeps the worker's traceback in its message, chains the original
+    exception as ``__cause__``, and is also an instance of the original exception's type where
+    that type allows it, so ``except ZeroDivisionError`` still works around a Dataset call. A
+    system error (the worker died) becomes a :class:`WorkerCrashedError`.
+    """
+    if error.system:
+        exc: BaseException = WorkerCrashedError(f"{error.operator}: {error.message}")
+        exc.__cause__ = RemoteTraceback(error.traceback) if error.traceback else None
+        return exc
+    message = (
+        f"{error.operator} failed: {error.type_name}: {error.message}\n\n"
+        f"Traceback from the worker:\n{error.traceback.rstrip()}"
+    )
+    cls = UserCodeException
+    if error.exception is not None and isinstance(error.exception, Exception):
+        cls = _combined_type(type(error.exception))
+    try:
+        exc = cls(error.operator, message, error.traceback)
+    except Exception:
+        exc = UserCodeException(error.operator, message, error.traceback)
+    exc.__cause__ = error.exception if error.exception is not None else RemoteTraceback(error.traceback)
+    return exc

@@ -17,27 +17,17 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import aggregate as A
-
-
-def exchange(ds: Any, name: str, spec: Any, kind: str, others: tuple = ()) -> Any:
-    from streamscope.engine.logical import operators as L
-
-    return ds._derive(L.Exchange(name, [ds._plan.dag] + [o._plan.dag for o in others], spec, kind=kind))
-
-
-def aggregate_dataset(ds: Any, keys: list[str], aggs: list, num_partitions: Optional[int] = None) -> Any:
-    from streamscope.engine.physical.exchange.hash_aggregate import HashAggregateSpec
-
-    label = ", ".join(a.name for a in aggs)
-    name = f"Aggregate[keys={keys}, {label}]" if keys else f"Aggregate[{label}]"
-    return exchange(ds, name, HashAggregateSpec(keys, aggs, num_partitions), "HashAggregate")
+from streamscope.engine.api.derive import exchange
+from streamscope.engine.api.grouped_data import GroupedData
+from streamscope.engine.physical.exchange.join import JoinSpec
+from streamscope.engine.physical.exchange.positional import SliceSpec, ZipSpec
+from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
+from streamscope.engine.physical.exchange.sort import SortSpec
 
 
 def shuffle_repartition(ds: Any, num_blocks: Optional[int], keys=None, sort: bool = False) -> Any:
     """``repartition(n, shuffle=True)`` (random rows per block) or ``repartition(n, keys=...)``
     (rows with equal keys in one block, sorted by key when ``sort``)."""
-    from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
-
     if num_blocks is not None and num_blocks <= 0:
         raise ValueError(f"num_blocks must be positive, got {num_blocks}")
     if keys:
@@ -70,8 +60,6 @@ class _Sampler:
 class AllToAllMixin:
     # ---- grouping and aggregation -----------------------------------------------------------
     def groupby(self, key: Union[str, list[str], None], num_partitions: Optional[int] = None):
-        from streamscope.engine.api.grouped_data import GroupedData
-
         return GroupedData(self, key, num_partitions)
 
     def aggregate(self, *aggs: A.AggregateFnV2) -> Optional[dict]:
@@ -116,8 +104,6 @@ class AllToAllMixin:
 
     # ---- ordering and shuffles --------------------------------------------------------------
     def sort(self, key: Union[str, list[str]], descending: Union[bool, list[bool]] = False, boundaries: Optional[list] = None):
-        from streamscope.engine.physical.exchange.sort import SortSpec
-
         keys = [key] if isinstance(key, str) else list(key)
         if not keys or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"sort: key must be a column name or a non-empty list of names, got {key!r}")
@@ -127,8 +113,6 @@ class AllToAllMixin:
         return exchange(self, f"Sort[keys={keys}, descending={desc}]", SortSpec(keys, desc, boundaries), "Sort")
 
     def random_shuffle(self, *, seed: Any = None, num_blocks: Optional[int] = None, **ray_remote_args):
-        from streamscope.engine.physical.exchange.shuffle import RandomShuffleSpec
-
         seed = _seed(seed)
         return exchange(self, f"RandomShuffle[seed={seed}]", RandomShuffleSpec(seed, num_blocks), "RandomShuffle")
 
@@ -142,8 +126,6 @@ class AllToAllMixin:
              right_on: Optional[tuple] = None, left_suffix: Optional[str] = None, right_suffix: Optional[str] = None,
              *, partition_size_hint: Optional[int] = None, aggregator_ray_remote_args: Optional[dict] = None,
              validate_schemas: bool = False):
-        from streamscope.engine.physical.exchange.join import JoinSpec
-
         on = [on] if isinstance(on, str) else list(on)
         right_on = [right_on] if isinstance(right_on, str) else (list(right_on) if right_on else None)
         spec = JoinSpec(join_type, num_partitions, on, right_on, left_suffix, right_suffix)
@@ -151,8 +133,6 @@ class AllToAllMixin:
 
     def zip(self, *other: Any):
         """Columns of every dataset side by side, row by row (duplicate names get ``_1``...)."""
-        from streamscope.engine.physical.exchange.positional import ZipSpec
-
         if not other:
             raise ValueError("zip() needs at least one other dataset")
         return exchange(self, "Zip", ZipSpec(1 + len(other)), "Zip", tuple(other))
@@ -213,8 +193,6 @@ class AllToAllMixin:
 def _slice_into(ds: Any, bounds: list[tuple[int, int]]) -> list:
     """Run one slicing exchange; hand each range's blocks to its own MaterializedDataset (through
     ``Dataset._materialize_run``, which frees every received block if the run fails midway)."""
-    from streamscope.engine.physical.exchange.positional import SliceSpec
-
     sliced = exchange(ds, f"Split[{len(bounds)}]", SliceSpec(bounds), "Split")
     return sliced._materialize_run("split", functools.partial(_group_by_bounds, bounds), label="Split")
 

@@ -10,15 +10,21 @@ from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
+from streamscope.engine.api.batching import iter_batches
+from streamscope.engine.api.data_iterator import DatasetIterator
+from streamscope.engine.api.explain import explain_plan
+from streamscope.engine.api.streaming_split import streaming_split as split_stream
 from streamscope.engine.block import block_to_batch, block_to_pandas, concat_blocks, iter_rows
+from streamscope.engine.execution.run import start_execution
+from streamscope.engine.execution.stats import DatasetStats
+from streamscope.engine.logical.operators import InputData, Read
+from streamscope.engine.logical.plan import post_order
 from streamscope.engine.schema import Schema
 
 
 class ConsumeMixin:
     # ---- execution plumbing --------------------------------------------------------------------
     def _start_execution(self, purpose: str, plan=None):
-        from streamscope.engine.execution.run import start_execution
-
         executor = start_execution(plan or self._plan, name=self._name or _default_name(self), purpose=purpose)
         self._last_run = executor
         return executor
@@ -66,13 +72,21 @@ class ConsumeMixin:
                      batch_format: Optional[str] = "default", drop_last: bool = False,
                      local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                      _collate_fn=None) -> Iterator[Any]:
-        from streamscope.engine.api.batching import iter_batches
-
         return iter_batches(
             self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
             local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
             prefetch_batches=prefetch_batches, collate_fn=_collate_fn,
         )
+
+    def iterator(self):
+        """A DataIterator over this dataset (each iteration executes it)."""
+        return DatasetIterator(self)
+
+    def streaming_split(self, n: int, *, equal: bool = False, locality_hints: Optional[list] = None):
+        """n DataIterators fed by one execution of this dataset (blocks dealt out; ``equal=True``
+        gives every split the same number of rows, dropping fewer than n leftover rows).
+        ``locality_hints`` is accepted for Ray compatibility and ignored (one machine)."""
+        return split_stream(self, n, equal)
 
     def to_pandas(self, limit: Optional[int] = None):
         tables = list(self._iter_tables())
@@ -116,16 +130,12 @@ class ConsumeMixin:
         return None if schema is None else schema.names
 
     def num_blocks(self) -> int:
-        from streamscope.engine.logical.operators import InputData
-
         dag = self._plan.dag
         if isinstance(dag, InputData):
             return dag.num_blocks()
         return self.materialize().num_blocks()
 
     def size_bytes(self) -> int:
-        from streamscope.engine.logical.operators import InputData
-
         dag = self._plan.dag
         if isinstance(dag, InputData) and dag.refs is not None:
             return sum(m.size_bytes for _, m in dag.refs)
@@ -133,9 +143,6 @@ class ConsumeMixin:
         return mat.size_bytes()
 
     def input_files(self) -> list[str]:
-        from streamscope.engine.logical.operators import Read
-        from streamscope.engine.logical.plan import post_order
-
         files: list[str] = []
         for op in post_order(self._plan.dag):
             if isinstance(op, Read):
@@ -151,15 +158,11 @@ class ConsumeMixin:
         print(result.text())
 
     def _explain(self):
-        from streamscope.engine.api.explain import explain_plan
-
         return explain_plan(self._plan, name=self._name or _default_name(self), executed=self._last_run is not None)
 
     def stats(self):
         """Readable text of the last execution that is also a structured object
         (``.operators``, ``.wall_s``, ``.spilled_bytes``, ``.to_dict()``)."""
-        from streamscope.engine.execution.stats import DatasetStats
-
         run = self._last_run
         if run is None:
             return DatasetStats(None)

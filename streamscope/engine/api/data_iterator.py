@@ -1,30 +1,20 @@
 """DataIterator: what training loops consume, as in Ray Data.
 
-``Dataset.iterator()`` gives one that runs the dataset each time it is iterated;
-``Dataset.streaming_split(n)`` gives n that share **one** execution: a dealer thread pulls the
-run's output blocks and deals them to n bounded queues, so n training workers (threads here, or
-processes fed by them) are fed by one pipeline, and a slow worker holds back the pipeline through
-its full queue instead of making it buffer without bound.
-
-Dealing: with ``equal=False`` each block goes whole to the consumer with the fewest rows so far
-among those with room (every row reaches exactly one consumer). With ``equal=True`` every block is
-cut into n equal slices, one per consumer, and the few leftover rows wait in a carry buffer until
-there are enough for everyone; at the end fewer than n rows may be left over and are dropped (as
-in Ray Data), so every consumer gets exactly the same number of rows.
+``Dataset.iterator()`` gives a :class:`DatasetIterator`, which runs the dataset each time it is
+iterated; ``Dataset.streaming_split(n)`` gives n :class:`StreamSplitDataIterator` that share one
+execution (the dealer that feeds them is :mod:`streamscope.engine.api.streaming_split`). Batching,
+rows and torch conversion are shared by all of them here.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
-from streamscope.engine.block import concat_blocks, iter_rows
-
-QUEUE_BLOCKS = 4
-_END = object()
+from streamscope.engine.api.batching import iter_batches
+from streamscope.engine.api.torch import torch_collate
+from streamscope.engine.block import iter_rows
 
 
 class DataIterator:
@@ -37,8 +27,6 @@ class DataIterator:
                      batch_format: Optional[str] = "default", drop_last: bool = False,
                      local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                      _collate_fn: Any = None) -> Iterator[Any]:
-        from streamscope.engine.api.batching import iter_batches
-
         return iter_batches(self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
                             local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
                             prefetch_batches=prefetch_batches, collate_fn=_collate_fn)
@@ -51,8 +39,6 @@ class DataIterator:
                            device: Any = "auto", collate_fn: Any = None, drop_last: bool = False,
                            local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                            pin_memory: bool = False) -> Iterator[Any]:
-        from streamscope.engine.api.torch import torch_collate
-
         collate = torch_collate(dtypes, device, collate_fn, pin_memory)
         return self.iter_batches(prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format="numpy",
                                  drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
@@ -72,106 +58,10 @@ class DatasetIterator(DataIterator):
         return f"DataIterator({self._dataset._plan.dag.name})"
 
 
-class SplitCoordinator:
-    """Owns the one execution behind ``streaming_split`` and deals its blocks."""
-
-    def __init__(self, dataset: Any, n: int, equal: bool):
-        if n < 1:
-            raise ValueError(f"streaming_split needs n >= 1, got {n}")
-        self.dataset = dataset
-        self.n = n
-        self.equal = equal
-        self.queues = [queue.Queue(maxsize=QUEUE_BLOCKS) for _ in range(n)]
-        self.rows = [0] * n
-        self.closed = [False] * n
-        self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
-        self._stop = threading.Event()
-
-    def ensure_started(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._deal, name="streamscope-split-dealer", daemon=True)
-                self._thread.start()
-
-    def _put(self, i: int, item: Any) -> bool:
-        """Block until consumer ``i`` has room; False when it went away or we are stopping."""
-        while not self._stop.is_set():
-            if self.closed[i]:
-                return False
-            try:
-                self.queues[i].put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _deal(self) -> None:
-        tables = None
-        try:
-            tables = self.dataset._iter_tables()
-            carry: list[pa.Table] = []
-            for table in tables:
-                if self._stop.is_set():
-                    break
-                if self.equal:
-                    carry.append(table)
-                    pending = concat_blocks(carry) if len(carry) > 1 else carry[0]
-                    share = pending.num_rows // self.n
-                    if share == 0:
-                        carry = [pending]
-                        continue
-                    for i in range(self.n):
-                        self._give(i, pending.slice(i * share, share))
-                    rest = pending.slice(self.n * share)
-                    carry = [rest] if rest.num_rows else []
-                else:
-                    self._give(self._least_loaded(), table)
-            for i in range(self.n):
-                self._put(i, _END)
-        except BaseException as exc:  # noqa: BLE001 - every consumer sees the run's error
-            for i in range(self.n):
-                self._put(i, ("error", exc))
-        finally:
-            close = getattr(tables, "close", None)
-            if close is not None:
-                close()
-
-    def _give(self, i: int, table: pa.Table) -> None:
-        self.rows[i] += table.num_rows
-        self._put(i, table)
-
-    def _least_loaded(self) -> int:
-        while not self._stop.is_set():
-            open_ = [i for i in range(self.n) if not self.closed[i]]
-            if not open_:
-                return 0
-            roomy = [i for i in open_ if not self.queues[i].full()]
-            if roomy:
-                return min(roomy, key=lambda i: self.rows[i])
-            self._stop.wait(0.005)
-        return 0
-
-    def consume(self, i: int) -> Iterator[pa.Table]:
-        self.ensure_started()
-        try:
-            while True:
-                item = self.queues[i].get()
-                if item is _END:
-                    return
-                if isinstance(item, tuple) and item and item[0] == "error":
-                    raise item[1]
-                yield item
-        finally:
-            self.closed[i] = True
-            if all(self.closed):
-                self._stop.set()
-
-
 class StreamSplitDataIterator(DataIterator):
     """One of the n iterators of ``streaming_split`` (one pass over its share of the data)."""
 
-    def __init__(self, coordinator: SplitCoordinator, index: int):
+    def __init__(self, coordinator: Any, index: int):
         self._coord = coordinator
         self._index = index
         self._used = False

@@ -12,10 +12,11 @@ import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
 from streamscope.engine import compute as compute_mod
-from streamscope.engine.api.all_to_all import AllToAllMixin
+from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
 from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.expressions import as_expr
 from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.runtime.base import BlockRef
 from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
@@ -106,8 +107,6 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         if (fn is None) == (expr is None):
             raise ValueError("filter() takes exactly one of fn or expr")
         if expr is not None:
-            from streamscope.engine.expressions import as_expr
-
             parsed = as_expr(expr)
             transform = ExprFilterTransform(parsed)
             return self._derive(L.Filter(f"Filter({parsed})", self._plan.dag, transform, expr=parsed))
@@ -152,9 +151,7 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         if (num_blocks is None) == (target_num_rows_per_block is None):
             raise ValueError("repartition() takes exactly one of num_blocks or target_num_rows_per_block")
         if shuffle or keys:
-            from streamscope.engine.api import all_to_all
-
-            return all_to_all.shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
+            return shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
         if num_blocks is not None and num_blocks <= 0:
             raise ValueError(f"num_blocks must be positive, got {num_blocks}")
         return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block))

@@ -1,4 +1,5 @@
-"""Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow.
+"""Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow,
+from_blocks, from_torch.
 
 These mirror Ray Data's column conventions: scalars from ``from_items`` land in column ``item``,
 arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
@@ -6,21 +7,22 @@ arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
 import pyarrow as pa
 
-from streamscope.engine.block import pandas_to_block, rows_to_block, to_block
+from streamscope.engine.api.dataset import MaterializedDataset
+from streamscope.engine.api.torch import rows_from_torch
+from streamscope.engine.block import concat_blocks, pandas_to_block, rows_to_block, to_block
 from streamscope.engine.logical.operators import InputData
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.tensor import ndarray_to_arrow
 
 
 def _materialized(tables: list[pa.Table], name: str):
-    from streamscope.engine.api.dataset import MaterializedDataset
-
     return MaterializedDataset(LogicalPlan(InputData(tables=tables, name=name)))
 
 
@@ -33,8 +35,6 @@ def _split(table: pa.Table, n: Optional[int]) -> list[pa.Table]:
 
 
 def _default_blocks(num_rows: int) -> int:
-    import os
-
     return max(1, min(num_rows, 2 * (os.cpu_count() or 1)))
 
 
@@ -51,8 +51,6 @@ def from_pandas(dfs: Any, override_num_blocks: Optional[int] = None):
     frames = dfs if isinstance(dfs, (list, tuple)) else [dfs]
     tables = [pandas_to_block(df) for df in frames]
     if override_num_blocks:
-        from streamscope.engine.block import concat_blocks
-
         tables = _split(concat_blocks(tables), override_num_blocks)
     return _materialized(tables, "FromPandas")
 
@@ -78,11 +76,16 @@ def from_arrow(tables: Any, *, override_num_blocks: Optional[int] = None):
             t = ipc.open_stream(pa.py_buffer(t)).read_all()
         out.append(to_block(t))
     if override_num_blocks:
-        from streamscope.engine.block import concat_blocks
-
         out = _split(concat_blocks(out), override_num_blocks)
     return _materialized(out, "FromArrow")
 
 
 def from_blocks(blocks: list):
     return _materialized([to_block(b) for b in blocks], "FromBlocks")
+
+
+def from_torch(dataset: Any, local_read: bool = False):
+    """A Dataset of ``{"item": sample}`` rows from a torch map-style or iterable dataset (as Ray
+    Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the
+    driver (``local_read`` is accepted for Ray compatibility); tensors become numpy arrays."""
+    return from_items(rows_from_torch(dataset))

@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from streamscope.engine import aggregate as A
+from streamscope.engine.api.derive import aggregate_dataset, exchange
+from streamscope.engine.block import BATCH_FORMATS
+from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
+from streamscope.engine.transforms.udf import UserFunction, describe
 
 
 class GroupedData:
@@ -29,8 +33,6 @@ class GroupedData:
         return f"GroupedData(dataset={self._dataset!r}, key={self._keys!r})"
 
     def aggregate(self, *aggs: A.AggregateFnV2):
-        from streamscope.engine.api.all_to_all import aggregate_dataset
-
         if not aggs:
             raise ValueError("aggregate() needs at least one aggregation")
         for agg in aggs:
@@ -74,11 +76,6 @@ class GroupedData:
                    fn_args=None, fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                    num_gpus=None, memory=None, concurrency=None, **ray_remote_args):
         """Apply ``fn`` to each group as one batch (all of a group's rows together)."""
-        from streamscope.engine.api.all_to_all import exchange
-        from streamscope.engine.block import BATCH_FORMATS
-        from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
-        from streamscope.engine.transforms.udf import UserFunction, describe
-
         if not self._keys:
             raise ValueError("map_groups needs a groupby key")
         if (batch_format or "default") not in BATCH_FORMATS:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from streamscope.engine.api.dataset import Dataset
+from streamscope.engine.io.range_datasource import RangeDatasource
 from streamscope.engine.logical.operators import Read
 from streamscope.engine.logical.plan import LogicalPlan
+
+# The file datasources are imported inside their read_* function on purpose: every one of them
+# imports fsspec (through io/paths.py), about 0.25 s that ``import streamscope`` must not pay.
+# They import nothing from api/, so these lazy imports are in no cycle.
 
 
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
                     concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
-    from streamscope.engine.api.dataset import Dataset
-
     blocks = override_num_blocks if override_num_blocks else parallelism
     resources = None
     if num_cpus is not None or num_gpus is not None or memory is not None:
@@ -31,8 +35,6 @@ class _Resources:
 
 
 def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None):  # noqa: A001
-    from streamscope.engine.io.range_datasource import RangeDatasource
-
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"range() expects a non-negative int, got {n!r}")
     return read_datasource(RangeDatasource(n), parallelism=parallelism, concurrency=concurrency, override_num_blocks=override_num_blocks)
@@ -40,17 +42,11 @@ def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, o
 
 def range_tensor(n: int, *, shape: tuple = (1,), parallelism: int = -1, concurrency: Optional[int] = None,
                  override_num_blocks: Optional[int] = None):
-    from streamscope.engine.io.range_datasource import RangeDatasource
-
     return read_datasource(RangeDatasource(n, block_format="tensor", tensor_shape=tuple(shape)), parallelism=parallelism,
                            concurrency=concurrency, override_num_blocks=override_num_blocks)
 
 
-def _read(cls_path: str, paths: Any, kwargs: dict, extra: dict):
-    import importlib
-
-    module, name = cls_path.rsplit(".", 1)
-    cls = getattr(importlib.import_module(module), name)
+def _read(cls: Any, paths: Any, kwargs: dict, extra: dict):
     engine_args = {k: kwargs.pop(k) for k in ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks") if k in kwargs}
     for ignored in ("ray_remote_args", "arrow_open_stream_args", "arrow_open_file_args", "partition_filter",
                     "partitioning", "meta_provider", "label_selector", "fallback_strategy", "catalog"):
@@ -60,34 +56,48 @@ def _read(cls_path: str, paths: Any, kwargs: dict, extra: dict):
 
 
 def read_parquet(paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.parquet_datasource.ParquetDatasource", paths, kwargs,
+    from streamscope.engine.io.parquet_datasource import ParquetDatasource
+
+    return _read(ParquetDatasource, paths, kwargs,
                  {"columns": columns, "filesystem": filesystem})
 
 
 def read_csv(paths: Any, *, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.csv_datasource.CSVDatasource", paths, kwargs, {"filesystem": filesystem})
+    from streamscope.engine.io.csv_datasource import CSVDatasource
+
+    return _read(CSVDatasource, paths, kwargs, {"filesystem": filesystem})
 
 
 def read_json(paths: Any, *, lines: bool = False, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.json_datasource.JSONDatasource", paths, kwargs, {"lines": lines, "filesystem": filesystem})
+    from streamscope.engine.io.json_datasource import JSONDatasource
+
+    return _read(JSONDatasource, paths, kwargs, {"lines": lines, "filesystem": filesystem})
 
 
 def read_text(paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = True, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.text_datasource.TextDatasource", paths, kwargs,
+    from streamscope.engine.io.text_datasource import TextDatasource
+
+    return _read(TextDatasource, paths, kwargs,
                  {"encoding": encoding, "drop_empty_lines": drop_empty_lines, "filesystem": filesystem})
 
 
 def read_images(paths: Any, *, size: Optional[tuple] = None, mode: Optional[str] = None, include_paths: bool = False,
                 filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.image_datasource.ImageDatasource", paths, kwargs,
+    from streamscope.engine.io.image_datasource import ImageDatasource
+
+    return _read(ImageDatasource, paths, kwargs,
                  {"size": size, "mode": mode, "include_paths": include_paths, "filesystem": filesystem})
 
 
 def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.binary_datasource.BinaryDatasource", paths, kwargs,
+    from streamscope.engine.io.binary_datasource import BinaryDatasource
+
+    return _read(BinaryDatasource, paths, kwargs,
                  {"include_paths": include_paths, "filesystem": filesystem})
 
 
 def read_numpy(paths: Any, *, filesystem: Any = None, **kwargs: Any):
-    return _read("streamscope.engine.io.numpy_datasource.NumpyDatasource", paths, kwargs, {"filesystem": filesystem})
+    from streamscope.engine.io.numpy_datasource import NumpyDatasource
+
+    return _read(NumpyDatasource, paths, kwargs, {"filesystem": filesystem})
 

@@ -1,9 +1,9 @@
-"""PyTorch integration: ``iter_torch_batches``, ``to_torch``, ``from_torch``, ``streaming_split``
-and ``iterator``, as in Ray Data.
+"""PyTorch integration: ``iter_torch_batches`` and ``to_torch`` (Dataset methods), the collate
+step of ``DataIterator.iter_torch_batches``, and the rows ``from_torch`` makes, as in Ray Data.
 
-Why a mixin: Dataset stays a thin plan builder; everything that feeds a training loop lives here
-and in :mod:`streamscope.engine.api.data_iterator`. torch is optional: it is imported inside the
-functions that need it, with an error that says what to install.
+A leaf of the API: it imports no other API module (``data_iterator.py`` and ``from_memory.py``
+import it), and torch is optional: it is imported inside the functions that need it, with an
+error that says what to install.
 
 Batches are converted to tensors in the prefetch thread (``torch_collate`` runs as the batch
 iterator's collate step), so conversion, pinning and the host-to-device copy overlap with the
@@ -78,21 +78,6 @@ class TorchMixin:
             local_shuffle_seed=local_shuffle_seed, pin_memory=pin_memory,
         )
 
-    def iterator(self):
-        """A DataIterator over this dataset (each iteration executes it)."""
-        from streamscope.engine.api.data_iterator import DatasetIterator
-
-        return DatasetIterator(self)
-
-    def streaming_split(self, n: int, *, equal: bool = False, locality_hints: Optional[list] = None):
-        """n DataIterators fed by one execution of this dataset (blocks dealt out; ``equal=True``
-        gives every split the same number of rows, dropping fewer than n leftover rows).
-        ``locality_hints`` is accepted for Ray compatibility and ignored (one machine)."""
-        from streamscope.engine.api.data_iterator import SplitCoordinator, StreamSplitDataIterator
-
-        coordinator = SplitCoordinator(self, int(n), equal)
-        return [StreamSplitDataIterator(coordinator, i) for i in range(int(n))]
-
     def to_torch(self, *, label_column: Optional[str] = None, feature_columns: Any = None,
                  label_column_dtype: Any = None, feature_column_dtypes: Any = None, batch_size: int = 1,
                  prefetch_batches: int = 1, drop_last: bool = False, local_shuffle_buffer_size: Optional[int] = None,
@@ -143,18 +128,15 @@ def _to_python(value: Any) -> Any:
     return value
 
 
-def from_torch(dataset: Any, local_read: bool = False):
-    """A Dataset of ``{"item": sample}`` rows from a torch map-style or iterable dataset (as Ray
-    Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the driver (``local_read`` is accepted for Ray
-    compatibility); tensors become numpy arrays."""
+def rows_from_torch(dataset: Any) -> list[dict]:
+    """The rows ``from_torch`` makes of a torch map-style or iterable dataset: ``{"item": sample}``
+    (tuple samples as ``item_0``, ``item_1``...), tensors as numpy arrays; read in the driver."""
     torch = import_torch()
-    from streamscope.engine.api.from_memory import from_items
-
     if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
         samples = iter(dataset)
     else:
         samples = (dataset[i] for i in range(len(dataset)))
-    return from_items([_row(_to_python(s)) for s in samples])
+    return [_row(_to_python(s)) for s in samples]
 
 
 def _row(sample: Any) -> dict:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from streamscope.engine.logical import operators as L
+from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.transforms.write import read_write_results
+
+# Each datasink is imported inside its write_* method on purpose: the file sinks import fsspec
+# (through io/paths.py), about 0.25 s that ``import streamscope`` must not pay. They import
+# nothing from api/, so these lazy imports are in no cycle.
+
 
 class WriteMixin:
     def write_datasink(self, datasink: Any, *, ray_remote_args: Optional[dict] = None, concurrency: Optional[int] = None) -> None:
-        from streamscope.engine.logical import operators as L
-        from streamscope.engine.logical.plan import LogicalPlan
-        from streamscope.engine.transforms.write import read_write_results
-
         datasink.on_write_start()
         plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=concurrency))
         results: list = []

@@ -19,12 +19,11 @@ import time
 from typing import Any, Iterator, Optional
 
 from streamscope.engine.block import BlockMetadata
-from streamscope.engine.exceptions import ExecutionCancelled
+from streamscope.engine.exceptions import ExecutionCancelled, exception_from_task_error
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
-from streamscope.engine.execution.errors import exception_from_task_error
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
