@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from streamscope.engine.block import block_to_batch, block_to_pandas, columns_to_block, pandas_to_block
+
 
 class PreprocessorNotFittedException(RuntimeError):
     """``transform`` was called on a fittable preprocessor before ``fit``."""
@@ -63,13 +65,8 @@ class Preprocessor:
         if isinstance(data, pd.DataFrame):
             return self._transform_pandas(data.copy())
         if isinstance(data, pa.Table):
-            from streamscope.engine.block import block_to_pandas, pandas_to_block
-
             return pandas_to_block(self._transform_pandas(block_to_pandas(data)))
         if isinstance(data, dict):
-            from streamscope.engine.block import block_to_batch, columns_to_block, pandas_to_block
-            from streamscope.engine.block import block_to_pandas
-
             df = block_to_pandas(columns_to_block(data))
             return block_to_batch(pandas_to_block(self._transform_pandas(df)), "numpy")
         raise TypeError(f"transform_batch expects a pandas DataFrame, dict of ndarrays or pyarrow Table, got {type(data).__name__}")

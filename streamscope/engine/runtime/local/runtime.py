@@ -30,6 +30,7 @@ import cloudpickle
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ObjectStoreFullError, WorkerCrashedError
 from streamscope.engine.runtime.base import (
     BlockRef,
@@ -148,8 +149,6 @@ class LocalRuntime(Runtime):
     # ---- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self, context: Any = None) -> None:
         if context is None:
-            from streamscope.engine.context import DataContext
-
             context = DataContext.get_current()
         num_workers = self._num_workers or context.resolved_num_workers()
         capacity = self._store_capacity or context.resolved_store_capacity()
@@ -597,6 +596,4 @@ def _block_id(ref: BlockRef) -> str:
 
 
 def _default_workers() -> int:
-    from streamscope.engine.context import DataContext
-
     return DataContext.get_current().resolved_num_workers()

@@ -21,7 +21,9 @@ from streamscope.engine.runtime.base import (
     ActorState,
     TaskError,
 )
+from streamscope.engine.runtime.ray import serialization
 from streamscope.engine.runtime.ray.remote import failed_record, stream_task, worker_label
+from streamscope.engine.runtime.task_runner import error_from_exception
 
 
 class StreamscopeActor:
@@ -30,9 +32,6 @@ class StreamscopeActor:
     def __init__(self, fn_box: list, operator: str):
         import cloudpickle
         import ray
-
-        from streamscope.engine.runtime.ray import serialization
-        from streamscope.engine.runtime.task_runner import error_from_exception
 
         serialization.install()
         self._fn: Any = None
