@@ -24,7 +24,14 @@ DEFAULT_RETRIED_IO_ERRORS = [
 
 @dataclass
 class ExecutionResources:
-    """Resource amounts (``None`` = not limited), as in Ray Data."""
+    """Resource amounts (``None`` = not limited), as in Ray Data; used for
+    ``ExecutionOptions.resource_limits``.
+
+    Examples:
+        >>> limits = streamscope.ExecutionResources(cpu=2)
+        >>> limits.cpu, limits.gpu
+        (2, None)
+    """
 
     cpu: Optional[float] = None
     gpu: Optional[float] = None
@@ -33,6 +40,12 @@ class ExecutionResources:
 
     @staticmethod
     def for_limits(cpu=None, gpu=None, object_store_memory=None, memory=None) -> "ExecutionResources":
+        """Limits where every amount not given is unlimited (infinite).
+
+        Examples:
+            >>> streamscope.ExecutionResources.for_limits(cpu=4)
+            ExecutionResources(cpu=4, gpu=inf, object_store_memory=inf, memory=inf)
+        """
         inf = math.inf
         return ExecutionResources(
             cpu if cpu is not None else inf,
@@ -44,7 +57,15 @@ class ExecutionResources:
 
 @dataclass
 class ExecutionOptions:
-    """Per-execution options, as in Ray Data."""
+    """Per-execution options, as in Ray Data (``DataContext.execution_options``):
+    ``resource_limits``, ``preserve_order`` (deliver blocks in their order: deterministic, a
+    little slower), ``verbose_progress``.
+
+    Examples:
+        >>> opts = streamscope.ExecutionOptions(preserve_order=True)
+        >>> opts.preserve_order, opts.resource_limits.cpu
+        (True, inf)
+    """
 
     resource_limits: ExecutionResources = field(default_factory=ExecutionResources.for_limits)
     exclude_resources: ExecutionResources = field(default_factory=lambda: ExecutionResources(0, 0, 0, 0))
@@ -65,8 +86,20 @@ def _env_int(name: str) -> Optional[int]:
 
 @dataclass
 class DataContext:
-    """Global settings. Get the current one with ``DataContext.get_current()``; changes take effect
-    at the next execution."""
+    """Every setting in one place: Ray Data's fields (same names and defaults) plus the local
+    runtime's own (store capacity, spill directory, worker count, progress mode).
+
+    Get the current one with ``DataContext.get_current()`` and change its fields; changes
+    take effect at the next execution. Environment variables (``STREAMSCOPE_NUM_WORKERS``...)
+    are read when a default is resolved, never at import.
+
+    Examples:
+        >>> ctx = streamscope.DataContext.get_current()
+        >>> ctx.target_max_block_size
+        134217728
+        >>> ctx.execution_options.preserve_order
+        False
+    """
 
     # --- fields mirrored from Ray Data (same names and defaults) ---
     target_max_block_size: Optional[int] = 128 * 1024 * 1024
@@ -117,7 +150,12 @@ class DataContext:
 
     @staticmethod
     def get_current() -> "DataContext":
-        """The process-wide context (created on first use)."""
+        """The process-wide context (created on first use).
+
+        Examples:
+            >>> streamscope.DataContext.get_current() is streamscope.DataContext.get_current()
+            True
+        """
         with DataContext._lock:
             if DataContext._current is None:
                 DataContext._current = DataContext()
@@ -129,10 +167,28 @@ class DataContext:
             DataContext._current = ctx
 
     def copy(self) -> "DataContext":
+        """A deep copy: change it without touching the current context.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current()
+            >>> mine = ctx.copy()
+            >>> mine.execution_options.preserve_order = True
+            >>> ctx.execution_options.preserve_order
+            False
+        """
         return copy.deepcopy(self)
 
     # ---- resolved values ---------------------------------------------------------------
     def resolved_store_capacity(self) -> int:
+        """The block store's capacity in bytes: ``object_store_capacity_bytes``, else
+        ``STREAMSCOPE_STORE_CAPACITY``, else 30% of RAM.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.object_store_capacity_bytes = 1 << 30
+            >>> ctx.resolved_store_capacity()
+            1073741824
+        """
         if self.object_store_capacity_bytes:
             return int(self.object_store_capacity_bytes)
         env = _env_int("STREAMSCOPE_STORE_CAPACITY")
@@ -143,6 +199,15 @@ class DataContext:
         return int(psutil.virtual_memory().total * 0.3)
 
     def resolved_num_workers(self) -> int:
+        """Worker processes of the local pool: ``num_workers``, else ``STREAMSCOPE_NUM_WORKERS``, else
+        one per core.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.num_workers = 3
+            >>> ctx.resolved_num_workers()
+            3
+        """
         if self.num_workers:
             return int(self.num_workers)
         env = _env_int("STREAMSCOPE_NUM_WORKERS")
@@ -151,11 +216,29 @@ class DataContext:
         return max(1, os.cpu_count() or 1)
 
     def resolved_spill_dir(self) -> Optional[str]:
+        """Where cold blocks spill: ``spill_dir``, else ``STREAMSCOPE_SPILL_DIR``, else None (a
+        per-session folder under the temp directory).
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.spill_dir = "/scratch/spill"
+            >>> ctx.resolved_spill_dir()
+            '/scratch/spill'
+        """
         return self.spill_dir or os.environ.get("STREAMSCOPE_SPILL_DIR") or None
 
     def set(self, key: str, value: Any) -> None:
-        """Set a field by dotted name (``execution_options.preserve_order``), with type coercion
-        from strings, used by ``%dataset config``."""
+        """Set a field by dotted name (``execution_options.preserve_order``), converting strings
+        to the field's type (``"true"``, ``"64MiB"``); ``%dataset config`` uses it. An unknown
+        name raises AttributeError.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.set("execution_options.preserve_order", "true")
+            >>> ctx.set("target_max_block_size", "64MiB")
+            >>> ctx.execution_options.preserve_order, ctx.target_max_block_size
+            (True, 67108864)
+        """
         target: Any = self
         parts = key.split(".")
         for part in parts[:-1]:

@@ -19,6 +19,9 @@ _RUNTIMES = ("local", "ray")
 def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs: Any) -> Any:
     """Pick (and start) the session's runtime; returns the runtime object.
 
+    Without any call the embedded local runtime runs everything; call it to pass the local
+    runtime's options, or to move to a Ray cluster by changing this one line.
+
     :param address: a Ray cluster: ``None`` (the one ``ray.init()`` would use or start),
         ``"auto"``, ``"host:port"`` or ``"ray://host:10001"``. Giving one implies ``runtime="ray"``.
     :param runtime: ``"local"`` (default without an address) or ``"ray"``.
@@ -28,6 +31,13 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
 
     Calling it again replaces the runtime of that kind (the old one shuts down and its blocks are
     gone); materialized datasets made before belong to the old runtime.
+
+    Examples:
+        >>> runtime = streamscope.init()  # the embedded local runtime (the default)
+        >>> runtime.name
+        'local'
+        >>> streamscope.DataContext.get_current().runtime
+        'local'
     """
     kind = runtime or ("ray" if address is not None else "local")
     if kind not in _RUNTIMES:

@@ -65,13 +65,23 @@ def torch_collate(dtypes: Any, device: Any, collate_fn: Optional[Callable], pin_
 
 
 class TorchMixin:
-    """Dataset methods for training loops."""
+    """Dataset methods that feed PyTorch training loops."""
 
     def iter_torch_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256, dtypes: Any = None,
                            device: Any = "auto", collate_fn: Optional[Callable] = None, drop_last: bool = False,
                            local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                            pin_memory: bool = False):
-        """Batches as dicts of torch tensors (or whatever ``collate_fn`` returns)."""
+        """Iterate over batches as dicts of torch tensors (or whatever ``collate_fn`` returns), with
+        ``dtypes`` per column and on ``device`` (``"auto"``: the GPU when there is one). Conversion,
+        pinning and the host-to-device copy run in the prefetch thread, overlapping the training
+        step.
+
+        Examples:
+            >>> import torch
+            >>> batch = next(iter(streamscope.range(8).iter_torch_batches(batch_size=4, device="cpu")))
+            >>> batch["id"].dtype, batch["id"].shape
+            (torch.int64, torch.Size([4]))
+        """
         return self.iterator().iter_torch_batches(
             prefetch_batches=prefetch_batches, batch_size=batch_size, dtypes=dtypes, device=device,
             collate_fn=collate_fn, drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
@@ -83,9 +93,17 @@ class TorchMixin:
                  prefetch_batches: int = 1, drop_last: bool = False, local_shuffle_buffer_size: Optional[int] = None,
                  local_shuffle_seed: Optional[int] = None, unsqueeze_label_tensor: bool = True,
                  unsqueeze_feature_tensors: bool = True):
-        """A ``torch.utils.data.IterableDataset`` of ``(features, label)`` batches (Ray Data's
-        legacy API): features are one tensor stacked from ``feature_columns`` (a list), or a
-        list/dict of tensors when ``feature_columns`` is a list of lists or a dict."""
+        """A ``torch.utils.data.IterableDataset`` of ``(features, label)`` batches (Ray Data's legacy
+        API): features are one tensor stacked from ``feature_columns`` (a list), or a list/dict of
+        tensors when ``feature_columns`` is a list of lists or a dict.
+
+        Examples:
+            >>> import torch
+            >>> ds = streamscope.from_items([{"x": 1.0, "y": 0}, {"x": 2.0, "y": 1}])
+            >>> features, label = next(iter(ds.to_torch(label_column="y", batch_size=2)))
+            >>> features.shape, label.shape
+            (torch.Size([2, 1]), torch.Size([2, 1]))
+        """
         torch = import_torch()
         dataset = self
 
