@@ -13,7 +13,8 @@ from __future__ import annotations
 from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
 from streamscope.engine.api.data_iterator import DataIterator
-from streamscope.engine.api.dataset import Dataset, MaterializedDataset, set_display_provider
+from streamscope.engine.api.dataset import Dataset, MaterializedDataset
+from streamscope.engine.api.dataset import set_display_provider as _set_display_provider
 from streamscope.engine.exceptions import (
     DataSourceError,
     ExecutionCancelled,
@@ -61,7 +62,7 @@ def _install_display() -> None:
 
         return dataset_mimebundle(ds._name or ds._plan.dag.name, ds._explain())
 
-    set_display_provider(provider)
+    _set_display_provider(provider)
 
 
 _install_display()
@@ -75,6 +76,7 @@ def load_ipython_extension(ipython):  # pragma: no cover - exercised through IPy
 
 
 def unload_ipython_extension(ipython):  # pragma: no cover
+    # lazy on purpose, as above
     from streamscope.kernel_ext import unload_ipython_extension as _unload
 
     _unload(ipython)
