@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
-from streamscope.engine.data_iterator import DataIterator
-from streamscope.engine.dataset import Dataset, MaterializedDataset
+from streamscope.engine.api.data_iterator import DataIterator
+from streamscope.engine.api.dataset import Dataset, MaterializedDataset
+from streamscope.engine.api.dataset import set_display_provider as _set_display_provider
 from streamscope.engine.exceptions import (
     DataSourceError,
     ExecutionCancelled,
@@ -22,12 +23,12 @@ from streamscope.engine.exceptions import (
     UserCodeException,
     WorkerCrashedError,
 )
-from streamscope.engine.grouped_data import GroupedData
-from streamscope.engine.init import init
-from streamscope.engine.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas
+from streamscope.engine.api.grouped_data import GroupedData
+from streamscope.engine.api.init import init
+from streamscope.engine.api.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas, from_torch
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
-from streamscope.engine.read_api import (
+from streamscope.engine.api.read import (
     range,
     range_tensor,
     read_binary_files,
@@ -40,7 +41,6 @@ from streamscope.engine.read_api import (
     read_text,
 )
 from streamscope.engine.schema import Schema
-from streamscope.engine.torch_api import from_torch
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 
@@ -51,27 +51,32 @@ DatasetIterator = DataIterator
 
 
 def _install_display() -> None:
-    """Route a Dataset's notebook repr to the widgets layer (imported only when displayed)."""
-    from streamscope.engine import dataset as _dataset
+    """Route a Dataset's notebook repr to the widgets layer.
+
+    The widgets module is imported inside the provider on purpose: only when a Dataset is first
+    displayed, so ``import streamscope`` never imports widget code (the engine may not import
+    upward; this hook is the one way down to up)."""
 
     def provider(ds):
         from streamscope.widgets.dataset_view import dataset_mimebundle
 
         return dataset_mimebundle(ds._name or ds._plan.dag.name, ds._explain())
 
-    _dataset.set_display_provider(provider)
+    _set_display_provider(provider)
 
 
 _install_display()
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised through IPython in tests
+    # lazy on purpose: kernel_ext imports IPython, which a plain ``import streamscope`` must not
     from streamscope.kernel_ext import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython):  # pragma: no cover
+    # lazy on purpose, as above
     from streamscope.kernel_ext import unload_ipython_extension as _unload
 
     _unload(ipython)

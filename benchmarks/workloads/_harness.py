@@ -167,7 +167,7 @@ def init_dataflow(engine: str, object_store_memory: Optional[int] = None):
 
 def shutdown_dataflow(engine: str) -> None:
     if engine == "streamscope-ray":
-        from streamscope.engine.init import shutdown
+        from streamscope.engine.api.init import shutdown
 
         shutdown()
     if engine == "ray":

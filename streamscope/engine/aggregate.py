@@ -30,8 +30,24 @@ _VAR0 = pc.VarianceOptions(ddof=0, skip_nulls=True, min_count=1)
 
 
 class AggregateFnV2:
-    """Base of every aggregation. Subclass it with ``aggregate_block``, ``combine`` and
-    ``finalize`` (Python per group) for a custom one, as in Ray Data."""
+    """Base of every aggregation. Subclass it with ``aggregate_block`` (a block to a partial
+    result), ``combine`` (two partials to one) and ``finalize`` for a custom aggregation, as in
+    Ray Data; it runs per group in Python, partials travel pickled.
+
+    Examples:
+        >>> import pyarrow.compute as pc
+        >>> from streamscope.aggregate import AggregateFnV2
+        >>> class SumOfSquares(AggregateFnV2):
+        ...     def __init__(self, on):
+        ...         super().__init__(f"sum_sq({on})", zero_factory=lambda: 0, on=on)
+        ...     def aggregate_block(self, block):
+        ...         values = block[self.get_target_column()]
+        ...         return pc.sum(pc.multiply(values, values)).as_py() or 0
+        ...     def combine(self, current_accumulator, new):
+        ...         return current_accumulator + new
+        >>> streamscope.range(4).aggregate(SumOfSquares("id"))
+        {'sum_sq(id)': 14}
+    """
 
     vectorized = False
 
@@ -78,8 +94,18 @@ class AggregateFnV2:
 
 
 class AggregateFn(AggregateFnV2):
-    """Ray Data's custom aggregation: ``init(key)``, ``accumulate_row(acc, row)`` or
-    ``accumulate_block(acc, block)``, ``merge(a, b)``, ``finalize(acc)``."""
+    """Ray Data's custom aggregation from functions: ``init(key)`` makes an accumulator,
+    ``accumulate_row(acc, row)`` (or ``accumulate_block(acc, block)``) folds rows in,
+    ``merge(a, b)`` joins two accumulators, ``finalize(acc)`` gives the value.
+
+    Examples:
+        >>> from streamscope.aggregate import AggregateFn
+        >>> longest = AggregateFn(init=lambda key: "",
+        ...                       accumulate_row=lambda acc, row: max(acc, row["item"], key=len),
+        ...                       merge=lambda a, b: max(a, b, key=len), name="longest")
+        >>> streamscope.from_items(["ab", "abcd", "abc"]).aggregate(longest)
+        {'longest': 'abcd'}
+    """
 
     def __init__(self, init: Callable, merge: Callable, name: str, accumulate_row: Optional[Callable] = None,
                  accumulate_block: Optional[Callable] = None, finalize: Optional[Callable] = None):
@@ -140,6 +166,16 @@ class _Vectorized(AggregateFnV2):
 
 
 class Count(_Vectorized):
+    """Rows per group (column ``count()``); ``Count(on, ignore_nulls=True)`` counts the valid
+    values of ``on`` instead.
+
+    Examples:
+        >>> from streamscope.aggregate import Count
+        >>> ds = streamscope.from_items([{"v": 1}, {"v": None}, {"v": 3}])
+        >>> ds.aggregate(Count(), Count("v", ignore_nulls=True, alias_name="valid"))
+        {'count()': 3, 'valid': 2}
+    """
+
     _label = "count"
 
     def __init__(self, on: Optional[str] = None, ignore_nulls: bool = False, alias_name: Optional[str] = None):
@@ -158,6 +194,15 @@ class Count(_Vectorized):
 
 
 class Sum(_Vectorized):
+    """The sum of column ``on`` (``sum(on)``); nulls skipped unless ``ignore_nulls=False``.
+
+    Examples:
+        >>> from streamscope.aggregate import Sum
+        >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+        >>> ds.groupby("k").aggregate(Sum("v")).sort("k").take()
+        [{'k': 'a', 'sum(v)': 4}, {'k': 'b', 'sum(v)': 2}]
+    """
+
     _label = "sum"
 
     def _map_specs(self, table, p):
@@ -171,6 +216,14 @@ class Sum(_Vectorized):
 
 
 class Min(_Vectorized):
+    """The smallest value of column ``on`` (``min(on)``).
+
+    Examples:
+        >>> from streamscope.aggregate import Min
+        >>> streamscope.from_items([3, 1, 2]).aggregate(Min("item"))
+        {'min(item)': 1}
+    """
+
     _label = "min"
     _fn = "min"
 
@@ -189,12 +242,27 @@ class Min(_Vectorized):
 
 
 class Max(Min):
+    """The largest value of column ``on`` (``max(on)``).
+
+    Examples:
+        >>> from streamscope.aggregate import Max
+        >>> streamscope.from_items([3, 1, 2]).aggregate(Max("item"))
+        {'max(item)': 3}
+    """
+
     _label = "max"
     _fn = "max"
 
 
 class AbsMax(Min):
-    """Largest absolute value (Ray Data returns it as a non-negative number)."""
+    """The largest absolute value of column ``on`` (``abs_max(on)``; Ray Data returns it as a
+    non-negative number).
+
+    Examples:
+        >>> from streamscope.aggregate import AbsMax
+        >>> streamscope.from_items([-7, 3]).aggregate(AbsMax("item"))
+        {'abs_max(item)': 7}
+    """
 
     _label = "abs_max"
 
@@ -206,6 +274,14 @@ class AbsMax(Min):
 
 
 class Mean(_Vectorized):
+    """The mean of column ``on`` (``mean(on)``, a float).
+
+    Examples:
+        >>> from streamscope.aggregate import Mean
+        >>> streamscope.range(10).aggregate(Mean("id"))
+        {'mean(id)': 4.5}
+    """
+
     _label = "mean"
 
     def _map_specs(self, table, p):
@@ -223,8 +299,16 @@ class Mean(_Vectorized):
 
 
 class Std(_Vectorized):
-    """Sample standard deviation (``ddof=1`` by default). Partials carry (count, sum, M2) and
-    merge with the parallel-variance formula, so each block's M2 stays numerically stable."""
+    """Standard deviation of column ``on`` (``std(on)``): sample (``ddof=1``) by default. Partials
+    carry (count, sum, M2) and merge with the parallel-variance formula, so each block's M2
+    stays numerically stable.
+
+    Examples:
+        >>> from streamscope.aggregate import Std
+        >>> result = streamscope.range(10).aggregate(Std("id"), Std("id", ddof=0, alias_name="pop"))
+        >>> round(result["std(id)"], 4), round(result["pop"], 4)
+        (3.0277, 2.8723)
+    """
 
     _label = "std"
 
@@ -283,7 +367,14 @@ class _ListState(_Vectorized):
 
 
 class Quantile(_ListState):
-    """The ``q`` quantile with linear interpolation (numpy's default, as Ray Data computes it)."""
+    """The ``q`` quantile of column ``on`` (``quantile(on)``) with linear interpolation (numpy's
+    default, as Ray Data computes it); exact, so the group's values are gathered.
+
+    Examples:
+        >>> from streamscope.aggregate import Quantile
+        >>> streamscope.range(11).aggregate(Quantile("id", q=0.5), Quantile("id", q=0.25, alias_name="q1"))
+        {'quantile(id)': 5.0, 'q1': 2.5}
+    """
 
     _label = "quantile"
 
@@ -300,7 +391,14 @@ class Quantile(_ListState):
 
 
 class Unique(_ListState):
-    """The group's distinct values as a list (nulls included unless ``ignore_nulls=True``)."""
+    """The group's distinct values of ``on`` as a list (``unique(on)``), nulls included unless
+    ``ignore_nulls=True``.
+
+    Examples:
+        >>> from streamscope.aggregate import Unique
+        >>> streamscope.from_items(["b", "a", "b"]).aggregate(Unique("item"))
+        {'unique(item)': ['a', 'b']}
+    """
 
     _label = "unique"
     _map_fn = "distinct"

@@ -13,6 +13,16 @@ from typing import Any, Optional
 
 @dataclass(frozen=True)
 class TaskPoolStrategy:
+    """Run a map's function as stateless tasks on the worker pool (the default for functions);
+    ``size`` caps how many run at once.
+
+    Examples:
+        >>> ds = streamscope.range(4).map(lambda row: {"id": row["id"] + 1},
+        ...                               compute=streamscope.TaskPoolStrategy(size=2))
+        >>> ds.take()
+        [{'id': 1}, {'id': 2}, {'id': 3}, {'id': 4}]
+    """
+
     size: Optional[int] = None
 
     def __post_init__(self):
@@ -22,6 +32,24 @@ class TaskPoolStrategy:
 
 @dataclass(frozen=True)
 class ActorPoolStrategy:
+    """Run a callable class in long-lived actor processes: each actor constructs it once (load a
+    model once, not per batch) and then serves batches. ``size`` fixes the pool; ``min_size``
+    and ``max_size`` let it grow with the input queue and shrink when idle;
+    ``max_tasks_in_flight_per_actor`` queues batches per actor to hide the hand-off.
+
+    Examples:
+        >>> class AddOffset:
+        ...     def __init__(self):
+        ...         self.offset = 100  # expensive setup goes here, once per actor
+        ...     def __call__(self, batch):
+        ...         return {"id": batch["id"] + self.offset}
+        >>> ds = streamscope.range(4).map_batches(AddOffset, compute=streamscope.ActorPoolStrategy(size=1))
+        >>> ds.take()
+        [{'id': 100}, {'id': 101}, {'id': 102}, {'id': 103}]
+        >>> streamscope.ActorPoolStrategy(min_size=1, max_size=4).max_size
+        4
+    """
+
     size: Optional[int] = None
     min_size: Optional[int] = None
     max_size: Optional[int] = None

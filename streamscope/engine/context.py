@@ -133,7 +133,14 @@ class _CheckedFields:
 
 @dataclass
 class ExecutionResources(_CheckedFields):
-    """Resource amounts (``None`` = not limited), as in Ray Data."""
+    """Resource amounts (``None`` = not limited), as in Ray Data; used for
+    ``ExecutionOptions.resource_limits``.
+
+    Examples:
+        >>> limits = streamscope.ExecutionResources(cpu=2)
+        >>> limits.cpu, limits.gpu
+        (2, None)
+    """
 
     cpu: Optional[float] = None
     gpu: Optional[float] = None
@@ -142,6 +149,12 @@ class ExecutionResources(_CheckedFields):
 
     @staticmethod
     def for_limits(cpu=None, gpu=None, object_store_memory=None, memory=None) -> "ExecutionResources":
+        """Limits where every amount not given is unlimited (infinite).
+
+        Examples:
+            >>> streamscope.ExecutionResources.for_limits(cpu=4)
+            ExecutionResources(cpu=4, gpu=inf, object_store_memory=inf, memory=inf)
+        """
         inf = math.inf
         return ExecutionResources(
             cpu if cpu is not None else inf,
@@ -153,7 +166,15 @@ class ExecutionResources(_CheckedFields):
 
 @dataclass
 class ExecutionOptions(_CheckedFields):
-    """Per-execution options, as in Ray Data."""
+    """Per-execution options, as in Ray Data (``DataContext.execution_options``):
+    ``resource_limits``, ``preserve_order`` (deliver blocks in their order: deterministic, a
+    little slower), ``verbose_progress``.
+
+    Examples:
+        >>> opts = streamscope.ExecutionOptions(preserve_order=True)
+        >>> opts.preserve_order, opts.resource_limits.cpu
+        (True, inf)
+    """
 
     resource_limits: ExecutionResources = field(default_factory=ExecutionResources.for_limits)
     """Caps on what one run uses: ``cpu``/``gpu`` slots, ``object_store_memory`` bytes of output
@@ -189,8 +210,22 @@ _task_local = threading.local()
 
 @dataclass
 class DataContext(_CheckedFields):
-    """Global settings. Get the current one with ``DataContext.get_current()``; changes take effect
-    at the next execution."""
+    """Every setting in one place: Ray Data's fields (same names and defaults) plus the local
+    runtime's own (store capacity, spill directory, worker count, progress mode).
+
+    Get the current one with ``DataContext.get_current()`` and change its fields; changes
+    take effect at the next execution (each run copies the context when it starts, and every task
+    of the run sees that copy, in whichever worker it runs). Setting a field that does not exist
+    raises ``AttributeError`` naming the closest one. Environment variables (``STREAMSCOPE_NUM_WORKERS``...)
+    are read when a default is resolved, never at import.
+
+    Examples:
+        >>> ctx = streamscope.DataContext.get_current()
+        >>> ctx.target_max_block_size
+        134217728
+        >>> ctx.execution_options.preserve_order
+        False
+    """
 
     # --- fields mirrored from Ray Data (same names and defaults) ---
     target_max_block_size: Optional[int] = 128 * 1024 * 1024
@@ -280,8 +315,13 @@ class DataContext(_CheckedFields):
 
     @staticmethod
     def get_current() -> "DataContext":
-        """The context of the running task when called inside one (its run's settings), else the
-        process-wide context (created on first use)."""
+        """The context of the running task when called inside one (its run's settings, shipped
+        with the task), else the process-wide context (created on first use).
+
+        Examples:
+            >>> streamscope.DataContext.get_current() is streamscope.DataContext.get_current()
+            True
+        """
         ctx = getattr(_task_local, "ctx", None)
         if ctx is not None:
             return ctx
@@ -296,13 +336,26 @@ class DataContext(_CheckedFields):
             DataContext._current = ctx
 
     def copy(self) -> "DataContext":
+        """A deep copy: change it without touching the current context.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current()
+            >>> mine = ctx.copy()
+            >>> mine.execution_options.preserve_order = True
+            >>> ctx.execution_options.preserve_order
+            False
+        """
         return copy.deepcopy(self)
 
     # ---- settings without effect ---------------------------------------------------------------
     def warn_unused(self, runtime_name: str) -> None:
         """At the start of a run: warn once for every field that has no effect there, including
         values changed in place (``ctx.execution_options.exclude_resources.cpu = 2``) that no
-        attribute assignment on a context saw."""
+        attribute assignment on a context saw.
+
+        Examples:
+            >>> streamscope.DataContext().warn_unused("local")   # defaults: nothing to warn about
+        """
         for name in (*self._NO_EFFECT, *self._DEPRECATED):
             self._warn_if_set(name)
         for name in self.execution_options._NO_EFFECT:
@@ -319,6 +372,15 @@ class DataContext(_CheckedFields):
 
     # ---- resolved values ---------------------------------------------------------------
     def resolved_store_capacity(self) -> int:
+        """The block store's capacity in bytes: ``object_store_capacity_bytes``, else
+        ``STREAMSCOPE_STORE_CAPACITY``, else 30% of RAM.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.object_store_capacity_bytes = 1 << 30
+            >>> ctx.resolved_store_capacity()
+            1073741824
+        """
         if self.object_store_capacity_bytes:
             return int(self.object_store_capacity_bytes)
         env = _env_int("STREAMSCOPE_STORE_CAPACITY")
@@ -329,6 +391,15 @@ class DataContext(_CheckedFields):
         return int(psutil.virtual_memory().total * 0.3)
 
     def resolved_num_workers(self) -> int:
+        """Worker processes of the local pool: ``num_workers``, else ``STREAMSCOPE_NUM_WORKERS``, else
+        one per core.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.num_workers = 3
+            >>> ctx.resolved_num_workers()
+            3
+        """
         if self.num_workers:
             return int(self.num_workers)
         env = _env_int("STREAMSCOPE_NUM_WORKERS")
@@ -337,18 +408,44 @@ class DataContext(_CheckedFields):
         return max(1, os.cpu_count() or 1)
 
     def resolved_spill_dir(self) -> Optional[str]:
+        """Where cold blocks spill: ``spill_dir``, else ``STREAMSCOPE_SPILL_DIR``, else None (a
+        per-session folder under the temp directory).
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.spill_dir = "/scratch/spill"
+            >>> ctx.resolved_spill_dir()
+            '/scratch/spill'
+        """
         return self.spill_dir or os.environ.get("STREAMSCOPE_SPILL_DIR") or None
 
     def resolved_read_op_min_num_blocks(self) -> int:
         """``read_op_min_num_blocks``, or the deprecated ``min_parallelism`` when only that one was
-        changed (Ray Data's rule)."""
+        changed (Ray Data's rule).
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.read_op_min_num_blocks = 16
+            >>> ctx.resolved_read_op_min_num_blocks()
+            16
+        """
         if (self.min_parallelism != DEFAULT_READ_OP_MIN_NUM_BLOCKS
                 and self.read_op_min_num_blocks == DEFAULT_READ_OP_MIN_NUM_BLOCKS):
             return int(self.min_parallelism)
         return int(self.read_op_min_num_blocks)
 
     def resolved_hash_shuffle_parallelism(self) -> Optional[int]:
-        """Partitions for hash exchanges without ``num_partitions``; None = size automatically."""
+        """Partitions for hash exchanges without ``num_partitions``; None = size automatically
+        (the field left at Ray Data's default of 200).
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.resolved_hash_shuffle_parallelism() is None
+            True
+            >>> ctx.default_hash_shuffle_parallelism = 8
+            >>> ctx.resolved_hash_shuffle_parallelism()
+            8
+        """
         value = self.default_hash_shuffle_parallelism
         if value == DEFAULT_HASH_SHUFFLE_PARALLELISM:
             return None
@@ -357,8 +454,17 @@ class DataContext(_CheckedFields):
         return int(value)
 
     def set(self, key: str, value: Any) -> None:
-        """Set a field by dotted name (``execution_options.preserve_order``), with type coercion
-        from strings, used by ``%dataset config``."""
+        """Set a field by dotted name (``execution_options.preserve_order``), converting strings
+        to the field's type (``"true"``, ``"64MiB"``); ``%dataset config`` uses it. An unknown
+        name raises AttributeError.
+
+        Examples:
+            >>> ctx = streamscope.DataContext.get_current().copy()
+            >>> ctx.set("execution_options.preserve_order", "true")
+            >>> ctx.set("target_max_block_size", "64MiB")
+            >>> ctx.execution_options.preserve_order, ctx.target_max_block_size
+            (True, 67108864)
+        """
         target: Any = self
         parts = key.split(".")
         for i, part in enumerate(parts):

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from streamscope.engine.arrow_fast import numpy_to_arrow
+
 FIXED_SHAPE_TENSOR = "arrow.fixed_shape_tensor"
 VARIABLE_SHAPE_TENSOR = "arrow.variable_shape_tensor"
 
@@ -61,8 +63,6 @@ def ndarray_to_arrow(values: np.ndarray) -> pa.Array:
         return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
     if values.dtype == object and len(values) and any(isinstance(v, np.ndarray) for v in values):
         return tensors_to_arrow(list(values))
-    from streamscope.engine.arrow_fast import numpy_to_arrow
-
     return numpy_to_arrow(values)
 
 

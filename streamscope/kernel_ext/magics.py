@@ -34,6 +34,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from streamscope.engine.context import DataContext
 from streamscope.engine.execution.background import ACTIONS, RunHandle, run_action, run_in_background
+from streamscope.engine.execution.stats import DatasetStats
+from streamscope.widgets.dashboard import Dashboard
+from streamscope.widgets.explain_view import explain_widget
+from streamscope.widgets.live import LiveRunView
+from streamscope.widgets.stats_view import stats_widget
 
 USAGE = __doc__.split("Why EXPR")[0].strip()
 SUBCOMMANDS = ("explain", "stats", "run", "dashboard", "config", "cancel", "live")
@@ -140,8 +145,6 @@ class DatasetMagics(Magics):
         ds = self._eval(rest.strip(), "explain")
         result = ds._explain()
         if self.ext.widgets:
-            from streamscope.widgets import explain_widget
-
             self._show(explain_widget(result), "")
         else:
             print(result.text())
@@ -154,12 +157,8 @@ class DatasetMagics(Magics):
             print(f"{expr} has not been executed yet; run it first, e.g. %dataset run {expr}")
             return
         if self.ext.widgets:
-            from streamscope.widgets import stats_widget
-
             self._show(stats_widget(snapshot), "")
         else:
-            from streamscope.engine.execution.stats import DatasetStats
-
             print(obj.stats() if hasattr(obj, "stats") else DatasetStats(snapshot))
 
     def _do_run(self, rest: str) -> Any:
@@ -171,8 +170,6 @@ class DatasetMagics(Magics):
             if handle.buffer is None:
                 print(f"{expr}: answered without running ({handle.state})")
             elif self.ext.widgets:
-                from streamscope.widgets import LiveRunView
-
                 view = LiveRunView(handle, name=args.name or handle.buffer.name)
                 self.ext.remember(view)
                 view.display()
@@ -188,8 +185,6 @@ class DatasetMagics(Magics):
             print("The dashboard needs a Jupyter kernel (JupyterLab or Notebook); here, progress "
                   "is printed to the terminal instead.")
             return
-        from streamscope.widgets import Dashboard
-
         dash = Dashboard.session()
         self.ext.dashboards.append(dash)
         dash.display()

@@ -36,6 +36,9 @@ from typing import Any, Callable, Iterator, Optional
 from streamscope.engine.context import DataContext
 from streamscope.engine.execution import run_registry
 from streamscope.engine.execution.telemetry import SnapshotBuffer, hub
+from streamscope.engine.runtime import shutdown_all
+from streamscope.kernel_ext.magics import DatasetMagics
+from streamscope.widgets.live import LiveRunView
 
 MAX_REMEMBERED_VIEWS = 20
 
@@ -85,8 +88,6 @@ class KernelExtension:
 
     # -- load / unload ---------------------------------------------------------------------------
     def load(self) -> None:
-        from streamscope.kernel_ext.magics import DatasetMagics
-
         self.magics = DatasetMagics(self.shell, self)
         self.shell.register_magics(self.magics)
         hub().add_listener(self._on_new_run)
@@ -158,8 +159,6 @@ class KernelExtension:
             with contextlib.suppress(Exception):
                 dash.close()
         with contextlib.suppress(Exception):
-            from streamscope.engine.runtime import shutdown_all
-
             shutdown_all()
         with contextlib.suppress(Exception):
             from multiprocessing import resource_tracker
@@ -238,8 +237,6 @@ class KernelExtension:
             return
         if not (self.live or self._forced):
             return
-        from streamscope.widgets import LiveRunView
-
         view = LiveRunView(RunRef(buffer), name=self._label or buffer.name)
         self.remember(view)
         view.display()
@@ -250,8 +247,6 @@ class KernelExtension:
 
     def _add_to_container(self, target: tuple[Any, str, Any], buffer: SnapshotBuffer) -> None:
         box, label, handle = target
-        from streamscope.widgets import LiveRunView
-
         view = LiveRunView(RunRef(buffer, cancel=lambda: handle.cancel(timeout=0)), name=label or buffer.name)
         self.remember(view)
         if box is not None and view.root is not None:

@@ -10,12 +10,39 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from streamscope.engine.block import block_to_batch, block_to_pandas, columns_to_block, pandas_to_block
+
 
 class PreprocessorNotFittedException(RuntimeError):
-    """``transform`` was called on a fittable preprocessor before ``fit``."""
+    """``transform`` was called on a fittable preprocessor before ``fit``.
+
+    Examples:
+        >>> from streamscope.preprocessors import StandardScaler
+        >>> StandardScaler(columns=["x"]).transform(streamscope.from_items([{"x": 1.0}]))
+        Traceback (most recent call last):
+        ...
+        streamscope.preprocessors.base.PreprocessorNotFittedException: StandardScaler must be fitted before transform; call fit(ds) first
+    """
 
 
 class Preprocessor:
+    """Base of the preprocessors, as ``ray.data.preprocessors.Preprocessor``: ``fit`` computes
+    ``stats_`` over a Dataset with the aggregation machinery (one exchange over the data),
+    ``transform`` appends one pandas ``map_batches`` to the plan (so it fuses with neighbouring
+    maps into the same tasks), ``transform_batch`` applies the same function to one in-memory
+    batch (at serving time). A custom one implements ``_fit(ds)`` (setting ``stats_``) and
+    ``_transform_pandas(df)``; one without statistics sets ``_is_fittable = False``.
+
+    Examples:
+        >>> from streamscope.preprocessors import Preprocessor
+        >>> class Doubler(Preprocessor):
+        ...     _is_fittable = False
+        ...     def _transform_pandas(self, df):
+        ...         return df * 2
+        >>> Doubler().transform(streamscope.range(3)).take()
+        [{'id': 0}, {'id': 2}, {'id': 4}]
+    """
+
     _is_fittable = True
 
     def __init__(self) -> None:
@@ -30,17 +57,45 @@ class Preprocessor:
 
     # ---- public API ----------------------------------------------------------------------------
     def fit_status(self) -> str:
+        """``"NOT_FITTED"``, ``"FITTED"``, or ``"NOT_FITTABLE"`` for one that needs no statistics.
+
+        Examples:
+            >>> from streamscope.preprocessors import Concatenator, MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"])
+            >>> scaler.fit_status()
+            'NOT_FITTED'
+            >>> scaler.fit(streamscope.from_items([{"x": 1}])).fit_status()
+            'FITTED'
+            >>> Concatenator(columns=["x"]).fit_status()
+            'NOT_FITTABLE'
+        """
         if not self._is_fittable:
             return "NOT_FITTABLE"
         return "FITTED" if self.stats_ is not None else "NOT_FITTED"
 
     def fit(self, ds: Any) -> "Preprocessor":
+        """Compute the statistics (``stats_``) over ``ds``; returns the preprocessor itself.
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"]).fit(streamscope.from_items([{"x": 2}, {"x": 8}]))
+            >>> scaler.stats_
+            {'min(x)': 2, 'max(x)': 8}
+        """
         if self._is_fittable:
             self.stats_ = {}
             self._fit(ds)
         return self
 
     def fit_transform(self, ds: Any, **kwargs: Any) -> Any:
+        """``fit(ds)`` then ``transform(ds)``.
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> ds = streamscope.from_items([{"x": 0}, {"x": 5}, {"x": 10}])
+            >>> MinMaxScaler(columns=["x"]).fit_transform(ds).take()
+            [{'x': 0.0}, {'x': 0.5}, {'x': 1.0}]
+        """
         return self.fit(ds).transform(ds, **kwargs)
 
     def _check_fitted(self) -> None:
@@ -49,13 +104,30 @@ class Preprocessor:
 
     def transform(self, ds: Any, *, batch_size: Optional[int] = None, num_cpus: Optional[float] = None,
                   memory: Optional[float] = None, concurrency: Optional[int] = None, **kwargs: Any) -> Any:
+        """A Dataset with the transformation appended as one pandas ``map_batches`` (lazy; it fuses
+        with the maps around it).
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"]).fit(streamscope.from_items([{"x": 0}, {"x": 10}]))
+            >>> scaler.transform(streamscope.from_items([{"x": 5}, {"x": 20}])).take()
+            [{'x': 0.5}, {'x': 2.0}]
+        """
         self._check_fitted()
         return ds.map_batches(_BatchFn(self), batch_format="pandas", batch_size=batch_size, num_cpus=num_cpus,
                               memory=memory, concurrency=concurrency)
 
     def transform_batch(self, data: Any) -> Any:
         """Transform one batch: a pandas DataFrame, a dict of ndarrays or a pyarrow Table; the
-        result has the same format."""
+        result has the same format (for serving a model on single requests).
+
+        Examples:
+            >>> import numpy as np
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"]).fit(streamscope.from_items([{"x": 0}, {"x": 10}]))
+            >>> scaler.transform_batch({"x": np.array([5])})
+            {'x': array([0.5])}
+        """
         import pandas as pd
         import pyarrow as pa
 
@@ -63,13 +135,8 @@ class Preprocessor:
         if isinstance(data, pd.DataFrame):
             return self._transform_pandas(data.copy())
         if isinstance(data, pa.Table):
-            from streamscope.engine.block import block_to_pandas, pandas_to_block
-
             return pandas_to_block(self._transform_pandas(block_to_pandas(data)))
         if isinstance(data, dict):
-            from streamscope.engine.block import block_to_batch, columns_to_block, pandas_to_block
-            from streamscope.engine.block import block_to_pandas
-
             df = block_to_pandas(columns_to_block(data))
             return block_to_batch(pandas_to_block(self._transform_pandas(df)), "numpy")
         raise TypeError(f"transform_batch expects a pandas DataFrame, dict of ndarrays or pyarrow Table, got {type(data).__name__}")

@@ -10,7 +10,15 @@ from streamscope.preprocessors.base import Preprocessor
 
 
 class Concatenator(Preprocessor):
-    """Replace ``columns`` by one column whose rows are 1-D arrays of their values."""
+    """Replace ``columns`` by one column (``output_column_name``) whose rows are 1-D arrays of
+    their values, the shape a model's feature tensor wants; needs no fitting.
+
+    Examples:
+        >>> from streamscope.preprocessors import Concatenator
+        >>> ds = streamscope.from_items([{"a": 1.0, "b": 2.0, "label": 0}])
+        >>> Concatenator(columns=["a", "b"], output_column_name="features").transform(ds).take()
+        [{'label': 0, 'features': array([1., 2.])}]
+    """
 
     _is_fittable = False
 
@@ -44,7 +52,16 @@ class Concatenator(Preprocessor):
 
 
 class Chain(Preprocessor):
-    """Fit each preprocessor on the output of the ones before it; transform applies them in order."""
+    """Preprocessors in sequence: ``fit`` fits each one on the output of the ones before it;
+    ``transform`` applies them in order.
+
+    Examples:
+        >>> from streamscope.preprocessors import Chain, MinMaxScaler, SimpleImputer
+        >>> ds = streamscope.from_items([{"x": 0.0}, {"x": None}, {"x": 10.0}])
+        >>> chain = Chain(SimpleImputer(columns=["x"]), MinMaxScaler(columns=["x"]))
+        >>> chain.fit_transform(ds).take()
+        [{'x': 0.0}, {'x': 0.5}, {'x': 1.0}]
+    """
 
     def __init__(self, *preprocessors: Preprocessor):
         super().__init__()
@@ -52,11 +69,30 @@ class Chain(Preprocessor):
         self._is_fittable = any(p._is_fittable for p in self.preprocessors)
 
     def fit_status(self) -> str:
+        """``"FITTED"`` once every fittable member is fitted; ``"NOT_FITTABLE"`` when none needs it.
+
+        Examples:
+            >>> from streamscope.preprocessors import Chain, Concatenator, MinMaxScaler
+            >>> Chain(Concatenator(columns=["x"])).fit_status()
+            'NOT_FITTABLE'
+            >>> chain = Chain(MinMaxScaler(columns=["x"]))
+            >>> chain.fit_status(), chain.fit(streamscope.from_items([{"x": 1}])).fit_status()
+            ('NOT_FITTED', 'FITTED')
+        """
         if not self._is_fittable:
             return "NOT_FITTABLE"
         return "FITTED" if all(p.fit_status() != "NOT_FITTED" for p in self.preprocessors) else "NOT_FITTED"
 
     def fit(self, ds: Any) -> "Chain":
+        """Fit each preprocessor on ``ds`` as transformed by the ones before it.
+
+        Examples:
+            >>> from streamscope.preprocessors import Chain, MinMaxScaler, SimpleImputer
+            >>> ds = streamscope.from_items([{"x": 2.0}, {"x": None}, {"x": 4.0}])
+            >>> chain = Chain(SimpleImputer(columns=["x"]), MinMaxScaler(columns=["x"])).fit(ds)
+            >>> [p.stats_ for p in chain.preprocessors]
+            [{'mean(x)': 3.0}, {'min(x)': 2.0, 'max(x)': 4.0}]
+        """
         for i, p in enumerate(self.preprocessors):
             if i < len(self.preprocessors) - 1:
                 ds = p.fit_transform(ds)
@@ -70,11 +106,30 @@ class Chain(Preprocessor):
             p._check_fitted()
 
     def transform(self, ds: Any, **kwargs: Any) -> Any:
+        """Apply every preprocessor in order (each appends its ``map_batches``; they fuse into one task).
+
+        Examples:
+            >>> from streamscope.preprocessors import Chain, MaxAbsScaler, MinMaxScaler
+            >>> ds = streamscope.from_items([{"x": -2}, {"x": 2}])
+            >>> chain = Chain(MinMaxScaler(columns=["x"]), MaxAbsScaler(columns=["x"])).fit(ds)
+            >>> chain.transform(ds).take()
+            [{'x': 0.0}, {'x': 1.0}]
+        """
         for p in self.preprocessors:
             ds = p.transform(ds, **kwargs)
         return ds
 
     def transform_batch(self, data: Any) -> Any:
+        """Apply every preprocessor in order to one batch.
+
+        Examples:
+            >>> import numpy as np
+            >>> from streamscope.preprocessors import Chain, MinMaxScaler, SimpleImputer
+            >>> ds = streamscope.from_items([{"x": 0.0}, {"x": 10.0}])
+            >>> chain = Chain(SimpleImputer(columns=["x"]), MinMaxScaler(columns=["x"])).fit(ds)
+            >>> chain.transform_batch({"x": np.array([np.nan, 2.5])})
+            {'x': array([0.5 , 0.25])}
+        """
         for p in self.preprocessors:
             data = p.transform_batch(data)
         return data

@@ -30,7 +30,16 @@ def _fit_uniques(ds: Any, columns: list[str], max_categories: Optional[dict] = N
 
 
 class OneHotEncoder(Preprocessor):
-    """Each column becomes a list of 0/1 of its category count (nulls and unseen values: all 0)."""
+    """Each of ``columns`` becomes a 0/1 vector over its categories (the sorted distinct values
+    ``fit`` found; nulls and unseen values: all 0). ``max_categories={col: n}`` keeps only the
+    n most frequent.
+
+    Examples:
+        >>> from streamscope.preprocessors import OneHotEncoder
+        >>> ds = streamscope.from_items([{"color": "red"}, {"color": "blue"}, {"color": "red"}])
+        >>> OneHotEncoder(columns=["color"]).fit_transform(ds).take()
+        [{'color': array([0, 1])}, {'color': array([1, 0])}, {'color': array([0, 1])}]
+    """
 
     def __init__(self, columns: list[str], *, max_categories: Optional[dict] = None, output_columns: Optional[list[str]] = None):
         super().__init__()
@@ -53,7 +62,17 @@ class OneHotEncoder(Preprocessor):
 
 
 class OrdinalEncoder(Preprocessor):
-    """Each value becomes its category index (unseen values and nulls: null)."""
+    """Each value of ``columns`` becomes its category index (categories sorted; unseen values and
+    nulls: null).
+
+    Examples:
+        >>> from streamscope.preprocessors import OrdinalEncoder
+        >>> encoder = OrdinalEncoder(columns=["size"]).fit(streamscope.from_items([{"size": "M"}, {"size": "L"}]))
+        >>> encoder.stats_
+        {'unique_values(size)': {'L': 0, 'M': 1}}
+        >>> encoder.transform(streamscope.from_items([{"size": "M"}, {"size": "XL"}])).take()
+        [{'size': 1}, {'size': None}]
+    """
 
     def __init__(self, columns: list[str], *, encode_lists: bool = True, output_columns: Optional[list[str]] = None):
         super().__init__()
@@ -74,6 +93,16 @@ class OrdinalEncoder(Preprocessor):
 
 
 class LabelEncoder(Preprocessor):
+    """The label column's values become their category index (categories sorted), the integer
+    class ids a classifier wants; ``inverse_transform`` maps them back.
+
+    Examples:
+        >>> from streamscope.preprocessors import LabelEncoder
+        >>> ds = streamscope.from_items([{"animal": "dog"}, {"animal": "cat"}, {"animal": "dog"}])
+        >>> LabelEncoder(label_column="animal").fit_transform(ds).take()
+        [{'animal': 1}, {'animal': 0}, {'animal': 1}]
+    """
+
     def __init__(self, label_column: str, *, output_column: Optional[str] = None):
         super().__init__()
         self.label_column = label_column
@@ -90,6 +119,16 @@ class LabelEncoder(Preprocessor):
         return df
 
     def inverse_transform(self, ds: Any) -> Any:
+        """A Dataset with the class ids mapped back to the original labels.
+
+        Examples:
+            >>> from streamscope.preprocessors import LabelEncoder
+            >>> ds = streamscope.from_items([{"animal": "dog"}, {"animal": "cat"}])
+            >>> encoder = LabelEncoder(label_column="animal")
+            >>> encoded = encoder.fit_transform(ds)
+            >>> encoder.inverse_transform(encoded).take()
+            [{'animal': 'dog'}, {'animal': 'cat'}]
+        """
         inverse = {i: v for v, i in self.stats_[f"unique_values({self.label_column})"].items()}
         col = self.output_column
 

@@ -11,6 +11,18 @@ _STRATEGIES = ("mean", "most_frequent", "constant")
 
 
 class SimpleImputer(Preprocessor):
+    """Fill missing values of ``columns`` with the column's mean (``strategy="mean"``), its most
+    frequent value (``"most_frequent"``) or ``fill_value`` (``"constant"``, which needs no fit).
+
+    Examples:
+        >>> from streamscope.preprocessors import SimpleImputer
+        >>> ds = streamscope.from_items([{"x": 1.0}, {"x": None}, {"x": 3.0}])
+        >>> SimpleImputer(columns=["x"]).fit_transform(ds).take()
+        [{'x': 1.0}, {'x': 2.0}, {'x': 3.0}]
+        >>> SimpleImputer(columns=["x"], strategy="constant", fill_value=0.0).transform(ds).take()
+        [{'x': 1.0}, {'x': 0.0}, {'x': 3.0}]
+    """
+
     def __init__(self, columns: list[str], strategy: str = "mean", fill_value: Any = None, *,
                  output_columns: Optional[list[str]] = None):
         super().__init__()

@@ -14,6 +14,18 @@ def _nonzero(x: Any) -> Any:
 
 
 class StandardScaler(Preprocessor):
+    """``(x - mean) / std`` per column (population std, as Ray Data; a zero std divides by 1).
+
+    Examples:
+        >>> from streamscope.preprocessors import StandardScaler
+        >>> ds = streamscope.from_items([{"x": 1.0}, {"x": 3.0}])
+        >>> scaler = StandardScaler(columns=["x"]).fit(ds)
+        >>> scaler.stats_
+        {'mean(x)': 2.0, 'std(x)': 1.0}
+        >>> scaler.transform(ds).take()
+        [{'x': -1.0}, {'x': 1.0}]
+    """
+
     def __init__(self, columns: list[str], output_columns: Optional[list[str]] = None):
         super().__init__()
         self.columns = list(columns)
@@ -31,6 +43,16 @@ class StandardScaler(Preprocessor):
 
 
 class MinMaxScaler(Preprocessor):
+    """``(x - min) / (max - min)`` per column, so fitted values land in [0, 1] (a zero range
+    divides by 1).
+
+    Examples:
+        >>> from streamscope.preprocessors import MinMaxScaler
+        >>> ds = streamscope.from_items([{"x": 0}, {"x": 5}, {"x": 10}])
+        >>> MinMaxScaler(columns=["x"]).fit_transform(ds).take()
+        [{'x': 0.0}, {'x': 0.5}, {'x': 1.0}]
+    """
+
     def __init__(self, columns: list[str], output_columns: Optional[list[str]] = None):
         super().__init__()
         self.columns = list(columns)
@@ -48,6 +70,15 @@ class MinMaxScaler(Preprocessor):
 
 
 class MaxAbsScaler(Preprocessor):
+    """``x / max(|x|)`` per column, so fitted values land in [-1, 1] and zeros stay zeros.
+
+    Examples:
+        >>> from streamscope.preprocessors import MaxAbsScaler
+        >>> ds = streamscope.from_items([{"x": -4}, {"x": 2}])
+        >>> MaxAbsScaler(columns=["x"]).fit_transform(ds).take()
+        [{'x': -1.0}, {'x': 0.5}]
+    """
+
     def __init__(self, columns: list[str], output_columns: Optional[list[str]] = None):
         super().__init__()
         self.columns = list(columns)
@@ -63,7 +94,15 @@ class MaxAbsScaler(Preprocessor):
 
 
 class RobustScaler(Preprocessor):
-    """(x - median) / (high quantile - low quantile), quantiles computed exactly."""
+    """``(x - median) / (high quantile - low quantile)`` per column, quantiles (``quantile_range``,
+    default the quartiles) computed exactly: outliers barely move the scale.
+
+    Examples:
+        >>> from streamscope.preprocessors import RobustScaler
+        >>> ds = streamscope.from_items([{"x": v} for v in [1, 2, 3, 4, 5]])
+        >>> RobustScaler(columns=["x"]).fit_transform(ds).take()
+        [{'x': -1.0}, {'x': -0.5}, {'x': 0.0}, {'x': 0.5}, {'x': 1.0}]
+    """
 
     def __init__(self, columns: list[str], quantile_range: tuple = (0.25, 0.75), output_columns: Optional[list[str]] = None,
                  quantile_precision: int = 800):

@@ -19,6 +19,7 @@ from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBu
 from streamscope.engine.units import format_bytes, format_count, format_duration, format_percent
 
 from ._util import INSTALL_HINT, esc, in_kernel, require, widget_bundle
+from .dashboard_panels import CpuPanel, GpuPanel, MemoryPanel, OperatorSeriesPanel, TimelinePanel
 from .throttle import SnapshotPoller
 
 _BOKEH_LOADED = False
@@ -81,8 +82,6 @@ class Dashboard:
         require("bokeh", "the dashboard")
         from bokeh.layouts import column, row
         from bokeh.models import Div
-
-        from .dashboard_panels import CpuPanel, GpuPanel, MemoryPanel, OperatorSeriesPanel, TimelinePanel
 
         self.ops = OperatorSeriesPanel(max_points)
         self.memory = MemoryPanel(max_points)

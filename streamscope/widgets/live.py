@@ -15,6 +15,7 @@ from typing import Any, Optional
 from streamscope.engine.execution.telemetry import ExecutionSnapshot, SnapshotBuffer
 
 from ._util import esc, widget_bundle
+from .dashboard import Dashboard, ensure_bokeh_loaded
 from .plan_graph import PlanGraphView
 from .progress import ProgressView, progress_html, progress_text
 from .stats_view import breakdown_html, stats_rows, table_html
@@ -42,8 +43,6 @@ class LiveRunView:
         self.plan = PlanGraphView(binary=binary, legend=True)
         self.dashboard = None
         if dashboard:
-            from .dashboard import Dashboard
-
             self.dashboard = Dashboard(max_points=600)
         self.snapshot: Optional[ExecutionSnapshot] = None
         self._graph_at = float("-inf")
@@ -96,8 +95,6 @@ class LiveRunView:
         from IPython.display import display
 
         if self.dashboard is not None and self.dashboard.layout is not None:
-            from .dashboard import ensure_bokeh_loaded
-
             ensure_bokeh_loaded()
         self._display_handle = display(self, display_id=True)
         return self.start()

@@ -13,18 +13,21 @@ import logging
 from typing import Any
 
 from streamscope.engine.context import DataContext
+from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.execution import run_registry
+from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
+from streamscope.engine.execution.stats import DatasetStats
+from streamscope.engine.execution.streaming_executor import StreamingExecutor
+from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.optimizer import optimize
-from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.physical.planner import plan_physical
+from streamscope.engine.runtime import get_runtime
 
 logger = logging.getLogger(__name__)
 
 
 def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "", context: Any = None):
-    from streamscope.engine.execution import run_registry
-    from streamscope.engine.execution.streaming_executor import StreamingExecutor
-    from streamscope.engine.runtime import get_runtime
-
     live = context or DataContext.get_current()
     ctx = live.copy()
     optimized = optimize(plan).plan
@@ -35,8 +38,6 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
     physical = plan_physical(optimized)
     runtime = _runtime_for(optimized, ctx, get_runtime)
     ctx.warn_unused(runtime.name)
-    from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
-
     check_plan_resources(physical, runtime)
     check_actor_cpu_reservations(physical, runtime)
     executor = StreamingExecutor(physical, runtime, ctx, name=name)
@@ -53,17 +54,12 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
 
 def _log_stats(executor: Any) -> None:
     """``enable_auto_log_stats``: the run's ``stats()`` text, logged as Ray Data does."""
-    from streamscope.engine.execution.stats import DatasetStats
-
     logger.info("%s", DatasetStats(executor.final_snapshot, getattr(executor, "peak_store_bytes", 0)))
 
 
 def _needs_block_order(plan: LogicalPlan) -> bool:
-    from streamscope.engine.logical.operators import Limit
-    from streamscope.engine.logical.plan import post_order
-
     return any(
-        isinstance(op, Limit) or getattr(getattr(op, "spec", None), "requires_input_order", False)
+        isinstance(op, L.Limit) or getattr(getattr(op, "spec", None), "requires_input_order", False)
         for op in post_order(plan.dag)
     )
 
@@ -73,19 +69,14 @@ def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
     materialized dataset holds in another runtime are read there, and files on a process-local
     filesystem (fsspec ``memory://``) exist only in the driver, so worker processes must not
     read or write them (they would see an empty filesystem, or write where nobody looks)."""
-    from streamscope.engine.logical.operators import InputData
-    from streamscope.engine.logical.plan import post_order
-
     for op in post_order(plan.dag):
-        if isinstance(op, InputData) and op.refs and op.runtime is not None:
+        if isinstance(op, L.InputData) and op.refs and op.runtime is not None:
             op.runtime.ensure_started(ctx)
             return op.runtime
     local_fs = [op for op in post_order(plan.dag) if _process_local_fs(op)]
     if (ctx.runtime or "local") == "local" and local_fs:
         return get_runtime(ctx, kind="inprocess")
     if local_fs:
-        from streamscope.engine.exceptions import DataSourceError
-
         raise DataSourceError(
             f"{local_fs[0].name}: memory:// paths exist only in this Python process, and the "
             f"{ctx.runtime!r} runtime runs tasks in other processes or on other machines that cannot "
@@ -104,9 +95,6 @@ def _process_local_fs(op: Any) -> bool:
 def runs_inline(plan: LogicalPlan, ctx) -> bool:
     """Small plans skip the worker pool: every source's rows are known and few, and no operator
     asks for resources, actors or an exchange (those need real workers)."""
-    from streamscope.engine.logical import operators as L
-    from streamscope.engine.logical.plan import post_order
-
     limit = ctx.small_plan_inline_rows
     if not limit:
         return False

@@ -19,13 +19,14 @@ import time
 from typing import Any, Iterator, Optional
 
 from streamscope.engine.block import BlockMetadata
-from streamscope.engine.exceptions import ExecutionCancelled
+from streamscope.engine.exceptions import ExecutionCancelled, exception_from_task_error
 from streamscope.engine.execution import telemetry as T
+from streamscope.engine.execution import run_registry
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
 from streamscope.engine.execution.blocked_reason import BlockedReason
-from streamscope.engine.execution.errors import exception_from_task_error
+from streamscope.engine.execution.progress import maybe_start_progress
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
@@ -85,9 +86,6 @@ class StreamingExecutor:
         with self._finish_lock:
             if self._thread is not None or self._finished:
                 return self
-            from streamscope.engine.execution import run_registry
-            from streamscope.engine.execution.progress import maybe_start_progress
-
             self.channel = self.runtime.open_run(self.run_id)
             run_registry.register(self)
             self._thread = threading.Thread(target=self._run, name=f"streamscope-executor-{self.run_id}", daemon=True)
@@ -476,6 +474,4 @@ class StreamingExecutor:
             with self._cond:
                 self._consumer_queue.append(_DONE)
                 self._cond.notify_all()
-            from streamscope.engine.execution import run_registry
-
             run_registry.unregister(self)

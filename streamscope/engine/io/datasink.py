@@ -25,6 +25,25 @@ class WriteResult:
 
 
 class Datasink:
+    """Where ``write_datasink`` sends blocks; subclass it for a new destination.
+
+    Why two-phase: ``write`` runs in each task and should store its blocks under temporary
+    names; only when every task has succeeded does ``on_write_complete`` (in the driver) make
+    them final. A failed or cancelled run calls ``on_write_failed`` instead, so nothing is ever
+    left looking like complete output.
+
+    Examples:
+        >>> from streamscope.engine.io.datasink import WriteResult
+        >>> class RowCounter(streamscope.Datasink):
+        ...     def write(self, blocks, task_index):
+        ...         return WriteResult(num_rows=sum(block.num_rows for block in blocks))
+        ...     def on_write_complete(self, results):
+        ...         print("rows written:", sum(result.num_rows for result in results))
+        ...         return []
+        >>> streamscope.range(5).write_datasink(RowCounter())
+        rows written: 5
+    """
+
     def get_name(self) -> str:
         return "Write" + type(self).__name__.replace("Datasink", "")
 

@@ -17,7 +17,16 @@ import pyarrow as pa
 
 @dataclass
 class ReadTask:
-    """A picklable unit of reading. Calling it yields blocks (pyarrow Tables)."""
+    """A picklable unit of reading: calling it yields blocks (pyarrow Tables). ``num_rows`` and
+    ``size_bytes``, when known from metadata, let plans answer ``count()`` and size the run
+    without reading.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> task = streamscope.ReadTask(lambda: [pa.table({"a": [1, 2]}), pa.table({"a": [3]})], num_rows=3)
+        >>> [block.num_rows for block in task()]
+        [2, 1]
+    """
 
     read_fn: Callable[[], Iterable[pa.Table]]
     num_rows: Optional[int] = None
@@ -31,7 +40,25 @@ class ReadTask:
 
 
 class Datasource:
-    """Base class of every reader. Subclasses override what they support."""
+    """Base class of every reader; subclass it and pass an instance to ``read_datasource``.
+
+    Why this shape: planning must not read data. A datasource answers questions from metadata
+    alone (``schema``, ``num_rows``, ``input_files``, ``estimate_inmemory_data_size``) and
+    ``get_read_tasks`` hands the executor picklable :class:`ReadTask` objects, each of which
+    reads its share inside a worker. Pushdowns (columns, a predicate, a limit) ask for a
+    narrowed copy, so they never mutate a plan someone else holds. Override what you support.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> class Countdown(streamscope.Datasource):
+        ...     def get_read_tasks(self, parallelism):
+        ...         return [streamscope.ReadTask(lambda: [pa.table({"n": [3, 2, 1]})], num_rows=3)]
+        ...     def num_rows(self):
+        ...         return 3
+        >>> ds = streamscope.read_datasource(Countdown())
+        >>> ds.count(), ds.take()
+        (3, [{'n': 3}, {'n': 2}, {'n': 1}])
+    """
 
     def get_name(self) -> str:
         """Operator name shown in plans, e.g. "ReadParquet"."""

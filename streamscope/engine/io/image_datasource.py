@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import tensor
+from streamscope.engine.context import DataContext
+from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
 from streamscope.engine.io.paths import display_path
 
@@ -63,8 +65,6 @@ class ImageDatasource(FileBasedDatasource):
         yield np.asarray(image)
 
     def _read_paths(self, paths: Iterable[str]) -> Iterator[pa.Table]:
-        from streamscope.engine.context import DataContext
-
         max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
         remaining = self._limit
         images: list[np.ndarray] = []
@@ -91,8 +91,6 @@ class ImageDatasource(FileBasedDatasource):
         try:
             column = tensor.tensors_to_arrow(images)
         except ValueError as exc:
-            from streamscope.engine.exceptions import DataSourceError
-
             raise DataSourceError(
                 f"ReadImage: images of different ranks (e.g. grayscale and RGB) among {names[:3]}...; "
                 f"pass mode='RGB' (or 'L') to read_images to convert them to one mode ({exc})"

@@ -20,6 +20,7 @@ from typing import Any, Iterator, Optional
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.io.datasource import ReadTask
@@ -219,8 +220,6 @@ class ParquetDatasource(FileBasedDatasource):
     def _scan_piece(self, path: str, row_groups: Optional[tuple[int, ...]]) -> Iterator[pa.Table]:
         """Worker side: scan one file (or some of its row groups) with projection and filter."""
         import pyarrow.dataset as pads
-
-        from streamscope.engine.context import DataContext
 
         fmt = pads.ParquetFileFormat()
         fragment = fmt.make_fragment(path, filesystem=self._arrow_fs(),

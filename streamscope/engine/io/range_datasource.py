@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from streamscope.engine import tensor
 from streamscope.engine.arrow_fast import numpy_to_arrow
+from streamscope.engine.context import DataContext
 from streamscope.engine.io.datasource import Datasource, ReadTask
 
 
@@ -71,8 +72,6 @@ class RangeDatasource(Datasource):
         return self._n * self._row_bytes()
 
     def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
-        from streamscope.engine.context import DataContext
-
         if self._n == 0:
             return []
         parallelism = max(1, min(int(parallelism), self._n))

@@ -14,6 +14,8 @@ import random
 import time
 from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
+from streamscope.engine.context import DataContext
+
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,6 @@ DEFAULT_MAX_BACKOFF_S = 32.0
 def _retried_errors(match: Optional[Sequence[str]]) -> list[str]:
     if match is not None:
         return list(match)
-    from streamscope.engine.context import DataContext
-
     return list(DataContext.get_current().retried_io_errors or [])
 
 

@@ -11,14 +11,18 @@ from typing import Any
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.fusion import fuse_plan
+from streamscope.engine.physical.map_resources import map_resources
+from streamscope.engine.physical.operators.actor_pool_map_operator import ActorPoolMapOperator
 from streamscope.engine.physical.operators.barrier_operators import RandomizeBlocksOperator, RepartitionOperator
 from streamscope.engine.physical.operators.base import PhysicalOperator
+from streamscope.engine.physical.operators.exchange_operator import ExchangeOperator
 from streamscope.engine.physical.operators.input_data import InputDataBuffer
 from streamscope.engine.physical.operators.limit_operator import LimitOperator
 from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
 from streamscope.engine.physical.operators.union_operator import UnionOperator
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import Resources
+from streamscope.engine.transforms.write import WriteTransform
 
 
 def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
@@ -27,12 +31,6 @@ def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
     if fuse:
         sink = fuse_plan(sink)
     return PhysicalPlan(sink)
-
-
-def map_resources(op: Any) -> Resources:
-    cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)
-    gpu = 0.0 if op.num_gpus is None else float(op.num_gpus)
-    return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0))
 
 
 def _concurrency(op: Any):
@@ -59,8 +57,6 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     elif isinstance(op, L.AbstractMap):
         compute = op.compute
         if compute is not None and type(compute).__name__ == "ActorPoolStrategy":
-            from streamscope.engine.physical.operators.actor_pool_map_operator import ActorPoolMapOperator
-
             result = ActorPoolMapOperator.from_logical(op, inputs[0])
         else:
             result = TaskPoolMapOperator(
@@ -76,12 +72,8 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     elif isinstance(op, L.RandomizeBlocks):
         result = RandomizeBlocksOperator(inputs[0], op.seed)
     elif isinstance(op, L.Exchange):
-        from streamscope.engine.physical.operators.exchange_operator import ExchangeOperator
-
         result = ExchangeOperator(op.name, inputs, op.spec, kind=op.kind)
     elif isinstance(op, L.Write):
-        from streamscope.engine.transforms.write import WriteTransform
-
         result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink)], logical_names=(op.name,),
                                      resources=Resources(cpu=1.0), concurrency=op.concurrency)
     else:

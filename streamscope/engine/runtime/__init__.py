@@ -10,13 +10,20 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
+from streamscope.engine.context import DataContext
+
+# The runtime classes are imported inside the factory functions on purpose: the local runtime
+# brings multiprocessing, its worker pool and store (not needed until a plan runs, and
+# ``import streamscope`` must stay fast), and Ray is optional. No runtime class imports this
+# package, so these lazy imports are in no cycle.
+
 _lock = threading.Lock()
 _runtimes: dict[str, Any] = {}
 
 
 def get_runtime(context: Any = None, kind: Optional[str] = None) -> Any:
-    from streamscope.engine.context import DataContext
-
+    """The session's runtime of ``kind`` (default: the context's ``runtime``), created on first
+    use and started with ``context`` (default: the current DataContext)."""
     ctx = context or DataContext.get_current()
     kind = kind or ctx.runtime or "local"
     with _lock:
@@ -48,6 +55,23 @@ def _create(kind: str, ctx: Any) -> Any:
     raise ValueError(f"unknown runtime {kind!r}; expected 'local', 'inprocess' or 'ray'")
 
 
+def new_runtime(kind: str, address: Optional[str] = None, **kwargs: Any) -> Any:
+    """A new runtime of ``kind`` built with explicit arguments (``streamscope.init``): for
+    ``"local"``, ``num_workers``, ``store_capacity``, ``spill_dir``; for ``"ray"``, the cluster
+    ``address`` and ``ray.init`` arguments."""
+    if kind == "local":
+        from streamscope.engine.runtime.local.runtime import LocalRuntime
+
+        return LocalRuntime(**kwargs)
+    if kind == "ray":
+        try:
+            from streamscope.engine.runtime.ray.runtime import RayRuntime
+        except ImportError as exc:
+            raise ImportError("streamscope.init(runtime='ray') needs Ray: pip install 'streamscope[ray]'") from exc
+        return RayRuntime(address, **kwargs)
+    raise ValueError(f"unknown runtime {kind!r}; expected 'local' or 'ray'")
+
+
 def set_runtime(kind: str, runtime: Any) -> None:
     """Install a runtime object under a name (used by ``streamscope.init``)."""
     with _lock:
@@ -58,6 +82,7 @@ def set_runtime(kind: str, runtime: Any) -> None:
 
 
 def shutdown_all() -> None:
+    """Shut down every runtime this session made; the next plan starts a fresh one."""
     with _lock:
         runtimes = list(_runtimes.values())
         _runtimes.clear()

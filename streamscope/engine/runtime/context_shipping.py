@@ -22,6 +22,8 @@ import weakref
 from collections import OrderedDict
 from typing import Any, Optional
 
+from streamscope.engine.context import settings_generation
+
 PackedContext = tuple[str, bytes]
 
 _lock = threading.Lock()
@@ -33,8 +35,6 @@ def pack(ctx: Any) -> Optional[PackedContext]:
     generation; None for None."""
     if ctx is None:
         return None
-    from streamscope.engine.context import settings_generation
-
     ident = id(ctx)
     generation = settings_generation()
     with _lock:

@@ -13,12 +13,11 @@ import pyarrow as pa
 
 from streamscope.engine.block import block_size_bytes, concat_blocks, to_block
 from streamscope.engine.runtime.base import TaskContext
+from streamscope.engine.transforms.rows import chain_row_transforms
 
 
 class MapTaskFunction:
     def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20):
-        from streamscope.engine.transforms.rows import chain_row_transforms
-
         self.transforms = chain_row_transforms(list(transforms))
         self.name = name
         self.target_max_block_size = target_max_block_size

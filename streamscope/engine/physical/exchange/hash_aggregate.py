@@ -255,11 +255,9 @@ class HashAggregateSpec(ExchangeSpec):
     def required_columns(self) -> Optional[list[str]]:
         """Columns this aggregation reads (keys + aggregated columns), or None when an
         aggregation may look at whole rows (custom AggregateFn), for the column-pruning rule."""
-        from streamscope.engine.aggregate import _ListState, _Vectorized
-
         needed = list(self.keys)
         for agg in self.aggs:
-            if not isinstance(agg, (_Vectorized, _ListState)):
+            if not isinstance(agg, (A._Vectorized, A._ListState)):
                 return None
             on = getattr(agg, "_target_col_name", None)
             if on is not None and on not in needed:

@@ -25,7 +25,8 @@ import math
 import time
 from typing import Any, Optional
 
-from streamscope.engine.execution.errors import exception_from_task_error
+from streamscope.engine.exceptions import exception_from_task_error
+from streamscope.engine.physical.map_resources import map_resources
 from streamscope.engine.physical.operators.base import ExecutionServices
 from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
 from streamscope.engine.runtime.base import (
@@ -99,8 +100,6 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
 
     @classmethod
     def from_logical(cls, op: Any, input_physical_op: Any) -> "ActorPoolMapOperator":
-        from streamscope.engine.physical.planner import map_resources
-
         return cls(op.name, input_physical_op, [op.transform], strategy=op.compute, resources=map_resources(op),
                    logical_names=(op.name,), min_rows_per_bundle=op.min_rows_per_bundle)
 

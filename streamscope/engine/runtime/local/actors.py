@@ -39,7 +39,9 @@ from streamscope.engine.runtime.base import (
 )
 from streamscope.engine.runtime import context_shipping
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env
+from streamscope.engine.runtime.local import blockfile
 from streamscope.engine.runtime.local import protocol
+from streamscope.engine.runtime.local.actor_process import actor_main
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
 
 
@@ -91,8 +93,6 @@ class ActorManager:
         return actor.handle
 
     def _spawn(self, actor: _Actor) -> None:
-        from streamscope.engine.runtime.local.actor_process import actor_main
-
         spec = actor.handle.spec
         worker = self.pool.spawn(target=actor_main, extra_args=(cuda_env(actor.handle.gpu_ids),))
         self.pool.idle.remove(worker)
@@ -249,8 +249,6 @@ class ActorManager:
             _, task_id, attempt, result, files, exc_bytes = message
             task = actor.tasks.get(task_id)
             if task is None or task.attempt != attempt:
-                from streamscope.engine.runtime.local import blockfile
-
                 for _, path, _, _ in files:
                     blockfile.remove_quietly(path)
                 return

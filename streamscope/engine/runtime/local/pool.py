@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any, Optional
 
 from streamscope.engine.runtime.local import protocol
+from streamscope.engine.runtime.local.worker import worker_main
 
 WORKER_MODULE = "streamscope.engine.runtime.local.worker"
 
@@ -84,8 +85,6 @@ class WorkerPool:
         """Start one worker and add it to the idle set. ``target`` replaces the worker entry
         point (actor processes use their own, which takes ``extra_args`` after the usual ones)."""
         global _started_forkserver
-        from streamscope.engine.runtime.local.worker import worker_main
-
         if self._ctx.get_start_method() == "forkserver" and not _started_forkserver:
             from multiprocessing import forkserver
 

@@ -34,6 +34,7 @@ import cloudpickle
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ObjectStoreFullError, WorkerCrashedError
 from streamscope.engine.runtime.base import (
     BlockRef,
@@ -119,8 +120,6 @@ class LocalRuntime(Runtime):
     # ---- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self, context: Any = None) -> None:
         if context is None:
-            from streamscope.engine.context import DataContext
-
             context = DataContext.get_current()
         num_workers = self._num_workers or context.resolved_num_workers()
         capacity = self._store_capacity or context.resolved_store_capacity()
@@ -562,6 +561,4 @@ def _system_error(operator: str, exc: BaseException) -> TaskError:
 
 
 def _default_workers() -> int:
-    from streamscope.engine.context import DataContext
-
     return DataContext.get_current().resolved_num_workers()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from streamscope.engine.context import use_context
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
     ACTOR_DEAD,
@@ -21,7 +22,9 @@ from streamscope.engine.runtime.base import (
     ActorState,
     TaskError,
 )
-from streamscope.engine.runtime.ray.remote import failed_record, stream_task, worker_label
+from streamscope.engine.runtime.ray import serialization
+from streamscope.engine.runtime.ray.remote import contexts, failed_record, stream_task, worker_label
+from streamscope.engine.runtime.task_runner import error_from_exception
 
 
 class StreamscopeActor:
@@ -30,11 +33,6 @@ class StreamscopeActor:
     def __init__(self, fn_box: list, operator: str, packed_context: Any = None):
         import cloudpickle
         import ray
-
-        from streamscope.engine.context import use_context
-        from streamscope.engine.runtime.ray import serialization
-        from streamscope.engine.runtime.ray.remote import contexts
-        from streamscope.engine.runtime.task_runner import error_from_exception
 
         serialization.install()
         self._fn: Any = None
@@ -55,8 +53,6 @@ class StreamscopeActor:
 
     def run(self, payload: Any, operator: str, task_index: int, max_block_bytes: Any, packed_context: Any,
             *blocks: Any):
-        from streamscope.engine.runtime.ray.remote import contexts
-
         label = worker_label()
         if self._fn is None:
             yield failed_record(operator, RuntimeError(f"actor of {operator} failed to start"), label)

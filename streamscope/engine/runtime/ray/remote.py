@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.runtime.base import TaskResult, TaskStats
 from streamscope.engine.runtime.ray import serialization
 from streamscope.engine.runtime.base import TaskResult
 from streamscope.engine.runtime.context_shipping import ContextCache
-from streamscope.engine.runtime.task_runner import iter_task
+from streamscope.engine.runtime.task_runner import error_from_exception, iter_task
 
 _FN_CACHE_SIZE = 64
 _fn_cache: "OrderedDict[str, Any]" = OrderedDict()
@@ -116,9 +117,6 @@ def stream_task(fn: Any, payload: Any, blocks: Any, operator: str, task_index: i
 
 def failed_record(operator: str, exc: BaseException, label: str) -> FinalRecord:
     import time
-
-    from streamscope.engine.runtime.base import TaskStats
-    from streamscope.engine.runtime.task_runner import error_from_exception
 
     now = time.time()
     return FinalRecord(TaskResult(stats=TaskStats(worker=label, started_at=now, finished_at=now),

@@ -72,7 +72,7 @@ def main(address: str) -> None:
         "killed_at_s": round(killed_at[0], 2) if killed_at else None, "exact": ok, "rows": len(df), "elapsed_s": round(elapsed, 2),
         "store_backend": rt.store_stats().backend, "cpu_total": rt.total_resources().cpu,
     }), flush=True)
-    streamscope.engine.init.shutdown()
+    streamscope.engine.api.init.shutdown()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def _emit(payload, blocks, ctx):
 
 
 def test_import_streamscope_never_imports_ray():
-    code = ("import sys, streamscope, streamscope.engine.runtime.ray, streamscope.engine.init; "
+    code = ("import sys, streamscope, streamscope.engine.runtime.ray, streamscope.engine.api.init; "
             "streamscope.range(10).schema(); print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"

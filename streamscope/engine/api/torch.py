@@ -1,9 +1,9 @@
-"""PyTorch integration: ``iter_torch_batches``, ``to_torch``, ``from_torch``, ``streaming_split``
-and ``iterator``, as in Ray Data.
+"""PyTorch integration: ``iter_torch_batches`` and ``to_torch`` (Dataset methods), the collate
+step of ``DataIterator.iter_torch_batches``, and the rows ``from_torch`` makes, as in Ray Data.
 
-Why a mixin: Dataset stays a thin plan builder; everything that feeds a training loop lives here
-and in :mod:`streamscope.engine.data_iterator`. torch is optional: it is imported inside the
-functions that need it, with an error that says what to install.
+A leaf of the API: it imports no other API module (``data_iterator.py`` and ``from_memory.py``
+import it), and torch is optional: it is imported inside the functions that need it, with an
+error that says what to install.
 
 Batches are converted to tensors in the prefetch thread (``torch_collate`` runs as the batch
 iterator's collate step), so conversion, pinning and the host-to-device copy overlap with the
@@ -65,42 +65,45 @@ def torch_collate(dtypes: Any, device: Any, collate_fn: Optional[Callable], pin_
 
 
 class TorchMixin:
-    """Dataset methods for training loops."""
+    """Dataset methods that feed PyTorch training loops."""
 
     def iter_torch_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256, dtypes: Any = None,
                            device: Any = "auto", collate_fn: Optional[Callable] = None, drop_last: bool = False,
                            local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
                            pin_memory: bool = False):
-        """Batches as dicts of torch tensors (or whatever ``collate_fn`` returns)."""
+        """Iterate over batches as dicts of torch tensors (or whatever ``collate_fn`` returns), with
+        ``dtypes`` per column and on ``device`` (``"auto"``: the GPU when there is one). Conversion,
+        pinning and the host-to-device copy run in the prefetch thread, overlapping the training
+        step.
+
+        Examples:
+            >>> import torch
+            >>> batch = next(iter(streamscope.range(8).iter_torch_batches(batch_size=4, device="cpu")))
+            >>> batch["id"].dtype, batch["id"].shape
+            (torch.int64, torch.Size([4]))
+        """
         return self.iterator().iter_torch_batches(
             prefetch_batches=prefetch_batches, batch_size=batch_size, dtypes=dtypes, device=device,
             collate_fn=collate_fn, drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
             local_shuffle_seed=local_shuffle_seed, pin_memory=pin_memory,
         )
 
-    def iterator(self):
-        """A DataIterator over this dataset (each iteration executes it)."""
-        from streamscope.engine.data_iterator import DatasetIterator
-
-        return DatasetIterator(self)
-
-    def streaming_split(self, n: int, *, equal: bool = False, locality_hints: Optional[list] = None):
-        """n DataIterators fed by one execution of this dataset (blocks dealt out; ``equal=True``
-        gives every split the same number of rows, dropping fewer than n leftover rows).
-        ``locality_hints`` is accepted for Ray compatibility and ignored (one machine)."""
-        from streamscope.engine.data_iterator import SplitCoordinator, StreamSplitDataIterator
-
-        coordinator = SplitCoordinator(self, int(n), equal)
-        return [StreamSplitDataIterator(coordinator, i) for i in range(int(n))]
-
     def to_torch(self, *, label_column: Optional[str] = None, feature_columns: Any = None,
                  label_column_dtype: Any = None, feature_column_dtypes: Any = None, batch_size: int = 1,
                  prefetch_batches: int = 1, drop_last: bool = False, local_shuffle_buffer_size: Optional[int] = None,
                  local_shuffle_seed: Optional[int] = None, unsqueeze_label_tensor: bool = True,
                  unsqueeze_feature_tensors: bool = True):
-        """A ``torch.utils.data.IterableDataset`` of ``(features, label)`` batches (Ray Data's
-        legacy API): features are one tensor stacked from ``feature_columns`` (a list), or a
-        list/dict of tensors when ``feature_columns`` is a list of lists or a dict."""
+        """A ``torch.utils.data.IterableDataset`` of ``(features, label)`` batches (Ray Data's legacy
+        API): features are one tensor stacked from ``feature_columns`` (a list), or a list/dict of
+        tensors when ``feature_columns`` is a list of lists or a dict.
+
+        Examples:
+            >>> import torch
+            >>> ds = streamscope.from_items([{"x": 1.0, "y": 0}, {"x": 2.0, "y": 1}])
+            >>> features, label = next(iter(ds.to_torch(label_column="y", batch_size=2)))
+            >>> features.shape, label.shape
+            (torch.Size([2, 1]), torch.Size([2, 1]))
+        """
         torch = import_torch()
         dataset = self
 
@@ -143,18 +146,15 @@ def _to_python(value: Any) -> Any:
     return value
 
 
-def from_torch(dataset: Any, local_read: bool = False):
-    """A Dataset of ``{"item": sample}`` rows from a torch map-style or iterable dataset (as Ray
-    Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the driver (``local_read`` is accepted for Ray
-    compatibility); tensors become numpy arrays."""
+def rows_from_torch(dataset: Any) -> list[dict]:
+    """The rows ``from_torch`` makes of a torch map-style or iterable dataset: ``{"item": sample}``
+    (tuple samples as ``item_0``, ``item_1``...), tensors as numpy arrays; read in the driver."""
     torch = import_torch()
-    from streamscope.engine.from_memory import from_items
-
     if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
         samples = iter(dataset)
     else:
         samples = (dataset[i] for i in range(len(dataset)))
-    return from_items([_row(_to_python(s)) for s in samples])
+    return [_row(_to_python(s)) for s in samples]
 
 
 def _row(sample: Any) -> dict:

@@ -1,4 +1,5 @@
-"""Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow.
+"""Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow,
+from_blocks, from_torch.
 
 These mirror Ray Data's column conventions: scalars from ``from_items`` land in column ``item``,
 arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
@@ -6,21 +7,22 @@ arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
 import pyarrow as pa
 
-from streamscope.engine.block import pandas_to_block, rows_to_block, to_block
+from streamscope.engine.api.dataset import MaterializedDataset
+from streamscope.engine.api.torch import rows_from_torch
+from streamscope.engine.block import concat_blocks, pandas_to_block, rows_to_block, to_block
 from streamscope.engine.logical.operators import InputData
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.tensor import ndarray_to_arrow
 
 
 def _materialized(tables: list[pa.Table], name: str):
-    from streamscope.engine.dataset import MaterializedDataset
-
     return MaterializedDataset(LogicalPlan(InputData(tables=tables, name=name)))
 
 
@@ -33,12 +35,20 @@ def _split(table: pa.Table, n: Optional[int]) -> list[pa.Table]:
 
 
 def _default_blocks(num_rows: int) -> int:
-    import os
-
     return max(1, min(num_rows, 2 * (os.cpu_count() or 1)))
 
 
 def from_items(items: list, *, parallelism: int = -1, override_num_blocks: Optional[int] = None):
+    """A dataset from a list of rows: dicts become rows, any other value a row ``{"item": value}``.
+    The rows are split into blocks (``override_num_blocks``, default two per core) held in
+    memory.
+
+    Examples:
+        >>> streamscope.from_items([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]).take()
+        [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}]
+        >>> streamscope.from_items([10, 20]).take()
+        [{'item': 10}, {'item': 20}]
+    """
     if not isinstance(items, (list, tuple)):
         raise TypeError(f"from_items expects a list, got {type(items).__name__}")
     rows = [dict(item) if isinstance(item, Mapping) else {"item": item} for item in items]
@@ -48,16 +58,31 @@ def from_items(items: list, *, parallelism: int = -1, override_num_blocks: Optio
 
 
 def from_pandas(dfs: Any, override_num_blocks: Optional[int] = None):
+    """A dataset from a pandas DataFrame (or a list of them, one block each).
+
+    Examples:
+        >>> import pandas as pd
+        >>> streamscope.from_pandas(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})).take()
+        [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}]
+    """
     frames = dfs if isinstance(dfs, (list, tuple)) else [dfs]
     tables = [pandas_to_block(df) for df in frames]
     if override_num_blocks:
-        from streamscope.engine.block import concat_blocks
-
         tables = _split(concat_blocks(tables), override_num_blocks)
     return _materialized(tables, "FromPandas")
 
 
 def from_numpy(ndarrays: Union[np.ndarray, list]):
+    """A dataset from a numpy array (or a list of them): one row per element of the first axis, in
+    column ``data``; rows of an n-D array are tensors.
+
+    Examples:
+        >>> import numpy as np
+        >>> streamscope.from_numpy(np.arange(3)).take()
+        [{'data': 0}, {'data': 1}, {'data': 2}]
+        >>> streamscope.from_numpy(np.ones((2, 3))).take(1)
+        [{'data': array([1., 1., 1.])}]
+    """
     arrays = ndarrays if isinstance(ndarrays, (list, tuple)) else [ndarrays]
     tables = []
     for arr in arrays:
@@ -69,6 +94,14 @@ def from_numpy(ndarrays: Union[np.ndarray, list]):
 
 
 def from_arrow(tables: Any, *, override_num_blocks: Optional[int] = None):
+    """A dataset from a pyarrow Table (or a list of them, one block each), without copying.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> ds = streamscope.from_arrow(pa.table({"a": [1, 2, 3]}))
+        >>> ds.count(), ds.columns()
+        (3, ['a'])
+    """
     items = tables if isinstance(tables, (list, tuple)) else [tables]
     out = []
     for t in items:
@@ -78,11 +111,34 @@ def from_arrow(tables: Any, *, override_num_blocks: Optional[int] = None):
             t = ipc.open_stream(pa.py_buffer(t)).read_all()
         out.append(to_block(t))
     if override_num_blocks:
-        from streamscope.engine.block import concat_blocks
-
         out = _split(concat_blocks(out), override_num_blocks)
     return _materialized(out, "FromArrow")
 
 
 def from_blocks(blocks: list):
+    """A dataset from blocks you already have (pyarrow Tables or pandas DataFrames), one block each.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> streamscope.from_blocks([pa.table({"a": [1]}), pa.table({"a": [2]})]).take()
+        [{'a': 1}, {'a': 2}]
+    """
     return _materialized([to_block(b) for b in blocks], "FromBlocks")
+
+
+def from_torch(dataset: Any, local_read: bool = False):
+    """A dataset of ``{"item": sample}`` rows from a torch map-style or iterable dataset (as Ray
+    Data does; tuple samples become ``item_0``, ``item_1``, ... columns). Samples are read in the
+    driver (``local_read`` is accepted for Ray compatibility); tensors become numpy arrays.
+
+    Examples:
+        >>> import torch
+        >>> class Squares(torch.utils.data.Dataset):
+        ...     def __len__(self):
+        ...         return 3
+        ...     def __getitem__(self, i):
+        ...         return i * i
+        >>> streamscope.from_torch(Squares()).take()
+        [{'item': 0}, {'item': 1}, {'item': 4}]
+    """
+    return from_items(rows_from_torch(dataset))

@@ -1,10 +1,9 @@
-"""DataIterator: what training loops consume, as in Ray Data.
+"""The one execution behind ``Dataset.streaming_split(n)`` and the dealer that feeds its n
+iterators.
 
-``Dataset.iterator()`` gives one that runs the dataset each time it is iterated;
-``Dataset.streaming_split(n)`` gives n that share **one** execution: a dealer thread pulls the
-run's output blocks and deals them to n bounded queues, so n training workers (threads here, or
-processes fed by them) are fed by one pipeline, and a slow worker holds back the pipeline through
-its full queue instead of making it buffer without bound.
+A dealer thread pulls the run's output blocks and deals them to n bounded queues, so n training
+workers (threads here, or processes fed by them) are fed by one pipeline, and a slow worker holds
+back the pipeline through its full queue instead of making it buffer without bound.
 
 Dealing: with ``equal=False`` each block goes whole to the consumer with the fewest rows so far
 among those with room (every row reaches exactly one consumer). With ``equal=True`` every block is
@@ -21,55 +20,18 @@ from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
-from streamscope.engine.block import concat_blocks, iter_rows
+from streamscope.engine.api.data_iterator import StreamSplitDataIterator
+from streamscope.engine.block import concat_blocks
 
 QUEUE_BLOCKS = 4
 _END = object()
 
 
-class DataIterator:
-    """Base: subclasses provide ``_iter_tables()``; batching, rows and torch conversion are shared."""
-
-    def _iter_tables(self) -> Iterator[pa.Table]:
-        raise NotImplementedError
-
-    def iter_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256,
-                     batch_format: Optional[str] = "default", drop_last: bool = False,
-                     local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
-                     _collate_fn: Any = None) -> Iterator[Any]:
-        from streamscope.engine.iterator import iter_batches
-
-        return iter_batches(self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
-                            local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
-                            prefetch_batches=prefetch_batches, collate_fn=_collate_fn)
-
-    def iter_rows(self) -> Iterator[dict]:
-        for table in self._iter_tables():
-            yield from iter_rows(table)
-
-    def iter_torch_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256, dtypes: Any = None,
-                           device: Any = "auto", collate_fn: Any = None, drop_last: bool = False,
-                           local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
-                           pin_memory: bool = False) -> Iterator[Any]:
-        from streamscope.engine.torch_api import torch_collate
-
-        collate = torch_collate(dtypes, device, collate_fn, pin_memory)
-        return self.iter_batches(prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format="numpy",
-                                 drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
-                                 local_shuffle_seed=local_shuffle_seed, _collate_fn=collate)
-
-
-class DatasetIterator(DataIterator):
-    """Runs its dataset anew on each iteration (``Dataset.iterator()``)."""
-
-    def __init__(self, dataset: Any):
-        self._dataset = dataset
-
-    def _iter_tables(self) -> Iterator[pa.Table]:
-        return self._dataset._iter_tables()
-
-    def __repr__(self) -> str:
-        return f"DataIterator({self._dataset._plan.dag.name})"
+def streaming_split(dataset: Any, n: int, equal: bool) -> list[StreamSplitDataIterator]:
+    """n iterators over one (not yet started) execution of ``dataset``; it starts when the first
+    of them is iterated."""
+    coordinator = SplitCoordinator(dataset, int(n), equal)
+    return [StreamSplitDataIterator(coordinator, i) for i in range(int(n))]
 
 
 class SplitCoordinator:
@@ -166,21 +128,3 @@ class SplitCoordinator:
             self.closed[i] = True
             if all(self.closed):
                 self._stop.set()
-
-
-class StreamSplitDataIterator(DataIterator):
-    """One of the n iterators of ``streaming_split`` (one pass over its share of the data)."""
-
-    def __init__(self, coordinator: SplitCoordinator, index: int):
-        self._coord = coordinator
-        self._index = index
-        self._used = False
-
-    def _iter_tables(self) -> Iterator[pa.Table]:
-        if self._used:
-            raise RuntimeError("this streaming_split iterator was already consumed (one pass per split)")
-        self._used = True
-        return self._coord.consume(self._index)
-
-    def __repr__(self) -> str:
-        return f"StreamSplitDataIterator({self._index} of {self._coord.n})"

@@ -7,9 +7,27 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from streamscope.engine import aggregate as A
+from streamscope.engine.api.derive import aggregate_dataset, exchange
+from streamscope.engine.block import BATCH_FORMATS
+from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
+from streamscope.engine.transforms.udf import UserFunction, describe
 
 
 class GroupedData:
+    """What ``Dataset.groupby(key)`` returns: each method builds one hash-aggregate (or
+    ``map_groups``) exchange over the dataset and returns a Dataset with one row per group.
+
+    Output column names are Ray Data's: the keys, then ``count()``, ``sum(x)``, ``mean(x)``...
+    Map tasks pre-aggregate each block, so only one row per group and block crosses the
+    exchange. Nothing runs until the result is consumed; results are not sorted by key, so
+    sort them when order matters.
+
+    Examples:
+        >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+        >>> ds.groupby("k").mean("v").sort("k").take()
+        [{'k': 'a', 'mean(v)': 2.0}, {'k': 'b', 'mean(v)': 2.0}]
+    """
+
     def __init__(self, dataset: Any, key: Union[str, list[str], None], num_partitions: Optional[int] = None):
         if key is None:
             keys: list[str] = []
@@ -29,8 +47,15 @@ class GroupedData:
         return f"GroupedData(dataset={self._dataset!r}, key={self._keys!r})"
 
     def aggregate(self, *aggs: A.AggregateFnV2):
-        from streamscope.engine.all_to_all_api import aggregate_dataset
+        """One row per group with every aggregation in ``aggs`` (``streamscope.aggregate`` objects);
+        give clashing outputs an ``alias_name``.
 
+        Examples:
+            >>> from streamscope.aggregate import Count, Max
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+            >>> ds.groupby("k").aggregate(Count(), Max("v", alias_name="top")).sort("k").take()
+            [{'k': 'a', 'count()': 2, 'top': 3}, {'k': 'b', 'count()': 1, 'top': 2}]
+        """
         if not aggs:
             raise ValueError("aggregate() needs at least one aggregation")
         for agg in aggs:
@@ -43,6 +68,13 @@ class GroupedData:
         return aggregate_dataset(self._dataset, self._keys, list(aggs), self._num_partitions)
 
     def count(self):
+        """Rows per group, in column ``count()``.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a"}, {"k": "b"}, {"k": "a"}])
+            >>> ds.groupby("k").count().sort("k").take()
+            [{'k': 'a', 'count()': 2}, {'k': 'b', 'count()': 1}]
+        """
         return self.aggregate(A.Count())
 
     def _each(self, cls, on, **kw):
@@ -56,29 +88,69 @@ class GroupedData:
         return [on] if isinstance(on, str) else list(on)
 
     def sum(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        """The sum of ``on`` per group (every non-key column when ``on`` is None).
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+            >>> ds.groupby("k").sum("v").sort("k").take()
+            [{'k': 'a', 'sum(v)': 4}, {'k': 'b', 'sum(v)': 2}]
+        """
         return self._each(A.Sum, on, ignore_nulls=ignore_nulls)
 
     def min(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        """The smallest value of ``on`` per group.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+            >>> ds.groupby("k").min("v").sort("k").take()
+            [{'k': 'a', 'min(v)': 1}, {'k': 'b', 'min(v)': 2}]
+        """
         return self._each(A.Min, on, ignore_nulls=ignore_nulls)
 
     def max(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        """The largest value of ``on`` per group.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+            >>> ds.groupby("k").max("v").sort("k").take()
+            [{'k': 'a', 'max(v)': 3}, {'k': 'b', 'max(v)': 2}]
+        """
         return self._each(A.Max, on, ignore_nulls=ignore_nulls)
 
     def mean(self, on: Union[str, list[str], None] = None, ignore_nulls: bool = True):
+        """The mean of ``on`` per group.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 4}])
+            >>> ds.groupby("k").mean("v").sort("k").take()
+            [{'k': 'a', 'mean(v)': 2.5}, {'k': 'b', 'mean(v)': 2.0}]
+        """
         return self._each(A.Mean, on, ignore_nulls=ignore_nulls)
 
     def std(self, on: Union[str, list[str], None] = None, ddof: int = 1, ignore_nulls: bool = True):
+        """The standard deviation of ``on`` per group (sample, ``ddof=1``, by default; NaN for a
+        group of one row).
+
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "a", "v": 3}, {"k": "b", "v": 2}])
+            >>> ds.groupby("k").std("v", ddof=0).sort("k").take()
+            [{'k': 'a', 'std(v)': 1.0}, {'k': 'b', 'std(v)': 0.0}]
+        """
         return self._each(A.Std, on, ddof=ddof, ignore_nulls=ignore_nulls)
 
     def map_groups(self, fn, *, zero_copy_batch: bool = True, compute=None, batch_format: Optional[str] = "default",
                    fn_args=None, fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                    num_gpus=None, memory=None, concurrency=None, **ray_remote_args):
-        """Apply ``fn`` to each group as one batch (all of a group's rows together)."""
-        from streamscope.engine.all_to_all_api import exchange
-        from streamscope.engine.block import BATCH_FORMATS
-        from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
-        from streamscope.engine.transforms.udf import UserFunction, describe
+        """Apply ``fn`` to each group as one batch (all of a group's rows together, a dict of numpy
+        arrays by default); it returns a batch of any number of rows.
 
+        Examples:
+            >>> ds = streamscope.from_items([{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}])
+            >>> def spread(group):
+            ...     return {"k": group["k"][:1], "spread": [group["v"].max() - group["v"].min()]}
+            >>> ds.groupby("k").map_groups(spread).sort("k").take()
+            [{'k': 'a', 'spread': 2}, {'k': 'b', 'spread': 0}]
+        """
         if not self._keys:
             raise ValueError("map_groups needs a groupby key")
         if (batch_format or "default") not in BATCH_FORMATS:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.context import DataContext
+from streamscope.engine.runtime import get_runtime, new_runtime, set_runtime, shutdown_all
 
 _RUNTIMES = ("local", "ray")
 
 
 def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs: Any) -> Any:
     """Pick (and start) the session's runtime; returns the runtime object.
+
+    Without any call the embedded local runtime runs everything; call it to pass the local
+    runtime's options, or to move to a Ray cluster by changing this one line.
 
     :param address: a Ray cluster: ``None`` (the one ``ray.init()`` would use or start),
         ``"auto"``, ``"host:port"`` or ``"ray://host:10001"``. Giving one implies ``runtime="ray"``.
@@ -27,9 +31,14 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
 
     Calling it again replaces the runtime of that kind (the old one shuts down and its blocks are
     gone); materialized datasets made before belong to the old runtime.
-    """
-    from streamscope.engine.runtime import get_runtime, set_runtime
 
+    Examples:
+        >>> runtime = streamscope.init()  # the embedded local runtime (the default)
+        >>> runtime.name
+        'local'
+        >>> streamscope.DataContext.get_current().runtime
+        'local'
+    """
     kind = runtime or ("ray" if address is not None else "local")
     if kind not in _RUNTIMES:
         raise ValueError(f"unknown runtime {kind!r}; expected one of {', '.join(_RUNTIMES)}")
@@ -37,15 +46,9 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
     if kind == "local":
         if address is not None:
             raise ValueError("address= names a Ray cluster; use runtime='ray' (or leave runtime unset)")
-        from streamscope.engine.runtime.local.runtime import LocalRuntime
-
-        rt: Any = LocalRuntime(**kwargs) if kwargs else None
+        rt: Any = new_runtime("local", **kwargs) if kwargs else None
     else:
-        try:
-            from streamscope.engine.runtime.ray.runtime import RayRuntime
-        except ImportError as exc:
-            raise ImportError("streamscope.init(runtime='ray') needs Ray: pip install 'streamscope[ray]'") from exc
-        rt = RayRuntime(address, **kwargs)
+        rt = new_runtime("ray", address, **kwargs)
     if rt is not None:
         set_runtime(kind, rt)
     ctx.runtime = kind
@@ -55,7 +58,5 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
 def shutdown() -> None:
     """Stop every runtime this session started (Ray is disconnected when streamscope connected
     it) and go back to the embedded local runtime for the next plan."""
-    from streamscope.engine.runtime import shutdown_all
-
     shutdown_all()
     DataContext.get_current().runtime = "local"

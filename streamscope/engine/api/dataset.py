@@ -2,8 +2,8 @@
 
 Every transform returns a new Dataset whose plan has one more logical operator; nothing runs until
 a consumption method (``take``, ``iter_batches``, ``count``, ``write_*``, ``materialize``) is
-called. Consumption lives in :mod:`streamscope.engine.consume`, writes in
-:mod:`streamscope.engine.writes`; this module holds construction and transforms only.
+called. Consumption lives in :mod:`streamscope.engine.api.consume`, writes in
+:mod:`streamscope.engine.api.writes`; this module holds construction and transforms only.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
 from streamscope.engine import compute as compute_mod
-from streamscope.engine.all_to_all_api import AllToAllMixin
-from streamscope.engine.consume import ConsumeMixin
+from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
+from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.expressions import as_expr
 from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.runtime.base import BlockRef
 from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
@@ -27,8 +28,8 @@ from streamscope.engine.transforms.columns import (
 )
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
-from streamscope.engine.torch_api import TorchMixin
-from streamscope.engine.writes import WriteMixin
+from streamscope.engine.api.torch import TorchMixin
+from streamscope.engine.api.writes import WriteMixin
 
 _display_provider: Optional[Callable[["Dataset"], dict]] = None
 
@@ -41,6 +42,22 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
 
 
 class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
+    """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
+
+    Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
+    Dataset with one more operator and compute nothing. Consumption (``take``, ``count``,
+    ``iter_batches``, ``write_parquet``, ``materialize``...) optimizes the plan, fuses compatible
+    maps into one task and streams blocks (pyarrow Tables) through the executor. In a notebook a
+    Dataset displays as its plan graph and says it has not run; displaying never executes it.
+
+    Examples:
+        >>> ds = streamscope.range(5).map(lambda row: {"id": row["id"], "square": row["id"] ** 2})
+        >>> ds.take(3)
+        [{'id': 0, 'square': 0}, {'id': 1, 'square': 1}, {'id': 2, 'square': 4}]
+        >>> ds.count()
+        5
+    """
+
     def __init__(self, plan: LogicalPlan, name: Optional[str] = None):
         self._plan = plan
         self._name = name
@@ -52,11 +69,24 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         return self._plan
 
     def set_name(self, name: Optional[str]) -> None:
-        """Name this dataset; the name appears in stats, progress and the notebook views."""
+        """Name this dataset; the name appears in stats, progress lines and the notebook views.
+
+        Examples:
+            >>> ds = streamscope.range(3)
+            >>> ds.set_name("ids")
+            >>> ds.name
+            'ids'
+        """
         self._name = name
 
     @property
     def name(self) -> Optional[str]:
+        """The name given with :meth:`set_name`, or None.
+
+        Examples:
+            >>> print(streamscope.range(3).name)
+            None
+        """
         return self._name
 
     def _derive(self, op: L.LogicalOperator) -> "Dataset":
@@ -66,7 +96,16 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     def map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
             fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
             **ray_remote_args) -> "Dataset":
-        """Apply ``fn`` to each row (a dict); it returns one dict per row."""
+        """Apply ``fn`` to each row (a dict of column name to value); it returns one dict per row.
+
+        ``fn`` may be a function or a callable class (run on an actor pool, constructed once per
+        actor with ``fn_constructor_args``). Consecutive maps fuse into one task. For vectorized work
+        prefer :meth:`map_batches`, which hands ``fn`` whole batches.
+
+        Examples:
+            >>> streamscope.range(3).map(lambda row: {"id": row["id"] * 10}).take()
+            [{'id': 0}, {'id': 10}, {'id': 20}]
+        """
         name = f"Map({describe(fn)})"
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         compute = compute_mod.resolve(compute, concurrency, fn, name)
@@ -77,7 +116,20 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
                     batch_format: Optional[str] = "default", zero_copy_batch: bool = True, fn_args=None,
                     fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                     num_gpus=None, memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
-        """Apply ``fn`` to batches (dict of ndarrays, pandas or pyarrow per ``batch_format``)."""
+        """Apply ``fn`` to batches: a dict of numpy arrays by default, a pandas DataFrame with
+        ``batch_format="pandas"``, a pyarrow Table with ``batch_format="pyarrow"``.
+
+        ``batch_size`` rows per call (the last batch of a block may be smaller; ``None`` means whole
+        blocks). A callable class with ``compute=ActorPoolStrategy(...)`` keeps state (a loaded
+        model) across batches; ``num_gpus`` asks for GPUs per task or actor.
+
+        Examples:
+            >>> streamscope.range(6).map_batches(lambda batch: {"id": batch["id"] * 2}, batch_size=3).take(4)
+            [{'id': 0}, {'id': 2}, {'id': 4}, {'id': 6}]
+            >>> ds = streamscope.range(3).map_batches(lambda df: df.assign(half=df["id"] / 2), batch_format="pandas")
+            >>> ds.take(2)
+            [{'id': 0, 'half': 0.0}, {'id': 1, 'half': 0.5}]
+        """
         name = f"MapBatches({describe(fn)})"
         if batch_size == "auto":
             batch_size = None
@@ -91,7 +143,12 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     def flat_map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
                  fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
                  **ray_remote_args) -> "Dataset":
-        """Apply ``fn`` to each row; it returns a list of rows."""
+        """Apply ``fn`` to each row; it returns a list of rows (zero, one or many per input row).
+
+        Examples:
+            >>> streamscope.from_items([1, 2]).flat_map(lambda row: [row, row]).take()
+            [{'item': 1}, {'item': 1}, {'item': 2}, {'item': 2}]
+        """
         name = f"FlatMap({describe(fn)})"
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         compute = compute_mod.resolve(compute, concurrency, fn, name)
@@ -101,13 +158,21 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     def filter(self, fn=None, expr=None, *, compute=None, fn_args=None, fn_kwargs=None,
                fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None, num_gpus=None,
                memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
-        """Keep rows where ``fn(row)`` is true, or where the expression string ``expr`` holds
-        (evaluated vectorized with pyarrow compute and pushed into Parquet reads)."""
+        """Keep the rows where ``fn(row)`` is true, or where the expression string ``expr`` holds.
+
+        An expression (``"amount > 100 and region == 'eu'"``) is evaluated vectorized with pyarrow
+        compute, needs no worker to run Python per row, and is pushed into Parquet reads so row
+        groups that cannot match are never read.
+
+        Examples:
+            >>> streamscope.range(10).filter(lambda row: row["id"] % 3 == 0).take()
+            [{'id': 0}, {'id': 3}, {'id': 6}, {'id': 9}]
+            >>> streamscope.range(10).filter(expr="id >= 7").count()
+            3
+        """
         if (fn is None) == (expr is None):
             raise ValueError("filter() takes exactly one of fn or expr")
         if expr is not None:
-            from streamscope.engine.expressions import as_expr
-
             parsed = as_expr(expr)
             transform = ExprFilterTransform(parsed)
             return self._derive(L.Filter(f"Filter({parsed})", self._plan.dag, transform, expr=parsed))
@@ -119,7 +184,12 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
 
     def add_column(self, col: str, fn: Callable, *, batch_format: Optional[str] = "pandas", compute=None,
                    concurrency=None, num_cpus=None, num_gpus=None, memory=None, **ray_remote_args) -> "Dataset":
-        """Add (or replace) column ``col`` computed by ``fn(batch)``."""
+        """Add (or replace) column ``col`` computed by ``fn(batch)``, a pandas DataFrame by default.
+
+        Examples:
+            >>> streamscope.range(3).add_column("double", lambda df: df["id"] * 2).take()
+            [{'id': 0, 'double': 0}, {'id': 1, 'double': 2}, {'id': 2, 'double': 4}]
+        """
         name = f"AddColumn({col})"
         udf = UserFunction(fn, name)
         transform = AddColumnTransform(udf, col, batch_format)
@@ -127,42 +197,94 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
                                         memory=memory, ray_remote_args=ray_remote_args))
 
     def select_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+        """Keep only ``cols``, in that order. Reads below it (Parquet) read only those columns.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"a": 1, "b": 2, "c": 3}])
+            >>> ds.select_columns(["c", "a"]).take()
+            [{'c': 3, 'a': 1}]
+        """
         cols = [cols] if isinstance(cols, str) else list(cols)
         _check_names("select_columns", cols)
         return self._derive(L.Project(f"Project[select={cols}]", self._plan.dag, SelectColumnsTransform(cols)))
 
     def drop_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+        """Remove ``cols`` (a name or a list of names).
+
+        Examples:
+            >>> ds = streamscope.from_items([{"a": 1, "b": 2, "c": 3}])
+            >>> ds.drop_columns("b").columns()
+            ['a', 'c']
+        """
         cols = [cols] if isinstance(cols, str) else list(cols)
         _check_names("drop_columns", cols)
         return self._derive(L.Project(f"Project[drop={cols}]", self._plan.dag, DropColumnsTransform(cols)))
 
     def rename_columns(self, names: Union[list[str], dict[str, str]], **_: Any) -> "Dataset":
+        """Rename columns with a dict ``{old: new}``, or give every column a new name with a list.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"a": 1, "b": 2}])
+            >>> ds.rename_columns({"a": "x"}).columns()
+            ['x', 'b']
+            >>> ds.rename_columns(["p", "q"]).take()
+            [{'p': 1, 'q': 2}]
+        """
         if not isinstance(names, (list, dict)):
             raise TypeError(f"rename_columns expects a list or dict of names, got {type(names).__name__}")
         return self._derive(L.Project(f"Project[rename={names}]", self._plan.dag, RenameColumnsTransform(names)))
 
     # ---- structural ---------------------------------------------------------------------------
     def limit(self, limit: int) -> "Dataset":
+        """The first ``limit`` rows. The limit is pushed towards the source, and a run stops reading
+        once it has them, so ``limit`` on a huge read is cheap.
+
+        Examples:
+            >>> streamscope.range(1000).limit(3).take_all()
+            [{'id': 0}, {'id': 1}, {'id': 2}]
+        """
         if not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
         return self._derive(L.Limit(self._plan.dag, limit))
 
     def repartition(self, num_blocks: Optional[int] = None, target_num_rows_per_block: Optional[int] = None, *,
                     strict: bool = False, shuffle: bool = False, keys=None, sort: bool = False) -> "Dataset":
+        """Re-cut the dataset into ``num_blocks`` blocks (or blocks of about
+        ``target_num_rows_per_block`` rows). Without ``shuffle`` or ``keys`` this splits and merges
+        blocks into near-equal row counts, no rows move between workers; ``shuffle=True`` deals
+        rows at random, ``keys=`` puts rows with equal keys in the same block.
+
+        Examples:
+            >>> streamscope.range(100).repartition(4).num_blocks()
+            4
+            >>> streamscope.range(100).repartition(target_num_rows_per_block=30).num_blocks()
+            4
+        """
         if (num_blocks is None) == (target_num_rows_per_block is None):
             raise ValueError("repartition() takes exactly one of num_blocks or target_num_rows_per_block")
         if shuffle or keys:
-            from streamscope.engine import all_to_all_api
-
-            return all_to_all_api.shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
+            return shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
         if num_blocks is not None and num_blocks <= 0:
             raise ValueError(f"num_blocks must be positive, got {num_blocks}")
         return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block))
 
     def randomize_block_order(self, *, seed: Optional[int] = None) -> "Dataset":
+        """Shuffle the order of blocks (not rows within them): a cheap shuffle for training epochs.
+
+        Examples:
+            >>> ds = streamscope.range(8, override_num_blocks=4).randomize_block_order(seed=0)
+            >>> sorted(row["id"] for row in ds.take_all())
+            [0, 1, 2, 3, 4, 5, 6, 7]
+        """
         return self._derive(L.RandomizeBlocks(self._plan.dag, seed))
 
     def union(self, *other: "Dataset") -> "Dataset":
+        """The rows of this dataset and of ``other`` datasets, one after another.
+
+        Examples:
+            >>> streamscope.range(2).union(streamscope.range(3)).count()
+            5
+        """
         for o in other:
             if not isinstance(o, Dataset):
                 raise TypeError(f"union() expects Datasets, got {type(o).__name__}")
@@ -173,12 +295,15 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
 
         If the run fails, is cancelled or interrupted, the blocks already received are freed.
         Blocks that belonged to an upstream materialized dataset stay owned by it (the new
-        dataset keeps it alive) and are never freed twice.
+        dataset keeps it alive) and are never freed twice. The blocks are freed when the
+        MaterializedDataset (and every dataset built on it) is garbage-collected.
 
-        Example::
-
-            ds = streamscope.range(1000).map_batches(expensive).materialize()
-            ds.count(), ds.sum("id")  # both read the stored blocks; ``expensive`` ran once
+        Examples:
+            >>> mat = streamscope.range(10).map(lambda row: {"id": row["id"] + 1}).materialize()
+            >>> type(mat).__name__
+            'MaterializedDataset'
+            >>> mat.count(), mat.sum("id")  # both read the stored blocks; the map ran once
+            (10, 55)
         """
         return self._materialize_run("materialize", _one_group, label="Materialized")[0]
 
@@ -246,7 +371,18 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
 
 
 class MaterializedDataset(Dataset):
-    """A dataset whose blocks are held in the store; freed when this object is garbage-collected."""
+    """A dataset whose blocks are held in the store (what :meth:`Dataset.materialize`, the
+    ``from_*`` functions and the splits return); freed when this object is garbage-collected.
+
+    Transforms on it return ordinary lazy Datasets that read the stored blocks.
+
+    Examples:
+        >>> mat = streamscope.from_items([{"a": 1}, {"a": 2}, {"a": 3}])
+        >>> mat  # doctest: +ELLIPSIS
+        MaterializedDataset(num_blocks=..., num_rows=3, schema={a: int64})
+        >>> mat.map(lambda row: {"a": row["a"] * 2}).take()
+        [{'a': 2}, {'a': 4}, {'a': 6}]
+    """
 
     def _derive(self, op: L.LogicalOperator) -> Dataset:
         return Dataset(LogicalPlan(op), name=self._name)

@@ -1,0 +1,111 @@
+"""DataIterator: what training loops consume, as in Ray Data.
+
+``Dataset.iterator()`` gives a :class:`DatasetIterator`, which runs the dataset each time it is
+iterated; ``Dataset.streaming_split(n)`` gives n :class:`StreamSplitDataIterator` that share one
+execution (the dealer that feeds them is :mod:`streamscope.engine.api.streaming_split`). Batching,
+rows and torch conversion are shared by all of them here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import pyarrow as pa
+
+from streamscope.engine.api.batching import iter_batches
+from streamscope.engine.api.torch import torch_collate
+from streamscope.engine.block import iter_rows
+
+
+class DataIterator:
+    """What training loops consume, as in Ray Data: ``Dataset.iterator()`` gives one that runs the
+    dataset on each pass; ``Dataset.streaming_split(n)`` gives n that share one run (one pass
+    each). Batches, rows and torch tensors come out the same way from every kind.
+
+    Examples:
+        >>> it = streamscope.range(10).iterator()
+        >>> [len(batch["id"]) for batch in it.iter_batches(batch_size=4)]
+        [4, 4, 2]
+        >>> sum(1 for _ in it.iter_rows())  # a second pass runs the dataset again
+        10
+    """
+
+    def _iter_tables(self) -> Iterator[pa.Table]:
+        raise NotImplementedError
+
+    def iter_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256,
+                     batch_format: Optional[str] = "default", drop_last: bool = False,
+                     local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
+                     _collate_fn: Any = None) -> Iterator[Any]:
+        """Iterate over batches of exactly ``batch_size`` rows across block boundaries (the last may
+        be smaller unless ``drop_last``), in ``batch_format``; a prefetch thread prepares
+        ``prefetch_batches`` ahead, and ``local_shuffle_buffer_size`` draws rows at random from a
+        buffer of at least that many rows.
+
+        Examples:
+            >>> it = streamscope.range(10).iterator()
+            >>> [len(batch["id"]) for batch in it.iter_batches(batch_size=4, drop_last=True)]
+            [4, 4]
+        """
+        return iter_batches(self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
+                            local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
+                            prefetch_batches=prefetch_batches, collate_fn=_collate_fn)
+
+    def iter_rows(self) -> Iterator[dict]:
+        """Iterate over the rows as dicts.
+
+        Examples:
+            >>> sorted(row["id"] for row in streamscope.range(3).iterator().iter_rows())
+            [0, 1, 2]
+        """
+        for table in self._iter_tables():
+            yield from iter_rows(table)
+
+    def iter_torch_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256, dtypes: Any = None,
+                           device: Any = "auto", collate_fn: Any = None, drop_last: bool = False,
+                           local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
+                           pin_memory: bool = False) -> Iterator[Any]:
+        """Iterate over batches as dicts of torch tensors (``dtypes`` per column, on ``device``), or
+        whatever ``collate_fn`` makes of each numpy batch.
+
+        Examples:
+            >>> import torch
+            >>> it = streamscope.range(6).iterator()
+            >>> [batch["id"].shape for batch in it.iter_torch_batches(batch_size=3, device="cpu")]
+            [torch.Size([3]), torch.Size([3])]
+        """
+        collate = torch_collate(dtypes, device, collate_fn, pin_memory)
+        return self.iter_batches(prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format="numpy",
+                                 drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
+                                 local_shuffle_seed=local_shuffle_seed, _collate_fn=collate)
+
+
+class DatasetIterator(DataIterator):
+    """Runs its dataset anew on each iteration (``Dataset.iterator()``)."""
+
+    def __init__(self, dataset: Any):
+        self._dataset = dataset
+
+    def _iter_tables(self) -> Iterator[pa.Table]:
+        return self._dataset._iter_tables()
+
+    def __repr__(self) -> str:
+        return f"DataIterator({self._dataset._plan.dag.name})"
+
+
+class StreamSplitDataIterator(DataIterator):
+    """One of the n iterators of ``streaming_split`` (one pass over its share of the data)."""
+
+    def __init__(self, coordinator: Any, index: int):
+        self._coord = coordinator
+        self._index = index
+        self._used = False
+
+    def _iter_tables(self) -> Iterator[pa.Table]:
+        if self._used:
+            raise RuntimeError("this streaming_split iterator was already consumed (one pass per split)")
+        self._used = True
+        return self._coord.consume(self._index)
+
+    def __repr__(self) -> str:
+        return f"StreamSplitDataIterator({self._index} of {self._coord.n})"

@@ -1,0 +1,225 @@
+"""Module-level creation functions that read data: ``range``, ``read_parquet``, ``read_csv``...
+
+Each builds a Datasource and wraps it in a Dataset with a single Read operator; nothing is read
+until the dataset is consumed. Ray-cluster-only arguments (``ray_remote_args``, scheduling) are
+accepted and ignored so Ray Data code runs unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from streamscope.engine.api.dataset import Dataset
+from streamscope.engine.io.range_datasource import RangeDatasource
+from streamscope.engine.logical.operators import Read
+from streamscope.engine.logical.plan import LogicalPlan
+
+# The file datasources are imported inside their read_* function on purpose: every one of them
+# imports fsspec (through io/paths.py), about 0.25 s that ``import streamscope`` must not pay.
+# They import nothing from api/, so these lazy imports are in no cycle.
+
+
+def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
+                    num_gpus: Optional[float] = None, memory: Optional[float] = None,
+                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
+    """A dataset read by ``datasource`` (a :class:`Datasource` subclass): planning asks it for
+    metadata and read tasks; each :class:`ReadTask` runs in a worker and yields blocks.
+    ``override_num_blocks`` asks for that many read tasks.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> class Squares(streamscope.Datasource):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def get_read_tasks(self, parallelism):
+        ...         table = pa.table({"x": [i * i for i in range(self.n)]})
+        ...         return [streamscope.ReadTask(lambda: [table], num_rows=self.n)]
+        ...     def num_rows(self):
+        ...         return self.n
+        >>> streamscope.read_datasource(Squares(4)).take()
+        [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}]
+    """
+    blocks = override_num_blocks if override_num_blocks else parallelism
+    resources = None
+    if num_cpus is not None or num_gpus is not None or memory is not None:
+        resources = _Resources(num_cpus, num_gpus, memory)
+    return Dataset(LogicalPlan(Read(datasource, parallelism=blocks, resources=resources, concurrency=concurrency)))
+
+
+class _Resources:
+    def __init__(self, num_cpus, num_gpus, memory):
+        self.num_cpus, self.num_gpus, self.memory = num_cpus, num_gpus, memory
+
+
+def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None):  # noqa: A001
+    """A dataset of the integers ``0 .. n-1`` in column ``id``; nothing is generated until it
+    is consumed, and its row count and schema are known without running.
+
+    Examples:
+        >>> ds = streamscope.range(1000)
+        >>> ds.count(), ds.take(3)
+        (1000, [{'id': 0}, {'id': 1}, {'id': 2}])
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"range() expects a non-negative int, got {n!r}")
+    return read_datasource(RangeDatasource(n), parallelism=parallelism, concurrency=concurrency, override_num_blocks=override_num_blocks)
+
+
+def range_tensor(n: int, *, shape: tuple = (1,), parallelism: int = -1, concurrency: Optional[int] = None,
+                 override_num_blocks: Optional[int] = None):
+    """A dataset of ``n`` tensors of ``shape`` in column ``data``, row ``i`` filled with ``i``
+    (handy to try tensor pipelines).
+
+    Examples:
+        >>> streamscope.range_tensor(3, shape=(2, 2)).take(2)[1]["data"]
+        array([[1, 1],
+               [1, 1]])
+    """
+    return read_datasource(RangeDatasource(n, block_format="tensor", tensor_shape=tuple(shape)), parallelism=parallelism,
+                           concurrency=concurrency, override_num_blocks=override_num_blocks)
+
+
+def _read(cls: Any, paths: Any, kwargs: dict, extra: dict):
+    engine_args = {k: kwargs.pop(k) for k in ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks") if k in kwargs}
+    for ignored in ("ray_remote_args", "arrow_open_stream_args", "arrow_open_file_args", "partition_filter",
+                    "partitioning", "meta_provider", "label_selector", "fallback_strategy", "catalog"):
+        kwargs.pop(ignored, None)
+    datasource = cls(paths, **extra, **kwargs)
+    return read_datasource(datasource, **engine_args)
+
+
+def read_parquet(paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None, **kwargs: Any):
+    """A dataset read from Parquet files (a file, a directory, a list, local or any fsspec
+    URL). ``columns`` reads only those columns; filters and projections later in the plan are
+    pushed into the read, so row groups that cannot match are skipped from their statistics.
+    Schema and row count come from the footers without reading data.
+
+    Examples:
+        >>> import os, tempfile
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), os.path.join(tmp.name, "t.parquet"))
+        >>> ds = streamscope.read_parquet(tmp.name, columns=["a"])
+        >>> ds.count(), ds.take()
+        (3, [{'a': 1}, {'a': 2}, {'a': 3}])
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.parquet_datasource import ParquetDatasource
+
+    return _read(ParquetDatasource, paths, kwargs,
+                 {"columns": columns, "filesystem": filesystem})
+
+
+def read_csv(paths: Any, *, filesystem: Any = None, **kwargs: Any):
+    r"""A dataset read from CSV files (header line first); types are inferred by pyarrow.
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "people.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("name,age\nada,36\nalan,41\n")
+        >>> streamscope.read_csv(path).take()
+        [{'name': 'ada', 'age': 36}, {'name': 'alan', 'age': 41}]
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.csv_datasource import CSVDatasource
+
+    return _read(CSVDatasource, paths, kwargs, {"filesystem": filesystem})
+
+
+def read_json(paths: Any, *, lines: bool = False, filesystem: Any = None, **kwargs: Any):
+    r"""A dataset read from JSON files: JSON Lines (one object per line) with ``lines=True``.
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "events.jsonl")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write('{"user": "ada", "clicks": 3}\n{"user": "alan", "clicks": 5}\n')
+        >>> streamscope.read_json(path, lines=True).take()
+        [{'user': 'ada', 'clicks': 3}, {'user': 'alan', 'clicks': 5}]
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.json_datasource import JSONDatasource
+
+    return _read(JSONDatasource, paths, kwargs, {"lines": lines, "filesystem": filesystem})
+
+
+def read_text(paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = True, filesystem: Any = None, **kwargs: Any):
+    r"""A dataset of the lines of text files, one row per line in column ``text`` (empty lines
+    dropped unless ``drop_empty_lines=False``).
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "poem.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("roses are red\n\nviolets are blue\n")
+        >>> streamscope.read_text(path).take()
+        [{'text': 'roses are red'}, {'text': 'violets are blue'}]
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.text_datasource import TextDatasource
+
+    return _read(TextDatasource, paths, kwargs,
+                 {"encoding": encoding, "drop_empty_lines": drop_empty_lines, "filesystem": filesystem})
+
+
+def read_images(paths: Any, *, size: Optional[tuple] = None, mode: Optional[str] = None, include_paths: bool = False,
+                filesystem: Any = None, **kwargs: Any):
+    """A dataset of images decoded with Pillow into column ``image`` (height x width x channels
+    arrays); ``size=(height, width)`` resizes, ``mode="RGB"`` converts, ``include_paths=True``
+    adds a ``path`` column. Needs ``pip install 'streamscope[images]'``.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> Image.new("RGB", (4, 3)).save(os.path.join(tmp.name, "black.png"))
+        >>> streamscope.read_images(tmp.name).take(1)[0]["image"].shape
+        (3, 4, 3)
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.image_datasource import ImageDatasource
+
+    return _read(ImageDatasource, paths, kwargs,
+                 {"size": size, "mode": mode, "include_paths": include_paths, "filesystem": filesystem})
+
+
+def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: Any = None, **kwargs: Any):
+    r"""A dataset of whole files as bytes, one row per file in column ``bytes``
+    (``include_paths=True`` adds a ``path`` column).
+
+    Examples:
+        >>> import os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> with open(os.path.join(tmp.name, "blob.bin"), "wb") as f:
+        ...     _ = f.write(bytes([0, 1, 2]))
+        >>> streamscope.read_binary_files(tmp.name).take()
+        [{'bytes': b'\x00\x01\x02'}]
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.binary_datasource import BinaryDatasource
+
+    return _read(BinaryDatasource, paths, kwargs,
+                 {"include_paths": include_paths, "filesystem": filesystem})
+
+
+def read_numpy(paths: Any, *, filesystem: Any = None, **kwargs: Any):
+    """A dataset read from ``.npy`` files: the first axis becomes rows of column ``data`` (rows of
+    an n-D array are tensors).
+
+    Examples:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> np.save(os.path.join(tmp.name, "a.npy"), np.arange(3))
+        >>> streamscope.read_numpy(tmp.name).take()
+        [{'data': 0}, {'data': 1}, {'data': 2}]
+        >>> tmp.cleanup()
+    """
+    from streamscope.engine.io.numpy_datasource import NumpyDatasource
+
+    return _read(NumpyDatasource, paths, kwargs, {"filesystem": filesystem})
+

@@ -1,0 +1,20 @@
+"""What one task of a map stage asks the runtime for, from the stage's ``num_cpus``/``num_gpus``/
+``memory`` arguments.
+
+A leaf on its own: the planner (task-pool maps, reads) and the actor-pool operator (its actors)
+both size their tasks with it, and neither may import the other for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamscope.engine.runtime.base import Resources
+
+
+def map_resources(op: Any) -> Resources:
+    """``Resources`` for one task of ``op`` (anything with ``num_cpus``, ``num_gpus``, ``memory``):
+    one CPU unless told otherwise, no GPU, no memory reservation."""
+    cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)
+    gpu = 0.0 if op.num_gpus is None else float(op.num_gpus)
+    return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0))
