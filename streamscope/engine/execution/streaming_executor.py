@@ -16,9 +16,10 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from streamscope.engine.block import BlockMetadata
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ExecutionCancelled
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
@@ -28,16 +29,16 @@ from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.execution.errors import exception_from_task_error
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.physical.plan import PhysicalPlan
-from streamscope.engine.runtime.base import BlockRef, TaskHandle
+from streamscope.engine.runtime.base import BlockRef, Runtime, TaskHandle, TaskResult
 from streamscope.engine.runtime.run_channel import RunChannel
 
 _DONE = object()
 
 
 class StreamingExecutor:
-    def __init__(self, plan: PhysicalPlan, runtime: Any, context: Any, name: str = "dataset"):
+    def __init__(self, plan: PhysicalPlan, runtime: Runtime, context: DataContext, name: str = "dataset"):
         self.plan = plan
         self.runtime = runtime
         self.context = context
@@ -48,7 +49,7 @@ class StreamingExecutor:
         self.policies = [ConcurrencyCapPolicy(), OutputBudgetPolicy(), DownstreamCapacityPolicy(
             context.downstream_capacity_backpressure_ratio)]
         self.resources: Optional[ResourceManager] = None
-        self._owner: dict[TaskHandle, tuple[PhysicalOperator, Any]] = {}
+        self._owner: dict[TaskHandle, tuple[PhysicalOperator, TaskInfo]] = {}
         self._consumer_queue: collections.deque = collections.deque()
         self._consumer_bytes = 0
         self._cond = threading.Condition()
@@ -63,7 +64,7 @@ class StreamingExecutor:
         self._thread: Optional[threading.Thread] = None
         self._lent: dict[BlockRef, None] = {}
         """Owned blocks handed to the consumer and not yet released or kept (in hand-out order)."""
-        self.progress_context: Any = None
+        self.progress_context: Optional[DataContext] = None
         """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
         self.channel: Optional[RunChannel] = None
         """This run's private channel into the shared runtime (opened by :meth:`start`)."""
@@ -170,10 +171,28 @@ class StreamingExecutor:
     def state(self) -> str:
         return self._state
 
+    @property
+    def _rm(self) -> ResourceManager:
+        """The run's resource manager (made when the loop starts; the loop's steps use it)."""
+        if self.resources is None:
+            raise RuntimeError("the scheduling loop has not started")
+        return self.resources
+
+    @property
+    def _chan(self) -> RunChannel:
+        """The run's channel (opened by :meth:`start`; every task goes through it)."""
+        if self.channel is None:
+            raise RuntimeError("the run has not started")
+        return self.channel
+
     # ---- queries used by backpressure policies and snapshots -------------------------------
     def consumer_of(self, op: PhysicalOperator) -> Optional[PhysicalOperator]:
         consumers = self._consumers.get(id(op)) or []
         return consumers[0][0] if consumers else None
+
+    def is_done(self, op: PhysicalOperator) -> bool:
+        """True once ``op`` finished and its consumers were told its input is done."""
+        return id(op) in self._input_done_marked
 
     def consumer_queue_blocks(self) -> int:
         return len(self._consumer_queue)
@@ -227,7 +246,7 @@ class StreamingExecutor:
 
     def _step(self) -> None:
         timeout = 0.02 if self._owner else 0.0
-        results = self.channel.wait(timeout) if self._owner else []
+        results = self._chan.wait(timeout) if self._owner else []
         for i, (handle, result) in enumerate(results):
             try:
                 self._on_result(handle, result)
@@ -244,8 +263,8 @@ class StreamingExecutor:
                 if not self._stop.is_set():
                     self._cond.wait(0.005 if self._owner else 0.02)
 
-    def _on_result(self, handle: TaskHandle, result: Any) -> None:
-        if getattr(result, "partial", False):
+    def _on_result(self, handle: TaskHandle, result: TaskResult) -> None:
+        if result.partial:
             self._on_partial(handle, result)
             return
         owner = self._owner.pop(handle, None)
@@ -254,13 +273,13 @@ class StreamingExecutor:
             return
         op, info = owner
         op.active.pop(handle, None)
-        self.resources.release(handle.spec.resources)
+        self._rm.release(handle.spec.resources)
         stats = result.stats
         m = op.metrics
         m.cpu_s += stats.cpu_s
         m.udf_s += stats.udf_s
         m.task_wall_s += stats.wall_s
-        m.rows_written += getattr(stats, "rows_written", 0)
+        m.rows_written += stats.rows_written
         self._snapshots.record_span(op, stats, result.error is None)
         if result.error is not None:
             m.tasks_failed += 1
@@ -280,7 +299,7 @@ class StreamingExecutor:
             return
         op.on_task_done(handle, info, result)
 
-    def _drop_results(self, results: list) -> None:
+    def _drop_results(self, results: list[tuple[TaskHandle, TaskResult]]) -> None:
         """Results taken from the channel that the run will never route (an earlier result in
         the same batch ended it): free their outputs, and their inputs once they are final."""
         for handle, result in results:
@@ -291,7 +310,7 @@ class StreamingExecutor:
                     owner[0].active.pop(handle, None)
                     self._free_task_inputs(owner[1])
 
-    def _on_partial(self, handle: TaskHandle, result: Any) -> None:
+    def _on_partial(self, handle: TaskHandle, result: TaskResult) -> None:
         """Outputs a streaming task reported before finishing: route them now."""
         owner = self._owner.get(handle)
         if owner is None:
@@ -303,9 +322,8 @@ class StreamingExecutor:
             return
         op.on_task_output(handle, info, result.outputs)
 
-    def _free_task_inputs(self, info: Any) -> None:
-        bundles = info.get("bundles", []) if isinstance(info, dict) else []
-        self.services.free([r for b in bundles if b.owned for r in b.refs])
+    def _free_task_inputs(self, info: TaskInfo) -> None:
+        self.services.free([r for b in info.bundles if b.owned for r in b.refs])
 
     def _route(self) -> None:
         for op in self.plan.ops:
@@ -353,10 +371,10 @@ class StreamingExecutor:
         op.completed_early = True
         if op.active:
             handles = list(op.active)
-            self.channel.cancel(handles)
+            self._chan.cancel(handles)
             for h in handles:
                 _, info = self._owner.pop(h)
-                self.resources.release(h.spec.resources)
+                self._rm.release(h.spec.resources)
                 self._free_task_inputs(info)
             op.active.clear()
         for bundle in op.clear_inputs():
@@ -371,8 +389,8 @@ class StreamingExecutor:
             while op.has_next_task():
                 spec_res = op.task_resources()
                 reason = self._policy_reason(op)
-                if reason is None and not self.resources.can_start(spec_res):
-                    reason = self.resources.reason(spec_res)
+                if reason is None and not self._rm.can_start(spec_res):
+                    reason = self._rm.reason(spec_res)
                 if reason is not None:
                     self._blocked[op.op_id] = reason
                     break
@@ -381,14 +399,14 @@ class StreamingExecutor:
                     break
                 spec, info = nxt
                 spec.context = self.context
-                handle = self.channel.submit(spec)
+                handle = self._chan.submit(spec)
                 self._owner[handle] = (op, info)
                 self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)
                 op.active[handle] = info
                 op.metrics.tasks_submitted += 1
                 if op.metrics.started_at is None:
                     op.metrics.started_at = time.time()
-                self.resources.allocate(spec.resources)
+                self._rm.allocate(spec.resources)
                 dispatched += 1
         return dispatched
 
@@ -396,7 +414,7 @@ class StreamingExecutor:
         for policy in self.policies:
             reason = policy.blocks(op, self)
             if reason is not None:
-                if policy.name != "ConcurrencyCap" and not op.active and not self._downstream_has_work(op):
+                if policy.yields_when_downstream_idle and not op.active and not self._downstream_has_work(op):
                     continue  # never stall a run: with nothing in flight downstream, let one through
                 return reason
         return None
@@ -445,7 +463,7 @@ class StreamingExecutor:
         self._stop.set()
         try:
             if self._owner:
-                self.channel.cancel(list(self._owner))
+                self._chan.cancel(list(self._owner))
                 for handle, (op, info) in list(self._owner.items()):
                     self._free_task_inputs(info)
                     op.active.pop(handle, None)

@@ -8,13 +8,17 @@ in-process runtime serves small plans and tests; the Ray runtime is chosen with
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # kept out of the import: ``import streamscope`` loads no runtime
+    from streamscope.engine.context import DataContext
+    from streamscope.engine.runtime.base import Runtime
 
 _lock = threading.Lock()
-_runtimes: dict[str, Any] = {}
+_runtimes: dict[str, Runtime] = {}
 
 
-def get_runtime(context: Any = None, kind: Optional[str] = None) -> Any:
+def get_runtime(context: Optional[DataContext] = None, kind: Optional[str] = None) -> Runtime:
     from streamscope.engine.context import DataContext
 
     ctx = context or DataContext.get_current()
@@ -28,7 +32,7 @@ def get_runtime(context: Any = None, kind: Optional[str] = None) -> Any:
     return runtime
 
 
-def _create(kind: str, ctx: Any) -> Any:
+def _create(kind: str, ctx: DataContext) -> Runtime:
     if kind == "local":
         from streamscope.engine.runtime.local.runtime import LocalRuntime
 
@@ -48,7 +52,7 @@ def _create(kind: str, ctx: Any) -> Any:
     raise ValueError(f"unknown runtime {kind!r}; expected 'local', 'inprocess' or 'ray'")
 
 
-def set_runtime(kind: str, runtime: Any) -> None:
+def set_runtime(kind: str, runtime: Runtime) -> None:
     """Install a runtime object under a name (used by ``streamscope.init``)."""
     with _lock:
         old = _runtimes.get(kind)
