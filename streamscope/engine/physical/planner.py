@@ -6,8 +6,9 @@ both layers, so adding an operator family means adding one branch here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Optional, Protocol
 
+from streamscope.engine.compute import ActorPoolStrategy
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.fusion import fuse_plan
@@ -29,13 +30,24 @@ def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
     return PhysicalPlan(sink)
 
 
-def map_resources(op: Any) -> Resources:
+class ResourceRequest(Protocol):
+    """What a map (or a read's ``num_cpus=``/``num_gpus=``/``memory=``) asks for per task."""
+
+    @property
+    def num_cpus(self) -> Optional[float]: ...
+    @property
+    def num_gpus(self) -> Optional[float]: ...
+    @property
+    def memory(self) -> Optional[float]: ...
+
+
+def map_resources(op: ResourceRequest) -> Resources:
     cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)
     gpu = 0.0 if op.num_gpus is None else float(op.num_gpus)
     return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0))
 
 
-def _concurrency(op: Any):
+def _concurrency(op: L.LogicalOperator) -> Optional[int]:
     compute = getattr(op, "compute", None)
     size = getattr(compute, "size", None)
     if size:
@@ -58,7 +70,7 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name, source_runtime=op.runtime)
     elif isinstance(op, L.AbstractMap):
         compute = op.compute
-        if compute is not None and type(compute).__name__ == "ActorPoolStrategy":
+        if isinstance(compute, ActorPoolStrategy):
             from streamscope.engine.physical.operators.actor_pool_map_operator import ActorPoolMapOperator
 
             result = ActorPoolMapOperator.from_logical(op, inputs[0])

@@ -238,6 +238,14 @@ class PhysicalOperator(Generic[InfoT]):
     def estimated_output_rows(self) -> Optional[int]:
         return None
 
+    def estimated_source_bytes(self) -> Optional[int]:
+        """Rough size of the data this operator's sources hold (an exchange sizes its partition
+        count by it); None when some source cannot tell."""
+        sizes = [op.estimated_source_bytes() for op in self.inputs]
+        if not sizes or any(s is None for s in sizes):
+            return None
+        return sum(s for s in sizes if s is not None)
+
     def progress_rows(self) -> int:
         """Rows that progress counts for this operator: its output rows (a write counts the rows
         it stored instead, see ``TaskPoolMapOperator``)."""

@@ -74,7 +74,7 @@ class ExchangeOperator(PhysicalOperator[ExchangeTaskInfo]):
         ctx = services.context
         cpus = int(services.runtime.total_resources().cpu) or 1
         capacity = ctx.resolved_store_capacity() if hasattr(ctx, "resolved_store_capacity") else 0
-        est = sum(filter(None, (_estimate_bytes(op) for op in self.inputs))) or None
+        est = sum(filter(None, (op.estimated_source_bytes() for op in self.inputs))) or None
         self.num_partitions = self.spec.resolve_partitions(est, cpus, capacity, ctx.resolved_hash_shuffle_parallelism())
         self.spec.setup(self.num_partitions)
         self._parts = [[[] for _ in range(self.num_partitions)] for _ in self.input_queues]
@@ -283,22 +283,3 @@ class ExchangeOperator(PhysicalOperator[ExchangeTaskInfo]):
         self._map_queue.clear()
         return held + super().clear_inputs()
 
-
-def _estimate_bytes(op: PhysicalOperator) -> Optional[int]:
-    """Rough input size for choosing the partition count; None when nothing is known."""
-    read_op = getattr(op, "read_op", None)
-    if read_op is not None:
-        try:
-            return read_op.datasource.estimate_inmemory_data_size()
-        except Exception:
-            return None
-    tables = getattr(op, "_tables", None)
-    if tables is not None:
-        return sum(t.nbytes for t in tables)
-    refs = getattr(op, "_refs", None)
-    if refs is not None:
-        return sum(m.size_bytes for _, m in refs)
-    sizes = [_estimate_bytes(i) for i in op.inputs]
-    if not sizes or any(s is None for s in sizes):
-        return None
-    return sum(sizes)  # type: ignore[arg-type]

@@ -43,5 +43,12 @@ class InputDataBuffer(PhysicalOperator[TaskInfo]):
             return sum(t.num_rows for t in self._tables)
         return sum(m.num_rows for _, m in self._refs or [])
 
+    def estimated_source_bytes(self) -> Optional[int]:
+        if self._tables is not None:
+            return sum(t.nbytes for t in self._tables)
+        if self._refs is not None:
+            return sum(m.size_bytes for _, m in self._refs)
+        return None
+
     def is_finished(self) -> bool:
         return True

@@ -208,6 +208,14 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     def num_read_tasks_left(self) -> Optional[int]:
         return len(self._read_tasks) if self.read_op is not None else None
 
+    def estimated_source_bytes(self) -> Optional[int]:
+        if self.read_op is None:
+            return super().estimated_source_bytes()
+        try:
+            return self.read_op.datasource.estimate_inmemory_data_size()
+        except Exception:
+            return None
+
     def progress_rows(self) -> int:
         """A write's output rows are one per file written; progress counts the rows it stored."""
         if any(isinstance(t, WriteTransform) for t in self.transforms):
