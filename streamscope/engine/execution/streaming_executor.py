@@ -13,12 +13,10 @@ sink really finished.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 from typing import Iterator, Optional
 
-from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ExecutionCancelled
 from streamscope.engine.execution import telemetry as T
@@ -27,14 +25,13 @@ from streamscope.engine.execution.backpressure.downstream_capacity import Downst
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
 from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.engine.execution.errors import exception_from_task_error
+from streamscope.engine.execution.output_queue import OutputBlock, OutputQueue
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import BlockRef, Runtime, TaskHandle, TaskResult
 from streamscope.engine.runtime.run_channel import RunChannel
-
-_DONE = object()
 
 
 class StreamingExecutor:
@@ -50,9 +47,8 @@ class StreamingExecutor:
             context.downstream_capacity_backpressure_ratio)]
         self.resources: Optional[ResourceManager] = None
         self._owner: dict[TaskHandle, tuple[PhysicalOperator, TaskInfo]] = {}
-        self._consumer_queue: collections.deque = collections.deque()
-        self._consumer_bytes = 0
-        self._cond = threading.Condition()
+        self._output = OutputQueue()
+        """Blocks waiting for the consumer, and those it holds (lent) and has not given back."""
         self._stop = threading.Event()
         self._cancel_requested = False
         self._finished = False
@@ -62,8 +58,6 @@ class StreamingExecutor:
         self._blocked: dict[str, BlockedReason] = {}
         self._rows_delivered = 0
         self._thread: Optional[threading.Thread] = None
-        self._lent: dict[BlockRef, None] = {}
-        """Owned blocks handed to the consumer and not yet released or kept (in hand-out order)."""
         self.progress_context: Optional[DataContext] = None
         """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
         self.channel: Optional[RunChannel] = None
@@ -96,28 +90,22 @@ class StreamingExecutor:
         maybe_start_progress(self, self.progress_context or self.context)
         return self
 
-    def iter_output(self) -> Iterator[tuple[BlockRef, BlockMetadata, bool]]:
+    def iter_output(self) -> Iterator[OutputBlock]:
         """Yield (ref, metadata, owned) in output order. Closing the generator early (break,
         exception, KeyboardInterrupt) cancels the run through the shutdown path."""
         completed = False
         try:
             self.start()
             while True:
-                with self._cond:
-                    while not self._consumer_queue:
-                        self._cond.wait(0.1)
-                    item = self._consumer_queue.popleft()
-                    if item is not _DONE:
-                        self._consumer_bytes -= item[1].size_bytes
-                    self._cond.notify_all()
-                if item is _DONE:
+                item = self._output.take()
+                if item is None:
                     if self._error is not None:
                         raise self._error
                     completed = True
                     return
-                self._rows_delivered += item[1].num_rows
-                if item[2]:
-                    self._lent[item[0]] = None
+                self._rows_delivered += item.meta.num_rows
+                if item.owned:
+                    self._output.lend(item.ref)
                 yield item
         finally:
             if not completed:
@@ -126,32 +114,24 @@ class StreamingExecutor:
                 self._release_undelivered()
                 # blocks handed out that the consumer never gave back (it stopped between
                 # receiving one and reading it): nobody else will free them
-                lent, self._lent = list(self._lent), {}
-                self.services.free(lent)
+                self.services.free(self._output.take_lent())
 
     def release(self, ref: BlockRef, owned: bool = True) -> None:
         """The consumer has read a block from :meth:`iter_output` and is done with it: free it now
         (when the run owns it). Blocks handed out and never released or kept are freed if the
         consumer stops early, so an interrupt between receiving and reading loses nothing."""
-        self._lent.pop(ref, None)
+        self._output.settle(ref)
         if owned:
             self.services.free([ref])
 
     def keep(self, ref: BlockRef) -> None:
         """The consumer keeps this block beyond the run (``materialize``, splits): it is theirs."""
-        self._lent.pop(ref, None)
+        self._output.settle(ref)
 
     def _release_undelivered(self) -> None:
         """Free blocks still waiting for a consumer that stopped early. Needed even when the run
         itself had already succeeded: its last outputs sit in the queue and nobody will read them."""
-        with self._cond:
-            leftovers = [item for item in self._consumer_queue if item is not _DONE]
-            done_marker = any(item is _DONE for item in self._consumer_queue)
-            self._consumer_queue.clear()
-            if done_marker:
-                self._consumer_queue.append(_DONE)
-            self._consumer_bytes = 0
-        self.services.free([ref for ref, _meta, owned in leftovers if owned])
+        self.services.free(self._output.drop_undelivered())
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Request cancellation; the loop thread performs it (within one scheduling step)."""
@@ -160,8 +140,7 @@ class StreamingExecutor:
         self._cancel_requested = True
         self._cancel_reason = reason
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._output.wake()
 
     def join(self, timeout: Optional[float] = None) -> None:
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -195,7 +174,7 @@ class StreamingExecutor:
         return id(op) in self._input_done_marked
 
     def consumer_queue_blocks(self) -> int:
-        return len(self._consumer_queue)
+        return self._output.num_blocks
 
     def parallelism_of(self, op: PhysicalOperator) -> int:
         cap = op.concurrency_cap()
@@ -214,7 +193,7 @@ class StreamingExecutor:
         total = op.queued_output()[1]
         consumer = self.consumer_of(op)
         if consumer is None:
-            total += self._consumer_bytes
+            total += self._output.nbytes
         else:
             total += consumer.queued_input()[1]
         return total
@@ -259,9 +238,7 @@ class StreamingExecutor:
         self._account_backpressure()
         self._publish()
         if not results and not dispatched and not self._sink_done():
-            with self._cond:
-                if not self._stop.is_set():
-                    self._cond.wait(0.005 if self._owner else 0.02)
+            self._output.wait_unless(self._stop, 0.005 if self._owner else 0.02)
 
     def _on_result(self, handle: TaskHandle, result: TaskResult) -> None:
         if result.partial:
@@ -332,7 +309,7 @@ class StreamingExecutor:
             while op.output_queue:
                 bundle = op.output_queue.popleft()
                 if not consumers:
-                    self._deliver(bundle)
+                    self._output.put(bundle)
                 else:
                     consumer, index = consumers[0]
                     if consumer.needs_more_input():
@@ -345,13 +322,6 @@ class StreamingExecutor:
                 for consumer, index in consumers:
                     consumer.mark_input_done(index)
         self._stop_unneeded_operators()
-
-    def _deliver(self, bundle: RefBundle) -> None:
-        with self._cond:
-            for ref, meta in bundle.blocks:
-                self._consumer_queue.append((ref, meta, bundle.owned))
-                self._consumer_bytes += meta.size_bytes
-            self._cond.notify_all()
 
     def _drop(self, bundle: RefBundle) -> None:
         if bundle.owned:
@@ -422,7 +392,7 @@ class StreamingExecutor:
     def _downstream_has_work(self, op: PhysicalOperator) -> bool:
         consumer = self.consumer_of(op)
         if consumer is None:
-            return bool(self._consumer_queue)
+            return self._output.num_blocks > 0
         return bool(consumer.active) or consumer.has_next_task() or bool(consumer.output_queue)
 
     def _sink_done(self) -> bool:
@@ -477,11 +447,7 @@ class StreamingExecutor:
                     self._drop(op.output_queue.popleft())
                 op.shutdown()
             if state != T.RUN_SUCCEEDED:
-                with self._cond:
-                    leftovers = [item for item in self._consumer_queue if item is not _DONE]
-                    self._consumer_queue.clear()
-                    self._consumer_bytes = 0
-                self.services.free([ref for ref, _, owned in leftovers if owned])
+                self.services.free(self._output.drop_undelivered())
         except BaseException as cleanup_error:  # noqa: BLE001
             if error is None:
                 error, state = cleanup_error, T.RUN_FAILED
@@ -491,9 +457,7 @@ class StreamingExecutor:
             snapshot = self._snapshots.build(state, self._rows_delivered, error=error)
             self.final_snapshot = snapshot
             self.buffer.publish(snapshot)
-            with self._cond:
-                self._consumer_queue.append(_DONE)
-                self._cond.notify_all()
+            self._output.end()
             from streamscope.engine.execution import run_registry
 
             run_registry.unregister(self)
