@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from streamscope.engine.compute import ActorPoolStrategy
 from streamscope.engine.execution.errors import exception_from_task_error
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.base import ActorTelemetry, ExecutionServices, PhysicalOperator, RefBundle
 from streamscope.engine.physical.operators.map_operator import MapTaskInfo, TaskPoolMapOperator
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
@@ -322,7 +322,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
                 self._release(actor)
 
     # ---- telemetry -------------------------------------------------------------------------------
-    def actor_telemetry(self) -> dict[str, Any]:
+    def actor_telemetry(self) -> ActorTelemetry:
         now = time.time()
         busy = sum(1 for a in self.actors.values() if a.in_flight > 0)
         fractions = []

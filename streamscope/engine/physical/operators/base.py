@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterable, Optional, TypeVar
+from typing import Generic, Iterable, Optional, TypedDict, TypeVar
 
 import pyarrow as pa
 
@@ -68,6 +68,16 @@ class TaskInfo:
 
 InfoT = TypeVar("InfoT", bound=TaskInfo)
 """The :class:`TaskInfo` type an operator makes for its tasks."""
+
+
+class ActorTelemetry(TypedDict, total=False):
+    """What an actor pool adds to its ``OperatorSnapshot`` (field for field)."""
+
+    actors_alive: int
+    actors_busy: int
+    actors_idle: int
+    actors_starting: int
+    actor_busy_fraction: tuple[float, ...]
 
 
 @dataclass
@@ -255,7 +265,7 @@ class PhysicalOperator(Generic[InfoT]):
         """Read tasks not yet submitted; None when the operator reads nothing."""
         return None
 
-    def actor_telemetry(self) -> dict[str, Any]:
+    def actor_telemetry(self) -> ActorTelemetry:
         """``OperatorSnapshot`` fields about an actor pool (none for other operators)."""
         return {}
 
