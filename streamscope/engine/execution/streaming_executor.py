@@ -51,6 +51,7 @@ class StreamingExecutor:
         """Blocks waiting for the consumer, and those it holds (lent) and has not given back."""
         self._stop = threading.Event()
         self._cancel_requested = False
+        self._cancel_reason = "cancelled"
         self._finished = False
         self._state = T.RUN_RUNNING
         self._error: Optional[BaseException] = None
@@ -64,6 +65,8 @@ class StreamingExecutor:
         """This run's private channel into the shared runtime (opened by :meth:`start`)."""
         self._snapshots = SnapshotBuilder(self)
         self._last_publish = 0.0
+        self._last_step_at: Optional[float] = None
+        """When the last scheduling step ended (monotonic; backpressure time is charged per step)."""
         self._finish_lock = threading.Lock()
         self.started_at = time.time()
         self.final_snapshot: Optional[T.ExecutionSnapshot] = None
@@ -217,7 +220,7 @@ class StreamingExecutor:
                 if self._sink_done():
                     break
             if self._cancel_requested:
-                raise ExecutionCancelled(f"run {self.name!r} was cancelled ({getattr(self, '_cancel_reason', 'cancelled')})")
+                raise ExecutionCancelled(f"run {self.name!r} was cancelled ({self._cancel_reason})")
             self._finish(T.RUN_SUCCEEDED, None)
         except BaseException as exc:  # noqa: BLE001 - every failure goes through _finish
             state = T.RUN_CANCELLED if isinstance(exc, ExecutionCancelled) else T.RUN_FAILED
@@ -403,7 +406,7 @@ class StreamingExecutor:
         """Charge the time since the last step to every operator a backpressure policy held back
         (busy CPU slots are not backpressure), for ``stats()`` and the views."""
         now = time.monotonic()
-        last = getattr(self, "_last_step_at", None)
+        last = self._last_step_at
         self._last_step_at = now
         if last is None or not self._blocked:
             return

@@ -73,7 +73,7 @@ class ExchangeOperator(PhysicalOperator[ExchangeTaskInfo]):
         super().start(services)
         ctx = services.context
         cpus = int(services.runtime.total_resources().cpu) or 1
-        capacity = ctx.resolved_store_capacity() if hasattr(ctx, "resolved_store_capacity") else 0
+        capacity = ctx.resolved_store_capacity()
         est = sum(filter(None, (op.estimated_source_bytes() for op in self.inputs))) or None
         self.num_partitions = self.spec.resolve_partitions(est, cpus, capacity, ctx.resolved_hash_shuffle_parallelism())
         self.spec.setup(self.num_partitions)
