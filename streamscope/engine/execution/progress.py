@@ -15,10 +15,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from streamscope.engine.context import DataContext
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.units import format_count, format_duration, format_percent, format_rate
+
+if TYPE_CHECKING:  # the executor starts terminal progress: importing it here would be a cycle
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 
 def _rows(snap: T.ExecutionSnapshot) -> str:
@@ -51,7 +55,7 @@ def render_operators(snap: T.ExecutionSnapshot) -> list[str]:
 
 
 class TerminalProgress:
-    def __init__(self, executor: Any, context: Any, stream: TextIO | None = None):
+    def __init__(self, executor: StreamingExecutor, context: DataContext, stream: TextIO | None = None):
         self.executor = executor
         self.context = context
         self.stream = stream or sys.stderr
@@ -124,7 +128,7 @@ class TerminalProgress:
             pass
 
 
-def maybe_start_progress(executor: Any, context: Any) -> None:
+def maybe_start_progress(executor: StreamingExecutor, context: DataContext) -> None:
     if not context.enable_progress_bars or context.progress_mode == "off":
         return
     TerminalProgress(executor, context).start()

@@ -7,9 +7,14 @@ is planned turns that hang into an error that names the operator, before any tas
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Optional
 
 from streamscope.engine.exceptions import StreamscopeError
+from streamscope.engine.physical.operators.actor_pool_map_operator import ActorPoolMapOperator
+from streamscope.engine.physical.operators.base import PhysicalOperator
+from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.physical.plan import PhysicalPlan
+from streamscope.engine.runtime.base import Resources, Runtime
 
 EPS = 1e-9
 
@@ -18,10 +23,10 @@ class ResourceRequestError(StreamscopeError, ValueError):
     """A plan asks for resources this runtime can never provide."""
 
 
-def check_plan_resources(plan: Any, runtime: Any) -> None:
+def check_plan_resources(plan: PhysicalPlan, runtime: Runtime) -> None:
     total = runtime.total_resources()
     for op in plan.ops:
-        res = getattr(op, "resources", None)
+        res = _requested(op)
         if res is None or res.gpu <= 0:
             continue
         have = f"{total.gpu:g} GPU(s)" if total.gpu else "no GPU"
@@ -30,7 +35,7 @@ def check_plan_resources(plan: Any, runtime: Any) -> None:
             raise ResourceRequestError(f"{op.name} asks for num_gpus={res.gpu:g}: above 1 a GPU request must be a whole number")
         if res.gpu > total.gpu + EPS:
             raise ResourceRequestError(f"{op.name} asks for num_gpus={res.gpu:g} per {_unit(op)} but this machine has {have}{hint}")
-        min_size = getattr(op, "min_size", None)
+        min_size = _actor_min_size(op)
         if min_size:
             per_device = int(1 / res.gpu + EPS) if res.gpu < 1 else 0
             fits = per_device * int(total.gpu + EPS) if per_device else int((total.gpu + EPS) // res.gpu)
@@ -40,7 +45,7 @@ def check_plan_resources(plan: Any, runtime: Any) -> None:
                 )
 
 
-def check_actor_cpu_reservations(plan: Any, runtime: Any) -> None:
+def check_actor_cpu_reservations(plan: PhysicalPlan, runtime: Runtime) -> None:
     """On runtimes where an actor holds its CPUs for its whole life (a Ray cluster), an actor pool
     whose minimum size takes every CPU leaves the task stages feeding it none: the run would wait
     forever (Ray Data hangs in exactly this shape). Say so before the run starts. The local runtime
@@ -49,27 +54,28 @@ def check_actor_cpu_reservations(plan: Any, runtime: Any) -> None:
         return
     total = runtime.total_resources().cpu
     for op in plan.ops:
-        min_size = getattr(op, "min_size", None)
-        res = getattr(op, "resources", None)
+        min_size = _actor_min_size(op)
+        res = _requested(op)
         if not min_size or res is None or res.cpu <= 0:
             continue
         reserved = min_size * res.cpu
-        feeders = [u for u in _upstream(op) if getattr(u, "min_size", None) is None
-                   and getattr(getattr(u, "resources", None), "cpu", 0) > 0]
+        feeders = [(u, r) for u in _upstream(op) if not isinstance(u, ActorPoolMapOperator)
+                   and (r := _requested(u)) is not None and r.cpu > 0]
         if not feeders:
             continue
-        need = min(u.resources.cpu for u in feeders)
+        need = min(r.cpu for _, r in feeders)
         if reserved + need > total + EPS:
             raise ResourceRequestError(
                 f"{op.name}: {min_size} actors x num_cpus={res.cpu:g} reserve {reserved:g} of the cluster's "
-                f"{total:g} CPUs, leaving {feeders[0].name} (num_cpus={need:g}) no CPU to produce their input, "
+                f"{total:g} CPUs, leaving {feeders[0][0].name} (num_cpus={need:g}) no CPU to produce their input, "
                 "so the run could never finish. Use a fractional num_cpus for the actors (e.g. 0.5), a smaller "
                 "min_size, or a bigger cluster."
             )
 
 
-def _upstream(op: Any) -> list:
-    out, stack = [], list(op.inputs)
+def _upstream(op: PhysicalOperator) -> list[PhysicalOperator]:
+    out: list[PhysicalOperator] = []
+    stack = list(op.inputs)
     while stack:
         node = stack.pop()
         out.append(node)
@@ -77,5 +83,15 @@ def _upstream(op: Any) -> list:
     return out
 
 
-def _unit(op: Any) -> str:
-    return "actor" if getattr(op, "min_size", None) else "task"
+def _requested(op: PhysicalOperator) -> Optional[Resources]:
+    """What a map operator asks for per task (per actor, for an actor pool); None for others."""
+    return op.resources if isinstance(op, TaskPoolMapOperator) else None
+
+
+def _actor_min_size(op: PhysicalOperator) -> int:
+    """An actor pool's minimum size (0 for operators that run tasks)."""
+    return op.min_size if isinstance(op, ActorPoolMapOperator) else 0
+
+
+def _unit(op: PhysicalOperator) -> str:
+    return "actor" if _actor_min_size(op) else "task"

@@ -21,15 +21,15 @@ that one task share the cores, and backpressure stops the task stage from runnin
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Optional
 
+from streamscope.engine.context import DataContext
 from streamscope.engine.execution.blocked_reason import RESOURCES, BlockedReason
-from streamscope.engine.runtime.base import Resources
-
+from streamscope.engine.runtime.base import Resources, Runtime
 
 
 class ResourceManager:
-    def __init__(self, runtime: Any, context: Any):
+    def __init__(self, runtime: Runtime, context: DataContext):
         self._runtime = runtime
         total = runtime.total_resources()
         limits = context.execution_options.resource_limits
@@ -90,7 +90,7 @@ class ResourceManager:
         return BlockedReason(RESOURCES, f"all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)")
 
 
-def _min(a: float, b: Any) -> float:
+def _min(a: float, b: Optional[float]) -> float:
     if b is None:
         return float(a)
     return float(min(a, b))

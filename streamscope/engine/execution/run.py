@@ -10,7 +10,7 @@ progress reads the caller's context live, so ``progress_mode`` can be switched m
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Callable, Optional
 
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
@@ -19,15 +19,18 @@ from streamscope.engine.execution.resource_check import check_actor_cpu_reservat
 from streamscope.engine.execution.stats import DatasetStats
 from streamscope.engine.execution.streaming_executor import StreamingExecutor
 from streamscope.engine.logical import operators as L
+from streamscope.engine.logical.operators import LogicalOperator
 from streamscope.engine.logical.optimizer import optimize
 from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.physical.planner import plan_physical
 from streamscope.engine.runtime import get_runtime
+from streamscope.engine.runtime.base import Runtime
 
 logger = logging.getLogger(__name__)
 
 
-def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "", context: Any = None):
+def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
+                    context: Optional[DataContext] = None) -> StreamingExecutor:
     live = context or DataContext.get_current()
     ctx = live.copy()
     optimized = optimize(plan).plan
@@ -52,9 +55,9 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
     return executor
 
 
-def _log_stats(executor: Any) -> None:
+def _log_stats(executor: StreamingExecutor) -> None:
     """``enable_auto_log_stats``: the run's ``stats()`` text, logged as Ray Data does."""
-    logger.info("%s", DatasetStats(executor.final_snapshot, getattr(executor, "peak_store_bytes", 0)))
+    logger.info("%s", DatasetStats(executor.final_snapshot, executor.peak_store_bytes))
 
 
 def _needs_block_order(plan: LogicalPlan) -> bool:
@@ -64,7 +67,7 @@ def _needs_block_order(plan: LogicalPlan) -> bool:
     )
 
 
-def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
+def _runtime_for(plan: LogicalPlan, ctx: DataContext, get_runtime: Callable[..., Runtime]) -> Runtime:
     """The session's runtime, except where the plan can only run in the driver process: blocks a
     materialized dataset holds in another runtime are read there, and files on a process-local
     filesystem (fsspec ``memory://``) exist only in the driver, so worker processes must not
@@ -87,12 +90,12 @@ def _runtime_for(plan: LogicalPlan, ctx: Any, get_runtime: Any) -> Any:
     return get_runtime(ctx)
 
 
-def _process_local_fs(op: Any) -> bool:
+def _process_local_fs(op: LogicalOperator) -> bool:
     io = getattr(op, "datasource", None) or getattr(op, "datasink", None)
     return io is not None and io.is_process_local()
 
 
-def runs_inline(plan: LogicalPlan, ctx) -> bool:
+def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
     """Small plans skip the worker pool: every source's rows are known and few, and no operator
     asks for resources, actors or an exchange (those need real workers)."""
     limit = ctx.small_plan_inline_rows

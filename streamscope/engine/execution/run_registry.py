@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:  # the executor registers itself: importing it here would be a cycle
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_active: dict[str, Any] = {}
-_on_finish: dict[str, list[Callable[[Any], None]]] = {}
+_active: dict[str, StreamingExecutor] = {}
+_on_finish: dict[str, list[Callable[[StreamingExecutor], None]]] = {}
 
 
-def register(executor: Any) -> None:
+def register(executor: StreamingExecutor) -> None:
     with _lock:
         _active[executor.run_id] = executor
 
 
-def unregister(executor: Any) -> None:
+def unregister(executor: StreamingExecutor) -> None:
     """The run ended (its final snapshot is published): forget it and call its finish hooks."""
     with _lock:
         _active.pop(executor.run_id, None)
@@ -32,7 +35,7 @@ def unregister(executor: Any) -> None:
             logger.exception("a finish hook of run %s failed", executor.run_id)
 
 
-def when_finished(executor: Any, hook: Callable[[Any], None]) -> None:
+def when_finished(executor: StreamingExecutor, hook: Callable[[StreamingExecutor], None]) -> None:
     """Call ``hook(executor)`` once the run has ended (succeeded, failed or cancelled). Register
     before ``executor.start()``: a run that already ended never calls it."""
     with _lock:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from streamscope.engine.execution import telemetry as T
-from streamscope.engine.plan_graph import PlanGraph
 from streamscope.engine.execution.bottleneck import find_bottleneck
 from streamscope.engine.execution.run_progress import run_progress
+from streamscope.engine.physical.operators.base import PhysicalOperator
+from streamscope.engine.plan_graph import PlanGraph
+from streamscope.engine.runtime.base import TaskStats
+
+if TYPE_CHECKING:  # the executor makes its builder: importing it here would be a cycle
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 MAX_SPANS = 5000
 
 
 class SnapshotBuilder:
-    def __init__(self, executor: Any):
+    def __init__(self, executor: StreamingExecutor):
         self.ex = executor
         self.spans: list[T.TaskSpan] = []
         self._graph: Optional[PlanGraph] = None
@@ -36,7 +41,7 @@ class SnapshotBuilder:
         except Exception:
             self._base_spilled = self._base_restored = 0
 
-    def record_span(self, op: Any, stats: Any, ok: bool) -> None:
+    def record_span(self, op: PhysicalOperator, stats: TaskStats, ok: bool) -> None:
         if len(self.spans) < MAX_SPANS and stats.started_at:
             self.spans.append(T.TaskSpan(op.op_id, stats.worker or "?", stats.started_at, stats.finished_at or time.time(), ok))
 
@@ -47,10 +52,10 @@ class SnapshotBuilder:
         store = ex.runtime.store_stats()
         spilled = self._spilled_by_op(store.spilled_total_bytes)
         ops = tuple(self._op_snapshot(op, state, spilled.get(op.op_id, 0)) for op in ex.plan.ops)
-        ex.peak_store_bytes = max(getattr(ex, "peak_store_bytes", 0), store.in_memory_bytes)
+        ex.peak_store_bytes = max(ex.peak_store_bytes, store.in_memory_bytes)
         run_store = replace(store, spilled_total_bytes=max(0, store.spilled_total_bytes - self._base_spilled),
                             restored_total_bytes=max(0, store.restored_total_bytes - self._base_restored))
-        rows_out = max(rows_delivered, _rows_out(ex.plan.sink))
+        rows_out = max(rows_delivered, ex.plan.sink.progress_rows())
         progress = run_progress(ops, state, rows_out)
         idle_s = self._idle_s(ops, rows_delivered)
         bottleneck = find_bottleneck(ops, idle_s, ex.context.stall_timeout_s) if state == T.RUN_RUNNING else None
@@ -61,7 +66,7 @@ class SnapshotBuilder:
             progress=progress.fraction, plan_graph=self._graph, timeline=tuple(self.spans),
         )
 
-    def _idle_s(self, ops: tuple, rows_delivered: int) -> float:
+    def _idle_s(self, ops: tuple[T.OperatorSnapshot, ...], rows_delivered: int) -> float:
         """Seconds since any operator last moved rows or finished a task (the stall clock)."""
         mark = (rows_delivered,) + tuple((o.rows_in, o.rows_out, o.blocks_out, o.tasks_done) for o in ops)
         now = time.time()
@@ -87,12 +92,12 @@ class SnapshotBuilder:
             return {}
         return {op_id: sum(by_task.get(t, 0) for t in tasks) for op_id, tasks in ex.task_ids_by_op.items()}
 
-    def _op_snapshot(self, op: Any, run_state: str, spilled_bytes: int = 0) -> T.OperatorSnapshot:
+    def _op_snapshot(self, op: PhysicalOperator, run_state: str, spilled_bytes: int = 0) -> T.OperatorSnapshot:
         ex = self.ex
         m = op.metrics
         qi_blocks, qi_bytes = op.queued_input()
         qo_blocks, qo_bytes = op.queued_output()
-        done = id(op) in ex._input_done_marked
+        done = ex.is_done(op)
         reason = ex.blocked_reason(op.op_id)
         if done:
             state = T.DONE
@@ -107,13 +112,14 @@ class SnapshotBuilder:
         else:
             state = T.PENDING
         est = op.estimated_output_rows()
-        progress = None
+        reads_left = op.num_read_tasks_left()
+        progress: Optional[float] = None
         if done:
             progress = 1.0
         elif est:
             progress = min(1.0, m.rows_out / est)
-        elif getattr(op, "read_op", None) is not None:
-            total = m.tasks_submitted + op.num_read_tasks_left()
+        elif reads_left is not None:
+            total = m.tasks_submitted + reads_left
             progress = (m.tasks_done / total) if total else None
         end = m.finished_at or time.time()
         wall = (end - m.started_at) if m.started_at else 0.0
@@ -121,12 +127,12 @@ class SnapshotBuilder:
             op_id=op.op_id, name=op.name, state=state, fused=op.logical_names,
             queued_in_blocks=qi_blocks, queued_in_bytes=qi_bytes, queued_out_blocks=qo_blocks, queued_out_bytes=qo_bytes,
             active_tasks=len(op.active), tasks_done=m.tasks_done, tasks_failed=m.tasks_failed,
-            rows_in=m.rows_in, rows_out=_rows_out(op), bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
+            rows_in=m.rows_in, rows_out=op.progress_rows(), bytes_in=m.bytes_in, bytes_out=m.bytes_out, blocks_out=m.blocks_out,
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
             blocked_by=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
-            started_at=m.started_at, finished_at=m.finished_at, phase=getattr(op, "phase", ""),
+            started_at=m.started_at, finished_at=m.finished_at, phase=op.phase,
             spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op),
-            **_actor_fields(op),
+            **op.actor_telemetry(),
         )
 
     def _resources(self) -> T.ResourceSnapshot:
@@ -153,22 +159,9 @@ class SnapshotBuilder:
         )
 
 
-def _rows_out(op: Any) -> int:
-    """Rows an operator put out; for a write, the rows it stored (its result rows are one per
-    file, which is not what a progress bar should count)."""
-    if any(type(t).__name__ == "WriteTransform" for t in getattr(op, "transforms", ())):
-        return op.metrics.rows_written
-    return op.metrics.rows_out
-
-
-def _consumer_id(ex: Any, op: Any) -> str:
+def _consumer_id(ex: StreamingExecutor, op: PhysicalOperator) -> str:
     consumer = ex.consumer_of(op)
     return consumer.op_id if consumer is not None else ""
-
-
-def _actor_fields(op: Any) -> dict:
-    fn = getattr(op, "actor_telemetry", None)
-    return fn() if fn else {}
 
 
 def _short_error(error: Optional[BaseException]) -> str:

@@ -13,12 +13,11 @@ sink really finished.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
-from streamscope.engine.block import BlockMetadata
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ExecutionCancelled, exception_from_task_error
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.execution import run_registry
@@ -26,19 +25,18 @@ from streamscope.engine.execution.backpressure.concurrency_cap import Concurrenc
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
 from streamscope.engine.execution.backpressure.output_budget import OutputBudgetPolicy
 from streamscope.engine.execution.blocked_reason import BlockedReason
+from streamscope.engine.execution.output_queue import OutputBlock, OutputQueue
 from streamscope.engine.execution.progress import maybe_start_progress
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.execution.snapshot_builder import SnapshotBuilder
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.physical.plan import PhysicalPlan
-from streamscope.engine.runtime.base import BlockRef, TaskHandle
+from streamscope.engine.runtime.base import BlockRef, Runtime, TaskHandle, TaskResult
 from streamscope.engine.runtime.run_channel import RunChannel
-
-_DONE = object()
 
 
 class StreamingExecutor:
-    def __init__(self, plan: PhysicalPlan, runtime: Any, context: Any, name: str = "dataset"):
+    def __init__(self, plan: PhysicalPlan, runtime: Runtime, context: DataContext, name: str = "dataset"):
         self.plan = plan
         self.runtime = runtime
         self.context = context
@@ -49,12 +47,12 @@ class StreamingExecutor:
         self.policies = [ConcurrencyCapPolicy(), OutputBudgetPolicy(), DownstreamCapacityPolicy(
             context.downstream_capacity_backpressure_ratio)]
         self.resources: Optional[ResourceManager] = None
-        self._owner: dict[TaskHandle, tuple[PhysicalOperator, Any]] = {}
-        self._consumer_queue: collections.deque = collections.deque()
-        self._consumer_bytes = 0
-        self._cond = threading.Condition()
+        self._owner: dict[TaskHandle, tuple[PhysicalOperator, TaskInfo]] = {}
+        self._output = OutputQueue()
+        """Blocks waiting for the consumer, and those it holds (lent) and has not given back."""
         self._stop = threading.Event()
         self._cancel_requested = False
+        self._cancel_reason = "cancelled"
         self._finished = False
         self._state = T.RUN_RUNNING
         self._error: Optional[BaseException] = None
@@ -62,14 +60,14 @@ class StreamingExecutor:
         self._blocked: dict[str, BlockedReason] = {}
         self._rows_delivered = 0
         self._thread: Optional[threading.Thread] = None
-        self._lent: dict[BlockRef, None] = {}
-        """Owned blocks handed to the consumer and not yet released or kept (in hand-out order)."""
-        self.progress_context: Any = None
+        self.progress_context: Optional[DataContext] = None
         """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
         self.channel: Optional[RunChannel] = None
         """This run's private channel into the shared runtime (opened by :meth:`start`)."""
         self._snapshots = SnapshotBuilder(self)
         self._last_publish = 0.0
+        self._last_step_at: Optional[float] = None
+        """When the last scheduling step ended (monotonic; backpressure time is charged per step)."""
         self._finish_lock = threading.Lock()
         self.started_at = time.time()
         self.final_snapshot: Optional[T.ExecutionSnapshot] = None
@@ -93,28 +91,22 @@ class StreamingExecutor:
         maybe_start_progress(self, self.progress_context or self.context)
         return self
 
-    def iter_output(self) -> Iterator[tuple[BlockRef, BlockMetadata, bool]]:
+    def iter_output(self) -> Iterator[OutputBlock]:
         """Yield (ref, metadata, owned) in output order. Closing the generator early (break,
         exception, KeyboardInterrupt) cancels the run through the shutdown path."""
         completed = False
         try:
             self.start()
             while True:
-                with self._cond:
-                    while not self._consumer_queue:
-                        self._cond.wait(0.1)
-                    item = self._consumer_queue.popleft()
-                    if item is not _DONE:
-                        self._consumer_bytes -= item[1].size_bytes
-                    self._cond.notify_all()
-                if item is _DONE:
+                item = self._output.take()
+                if item is None:
                     if self._error is not None:
                         raise self._error
                     completed = True
                     return
-                self._rows_delivered += item[1].num_rows
-                if item[2]:
-                    self._lent[item[0]] = None
+                self._rows_delivered += item.meta.num_rows
+                if item.owned:
+                    self._output.lend(item.ref)
                 yield item
         finally:
             if not completed:
@@ -123,32 +115,24 @@ class StreamingExecutor:
                 self._release_undelivered()
                 # blocks handed out that the consumer never gave back (it stopped between
                 # receiving one and reading it): nobody else will free them
-                lent, self._lent = list(self._lent), {}
-                self.services.free(lent)
+                self.services.free(self._output.take_lent())
 
     def release(self, ref: BlockRef, owned: bool = True) -> None:
         """The consumer has read a block from :meth:`iter_output` and is done with it: free it now
         (when the run owns it). Blocks handed out and never released or kept are freed if the
         consumer stops early, so an interrupt between receiving and reading loses nothing."""
-        self._lent.pop(ref, None)
+        self._output.settle(ref)
         if owned:
             self.services.free([ref])
 
     def keep(self, ref: BlockRef) -> None:
         """The consumer keeps this block beyond the run (``materialize``, splits): it is theirs."""
-        self._lent.pop(ref, None)
+        self._output.settle(ref)
 
     def _release_undelivered(self) -> None:
         """Free blocks still waiting for a consumer that stopped early. Needed even when the run
         itself had already succeeded: its last outputs sit in the queue and nobody will read them."""
-        with self._cond:
-            leftovers = [item for item in self._consumer_queue if item is not _DONE]
-            done_marker = any(item is _DONE for item in self._consumer_queue)
-            self._consumer_queue.clear()
-            if done_marker:
-                self._consumer_queue.append(_DONE)
-            self._consumer_bytes = 0
-        self.services.free([ref for ref, _meta, owned in leftovers if owned])
+        self.services.free(self._output.drop_undelivered())
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Request cancellation; the loop thread performs it (within one scheduling step)."""
@@ -157,8 +141,7 @@ class StreamingExecutor:
         self._cancel_requested = True
         self._cancel_reason = reason
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._output.wake()
 
     def join(self, timeout: Optional[float] = None) -> None:
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -168,13 +151,31 @@ class StreamingExecutor:
     def state(self) -> str:
         return self._state
 
+    @property
+    def _rm(self) -> ResourceManager:
+        """The run's resource manager (made when the loop starts; the loop's steps use it)."""
+        if self.resources is None:
+            raise RuntimeError("the scheduling loop has not started")
+        return self.resources
+
+    @property
+    def _chan(self) -> RunChannel:
+        """The run's channel (opened by :meth:`start`; every task goes through it)."""
+        if self.channel is None:
+            raise RuntimeError("the run has not started")
+        return self.channel
+
     # ---- queries used by backpressure policies and snapshots -------------------------------
     def consumer_of(self, op: PhysicalOperator) -> Optional[PhysicalOperator]:
         consumers = self._consumers.get(id(op)) or []
         return consumers[0][0] if consumers else None
 
+    def is_done(self, op: PhysicalOperator) -> bool:
+        """True once ``op`` finished and its consumers were told its input is done."""
+        return id(op) in self._input_done_marked
+
     def consumer_queue_blocks(self) -> int:
-        return len(self._consumer_queue)
+        return self._output.num_blocks
 
     def parallelism_of(self, op: PhysicalOperator) -> int:
         cap = op.concurrency_cap()
@@ -193,7 +194,7 @@ class StreamingExecutor:
         total = op.queued_output()[1]
         consumer = self.consumer_of(op)
         if consumer is None:
-            total += self._consumer_bytes
+            total += self._output.nbytes
         else:
             total += consumer.queued_input()[1]
         return total
@@ -217,7 +218,7 @@ class StreamingExecutor:
                 if self._sink_done():
                     break
             if self._cancel_requested:
-                raise ExecutionCancelled(f"run {self.name!r} was cancelled ({getattr(self, '_cancel_reason', 'cancelled')})")
+                raise ExecutionCancelled(f"run {self.name!r} was cancelled ({self._cancel_reason})")
             self._finish(T.RUN_SUCCEEDED, None)
         except BaseException as exc:  # noqa: BLE001 - every failure goes through _finish
             state = T.RUN_CANCELLED if isinstance(exc, ExecutionCancelled) else T.RUN_FAILED
@@ -225,7 +226,7 @@ class StreamingExecutor:
 
     def _step(self) -> None:
         timeout = 0.02 if self._owner else 0.0
-        results = self.channel.wait(timeout) if self._owner else []
+        results = self._chan.wait(timeout) if self._owner else []
         for i, (handle, result) in enumerate(results):
             try:
                 self._on_result(handle, result)
@@ -238,12 +239,10 @@ class StreamingExecutor:
         self._account_backpressure()
         self._publish()
         if not results and not dispatched and not self._sink_done():
-            with self._cond:
-                if not self._stop.is_set():
-                    self._cond.wait(0.005 if self._owner else 0.02)
+            self._output.wait_unless(self._stop, 0.005 if self._owner else 0.02)
 
-    def _on_result(self, handle: TaskHandle, result: Any) -> None:
-        if getattr(result, "partial", False):
+    def _on_result(self, handle: TaskHandle, result: TaskResult) -> None:
+        if result.partial:
             self._on_partial(handle, result)
             return
         owner = self._owner.pop(handle, None)
@@ -252,13 +251,13 @@ class StreamingExecutor:
             return
         op, info = owner
         op.active.pop(handle, None)
-        self.resources.release(handle.spec.resources)
+        self._rm.release(handle.spec.resources)
         stats = result.stats
         m = op.metrics
         m.cpu_s += stats.cpu_s
         m.udf_s += stats.udf_s
         m.task_wall_s += stats.wall_s
-        m.rows_written += getattr(stats, "rows_written", 0)
+        m.rows_written += stats.rows_written
         self._snapshots.record_span(op, stats, result.error is None)
         if result.error is not None:
             m.tasks_failed += 1
@@ -278,7 +277,7 @@ class StreamingExecutor:
             return
         op.on_task_done(handle, info, result)
 
-    def _drop_results(self, results: list) -> None:
+    def _drop_results(self, results: list[tuple[TaskHandle, TaskResult]]) -> None:
         """Results taken from the channel that the run will never route (an earlier result in
         the same batch ended it): free their outputs, and their inputs once they are final."""
         for handle, result in results:
@@ -289,7 +288,7 @@ class StreamingExecutor:
                     owner[0].active.pop(handle, None)
                     self._free_task_inputs(owner[1])
 
-    def _on_partial(self, handle: TaskHandle, result: Any) -> None:
+    def _on_partial(self, handle: TaskHandle, result: TaskResult) -> None:
         """Outputs a streaming task reported before finishing: route them now."""
         owner = self._owner.get(handle)
         if owner is None:
@@ -301,9 +300,8 @@ class StreamingExecutor:
             return
         op.on_task_output(handle, info, result.outputs)
 
-    def _free_task_inputs(self, info: Any) -> None:
-        bundles = info.get("bundles", []) if isinstance(info, dict) else []
-        self.services.free([r for b in bundles if b.owned for r in b.refs])
+    def _free_task_inputs(self, info: TaskInfo) -> None:
+        self.services.free([r for b in info.bundles if b.owned for r in b.refs])
 
     def _route(self) -> None:
         for op in self.plan.ops:
@@ -312,7 +310,7 @@ class StreamingExecutor:
             while op.output_queue:
                 bundle = op.output_queue.popleft()
                 if not consumers:
-                    self._deliver(bundle)
+                    self._output.put(bundle)
                 else:
                     consumer, index = consumers[0]
                     if consumer.needs_more_input():
@@ -325,13 +323,6 @@ class StreamingExecutor:
                 for consumer, index in consumers:
                     consumer.mark_input_done(index)
         self._stop_unneeded_operators()
-
-    def _deliver(self, bundle: RefBundle) -> None:
-        with self._cond:
-            for ref, meta in bundle.blocks:
-                self._consumer_queue.append((ref, meta, bundle.owned))
-                self._consumer_bytes += meta.size_bytes
-            self._cond.notify_all()
 
     def _drop(self, bundle: RefBundle) -> None:
         if bundle.owned:
@@ -351,10 +342,10 @@ class StreamingExecutor:
         op.completed_early = True
         if op.active:
             handles = list(op.active)
-            self.channel.cancel(handles)
+            self._chan.cancel(handles)
             for h in handles:
                 _, info = self._owner.pop(h)
-                self.resources.release(h.spec.resources)
+                self._rm.release(h.spec.resources)
                 self._free_task_inputs(info)
             op.active.clear()
         for bundle in op.clear_inputs():
@@ -369,8 +360,8 @@ class StreamingExecutor:
             while op.has_next_task():
                 spec_res = op.task_resources()
                 reason = self._policy_reason(op)
-                if reason is None and not self.resources.can_start(spec_res):
-                    reason = self.resources.reason(spec_res)
+                if reason is None and not self._rm.can_start(spec_res):
+                    reason = self._rm.reason(spec_res)
                 if reason is not None:
                     self._blocked[op.op_id] = reason
                     break
@@ -379,14 +370,14 @@ class StreamingExecutor:
                     break
                 spec, info = nxt
                 spec.context = self.context
-                handle = self.channel.submit(spec)
+                handle = self._chan.submit(spec)
                 self._owner[handle] = (op, info)
                 self.task_ids_by_op.setdefault(op.op_id, []).append(handle.task_id)
                 op.active[handle] = info
                 op.metrics.tasks_submitted += 1
                 if op.metrics.started_at is None:
                     op.metrics.started_at = time.time()
-                self.resources.allocate(spec.resources)
+                self._rm.allocate(spec.resources)
                 dispatched += 1
         return dispatched
 
@@ -394,7 +385,7 @@ class StreamingExecutor:
         for policy in self.policies:
             reason = policy.blocks(op, self)
             if reason is not None:
-                if policy.name != "ConcurrencyCap" and not op.active and not self._downstream_has_work(op):
+                if policy.yields_when_downstream_idle and not op.active and not self._downstream_has_work(op):
                     continue  # never stall a run: with nothing in flight downstream, let one through
                 return reason
         return None
@@ -402,7 +393,7 @@ class StreamingExecutor:
     def _downstream_has_work(self, op: PhysicalOperator) -> bool:
         consumer = self.consumer_of(op)
         if consumer is None:
-            return bool(self._consumer_queue)
+            return self._output.num_blocks > 0
         return bool(consumer.active) or consumer.has_next_task() or bool(consumer.output_queue)
 
     def _sink_done(self) -> bool:
@@ -413,7 +404,7 @@ class StreamingExecutor:
         """Charge the time since the last step to every operator a backpressure policy held back
         (busy CPU slots are not backpressure), for ``stats()`` and the views."""
         now = time.monotonic()
-        last = getattr(self, "_last_step_at", None)
+        last = self._last_step_at
         self._last_step_at = now
         if last is None or not self._blocked:
             return
@@ -443,7 +434,7 @@ class StreamingExecutor:
         self._stop.set()
         try:
             if self._owner:
-                self.channel.cancel(list(self._owner))
+                self._chan.cancel(list(self._owner))
                 for handle, (op, info) in list(self._owner.items()):
                     self._free_task_inputs(info)
                     op.active.pop(handle, None)
@@ -457,11 +448,7 @@ class StreamingExecutor:
                     self._drop(op.output_queue.popleft())
                 op.shutdown()
             if state != T.RUN_SUCCEEDED:
-                with self._cond:
-                    leftovers = [item for item in self._consumer_queue if item is not _DONE]
-                    self._consumer_queue.clear()
-                    self._consumer_bytes = 0
-                self.services.free([ref for ref, _, owned in leftovers if owned])
+                self.services.free(self._output.drop_undelivered())
         except BaseException as cleanup_error:  # noqa: BLE001
             if error is None:
                 error, state = cleanup_error, T.RUN_FAILED
@@ -471,7 +458,5 @@ class StreamingExecutor:
             snapshot = self._snapshots.build(state, self._rows_delivered, error=error)
             self.final_snapshot = snapshot
             self.buffer.publish(snapshot)
-            with self._cond:
-                self._consumer_queue.append(_DONE)
-                self._cond.notify_all()
+            self._output.end()
             run_registry.unregister(self)

@@ -7,12 +7,23 @@ both size their tasks with it, and neither may import the other for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Optional, Protocol
 
 from streamscope.engine.runtime.base import Resources
 
 
-def map_resources(op: Any) -> Resources:
+class ResourceRequest(Protocol):
+    """What a map (or a read's ``num_cpus=``/``num_gpus=``/``memory=``) asks for per task."""
+
+    @property
+    def num_cpus(self) -> Optional[float]: ...
+    @property
+    def num_gpus(self) -> Optional[float]: ...
+    @property
+    def memory(self) -> Optional[float]: ...
+
+
+def map_resources(op: ResourceRequest) -> Resources:
     """``Resources`` for one task of ``op`` (anything with ``num_cpus``, ``num_gpus``, ``memory``):
     one CPU unless told otherwise, no GPU, no memory reservation."""
     cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)

@@ -6,8 +6,9 @@ both layers, so adding an operator family means adding one branch here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Optional
 
+from streamscope.engine.compute import ActorPoolStrategy
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.fusion import fuse_plan
@@ -33,7 +34,7 @@ def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
     return PhysicalPlan(sink)
 
 
-def _concurrency(op: Any):
+def _concurrency(op: L.LogicalOperator) -> Optional[int]:
     compute = getattr(op, "compute", None)
     size = getattr(compute, "size", None)
     if size:
@@ -56,7 +57,7 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name, source_runtime=op.runtime)
     elif isinstance(op, L.AbstractMap):
         compute = op.compute
-        if compute is not None and type(compute).__name__ == "ActorPoolStrategy":
+        if isinstance(compute, ActorPoolStrategy):
             result = ActorPoolMapOperator.from_logical(op, inputs[0])
         else:
             result = TaskPoolMapOperator(

@@ -8,9 +8,12 @@ in-process runtime serves small plans and tests; the Ray runtime is chosen with
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from streamscope.engine.context import DataContext
+
+if TYPE_CHECKING:  # kept out of the import: ``import streamscope`` loads no runtime
+    from streamscope.engine.runtime.base import Runtime
 
 # The runtime classes are imported inside the factory functions on purpose: the local runtime
 # brings multiprocessing, its worker pool and store (not needed until a plan runs, and
@@ -18,10 +21,10 @@ from streamscope.engine.context import DataContext
 # package, so these lazy imports are in no cycle.
 
 _lock = threading.Lock()
-_runtimes: dict[str, Any] = {}
+_runtimes: dict[str, Runtime] = {}
 
 
-def get_runtime(context: Any = None, kind: Optional[str] = None) -> Any:
+def get_runtime(context: Optional[DataContext] = None, kind: Optional[str] = None) -> Runtime:
     """The session's runtime of ``kind`` (default: the context's ``runtime``), created on first
     use and started with ``context`` (default: the current DataContext)."""
     ctx = context or DataContext.get_current()
@@ -35,7 +38,7 @@ def get_runtime(context: Any = None, kind: Optional[str] = None) -> Any:
     return runtime
 
 
-def _create(kind: str, ctx: Any) -> Any:
+def _create(kind: str, ctx: DataContext) -> Runtime:
     if kind == "local":
         from streamscope.engine.runtime.local.runtime import LocalRuntime
 
@@ -55,7 +58,7 @@ def _create(kind: str, ctx: Any) -> Any:
     raise ValueError(f"unknown runtime {kind!r}; expected 'local', 'inprocess' or 'ray'")
 
 
-def new_runtime(kind: str, address: Optional[str] = None, **kwargs: Any) -> Any:
+def new_runtime(kind: str, address: Optional[str] = None, **kwargs: Any) -> Runtime:
     """A new runtime of ``kind`` built with explicit arguments (``streamscope.init``): for
     ``"local"``, ``num_workers``, ``store_capacity``, ``spill_dir``; for ``"ray"``, the cluster
     ``address`` and ``ray.init`` arguments."""
@@ -72,7 +75,7 @@ def new_runtime(kind: str, address: Optional[str] = None, **kwargs: Any) -> Any:
     raise ValueError(f"unknown runtime {kind!r}; expected 'local' or 'ray'")
 
 
-def set_runtime(kind: str, runtime: Any) -> None:
+def set_runtime(kind: str, runtime: Runtime) -> None:
     """Install a runtime object under a name (used by ``streamscope.init``)."""
     with _lock:
         old = _runtimes.get(kind)

@@ -22,13 +22,16 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.runtime.result_router import DEFAULT_RUN, ResultRouter
 from streamscope.engine.runtime.run_channel import RunChannel
+
+if TYPE_CHECKING:
+    from streamscope.engine.context import DataContext
 
 
 class BlockRef:
@@ -80,7 +83,7 @@ class TaskSpec:
     run_id: str = ""
     """The run that submitted the task (set by :class:`~.run_channel.RunChannel`): its results go
     to that run alone, and the runtime shares workers fairly between runs."""
-    context: Any = field(default=None, repr=False, compare=False)
+    context: Optional[DataContext] = field(default=None, repr=False, compare=False)
     """The run's ``DataContext`` (set by the executor when it submits). The runtime ships it with
     the task and the task body makes it ``DataContext.get_current()`` while the task runs, so
     datasources, the IO retry and user functions in a worker see the user's settings, not the
@@ -157,7 +160,7 @@ class ActorSpec:
     max_restarts: int = 3
     """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
     never retried."""
-    context: Any = field(default=None, repr=False, compare=False)
+    context: Optional[DataContext] = field(default=None, repr=False, compare=False)
     """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
     their own, ``TaskSpec.context``)."""
 
@@ -264,9 +267,10 @@ class Runtime(abc.ABC):
         self._router = ResultRouter(self._collect, self.free)
 
     @abc.abstractmethod
-    def ensure_started(self, context: Any) -> None:
+    def ensure_started(self, context: Optional[DataContext] = None) -> None:
         """Start workers and the store if needed, applying the DataContext's settings (worker
-        count, store capacity, spill directory). Cheap when already started."""
+        count, store capacity, spill directory; None: the current context's). Cheap when
+        already started."""
 
     @abc.abstractmethod
     def register_function(self, fn: TaskFunction, name: str = "") -> FunctionHandle:

@@ -7,15 +7,24 @@ waiting downstream").
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from streamscope.engine.execution.blocked_reason import BlockedReason
+from streamscope.engine.physical.operators.base import PhysicalOperator
+
+if TYPE_CHECKING:  # the executor owns its policies: importing it here would be a cycle
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 
 class BackpressurePolicy:
     name = "Policy"
+    yields_when_downstream_idle = True
+    """True: the executor lets the operator through anyway when neither it nor anything
+    downstream has work in flight, so the policy can never stall the run (budgets and queue
+    limits). False for a hard limit that holds regardless (``ConcurrencyCap``: the operator has
+    tasks in flight whenever the cap holds it)."""
 
-    def blocks(self, op: Any, executor: Any) -> Optional[BlockedReason]:
+    def blocks(self, op: PhysicalOperator, executor: StreamingExecutor) -> Optional[BlockedReason]:
         raise NotImplementedError
 
     def reason(self, message: str) -> BlockedReason:

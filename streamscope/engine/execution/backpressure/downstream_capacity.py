@@ -6,10 +6,14 @@ even when the store has room."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from streamscope.engine.execution.backpressure.base import BackpressurePolicy
 from streamscope.engine.execution.blocked_reason import BlockedReason
+from streamscope.engine.physical.operators.base import PhysicalOperator
+
+if TYPE_CHECKING:
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 
 class DownstreamCapacityPolicy(BackpressurePolicy):
@@ -21,13 +25,13 @@ class DownstreamCapacityPolicy(BackpressurePolicy):
         self.ratio = ratio
         self.min_queued = min_queued
 
-    def blocks(self, op: Any, executor: Any) -> Optional[BlockedReason]:
+    def blocks(self, op: PhysicalOperator, executor: StreamingExecutor) -> Optional[BlockedReason]:
         consumer = executor.consumer_of(op)
         if consumer is None:
             waiting = executor.consumer_queue_blocks()
-            allowed = max(self.min_queued, 8)
-            if waiting > allowed:
-                return self.reason(f"{waiting} blocks waiting for the consumer (limit {allowed})")
+            limit = max(self.min_queued, 8)
+            if waiting > limit:
+                return self.reason(f"{waiting} blocks waiting for the consumer (limit {limit})")
             return None
         if self.ratio is None:  # off between operators; the consumer's queue above stays bounded
             return None

@@ -11,17 +11,21 @@ allowed when nothing is pending, so a single huge block cannot deadlock the run.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from streamscope.engine.execution.backpressure.base import BackpressurePolicy
 from streamscope.engine.execution.blocked_reason import BlockedReason
+from streamscope.engine.physical.operators.base import PhysicalOperator
 from streamscope.engine.units import format_bytes
+
+if TYPE_CHECKING:
+    from streamscope.engine.execution.streaming_executor import StreamingExecutor
 
 
 class OutputBudgetPolicy(BackpressurePolicy):
     name = "OutputBudget"
 
-    def blocks(self, op: Any, executor: Any) -> Optional[BlockedReason]:
+    def blocks(self, op: PhysicalOperator, executor: StreamingExecutor) -> Optional[BlockedReason]:
         budget = executor.op_output_budget(op)
         if budget is None:
             return None

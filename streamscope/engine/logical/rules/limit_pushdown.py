@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from streamscope.engine.compute import ActorPoolStrategy
 from streamscope.engine.logical.operators import AbstractMap, Limit, LogicalOperator, Read
 from streamscope.engine.logical.rules.base import Rule
 
@@ -36,4 +37,4 @@ class LimitPushdownRule(Rule):
 def _has_side_resources(op: AbstractMap) -> bool:
     """Do not move limits across actor-pool or GPU stages: it would change what they see only in
     count, which is fine, but keeps the user's stage boundaries visible; only CPU task maps move."""
-    return bool(op.num_gpus) or op.compute is not None and type(op.compute).__name__ == "ActorPoolStrategy"
+    return bool(op.num_gpus) or isinstance(op.compute, ActorPoolStrategy)

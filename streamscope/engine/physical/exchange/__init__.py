@@ -14,11 +14,11 @@ kinds differ only in the pyarrow code their tasks run.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from streamscope.engine.runtime.base import BlockRef
+from streamscope.engine.runtime.base import BlockRef, TaskFunction
 
 Parts = list  # parts[input_index][partition] -> list[(BlockRef, BlockMetadata)]
 
@@ -39,9 +39,9 @@ class ExchangeSpec:
     """
 
     num_inputs: int = 1
-    sample_fn: Optional[Callable] = None
-    map_fn: Optional[Callable] = None
-    reduce_fn: Callable
+    sample_fn: Optional[TaskFunction] = None
+    map_fn: Optional[TaskFunction] = None
+    reduce_fn: TaskFunction
     #: Reduce outputs are emitted in task order (sort, positional) rather than as they finish.
     ordered_output: bool = True
     #: Partitions chosen by the user (``num_partitions``, ``num_blocks``); None = automatic.

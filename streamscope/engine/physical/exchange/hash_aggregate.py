@@ -19,6 +19,7 @@ from streamscope.engine import aggregate as A
 from streamscope.engine.block import concat_blocks
 from streamscope.engine.physical.exchange import ExchangeSpec
 from streamscope.engine.physical.exchange.partition import hash_partition, split_by_partition
+from streamscope.engine.runtime.base import TaskContext
 
 GLOBAL_KEY = "__streamscope_global"
 
@@ -214,7 +215,7 @@ class _AggMap:
         state["_skip_grouping"] = False
         return state
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         n = payload[2]
         table = concat_blocks(list(blocks))
         with ctx.time_udf():
@@ -230,7 +231,7 @@ class _AggReduce:
     def __init__(self, keys: list[str], aggs: list):
         self.keys, self.aggs = keys, aggs
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         partials = concat_blocks([b for b in blocks if b.num_rows])
         if partials.num_rows == 0:
             return

@@ -15,6 +15,7 @@ import pyarrow as pa
 from streamscope.engine.block import concat_blocks
 from streamscope.engine.physical.exchange import ExchangeSpec, split_inputs
 from streamscope.engine.physical.exchange.partition import hash_partition, split_by_partition
+from streamscope.engine.runtime.base import TaskContext
 
 JOIN_TYPES = {
     "inner": "inner", "left_outer": "left outer", "right_outer": "right outer", "full_outer": "full outer",
@@ -26,7 +27,7 @@ class _JoinMap:
     def __init__(self, left_keys: list[str], right_keys: list[str]):
         self.keys = (left_keys, right_keys)
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         side, _, n = payload
         keys = self.keys[side]
         table = concat_blocks([b for b in blocks if b.num_rows])
@@ -46,7 +47,7 @@ class _JoinReduce:
         self.left_keys, self.right_keys = left_keys, right_keys
         self.left_suffix, self.right_suffix = left_suffix, right_suffix
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         _, counts, schemas = payload
         left_blocks, right_blocks = split_inputs(blocks, counts)
         left = _side(left_blocks, schemas[0])

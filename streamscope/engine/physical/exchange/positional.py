@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from streamscope.engine.block import concat_blocks
 from streamscope.engine.physical.exchange import ExchangeSpec, split_inputs
+from streamscope.engine.runtime.base import TaskContext
 
 
 def _overlapping(blocks: list, lo: int, hi: int) -> tuple[list, int]:
@@ -28,7 +29,7 @@ def _overlapping(blocks: list, lo: int, hi: int) -> tuple[list, int]:
 
 
 class _SliceReduce:
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         offset, length = payload
         if length > 0:
             table = concat_blocks(list(blocks))
@@ -61,7 +62,7 @@ class SliceSpec(ExchangeSpec):
 
 
 class _ZipReduce:
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         counts, offsets, length = payload
         groups = split_inputs(blocks, counts)
         names: list[str] = []

@@ -18,6 +18,7 @@ import pyarrow as pa
 from streamscope.engine.block import block_to_batch, concat_blocks, to_block
 from streamscope.engine.physical.exchange import ExchangeSpec
 from streamscope.engine.physical.exchange.partition import hash_partition, split_by_partition
+from streamscope.engine.runtime.base import TaskContext
 
 
 def _rng(seed: Optional[int], *salt: int) -> np.random.Generator:
@@ -30,7 +31,7 @@ class _RandomMap:
     def __init__(self, seed: Optional[int]):
         self.seed = seed
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         _, task_index, n = payload
         pieces: list[list[pa.Table]] = [[] for _ in range(n)]
         for j, table in enumerate(blocks):
@@ -46,7 +47,7 @@ class _RandomReduce:
     def __init__(self, seed: Optional[int]):
         self.seed = seed
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         table = concat_blocks([b for b in blocks if b.num_rows])
         if table.num_rows:
             perm = _rng(self.seed, 1 << 20, payload[0]).permutation(table.num_rows)
@@ -73,7 +74,7 @@ class _HashMap:
     def __init__(self, keys: list[str]):
         self.keys = keys
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         n = payload[2]
         table = concat_blocks(list(blocks))
         for k in self.keys:
@@ -89,7 +90,7 @@ class _ConcatReduce:
     def __init__(self, sort_keys: Optional[list[str]]):
         self.sort_keys = sort_keys
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         table = concat_blocks([b for b in blocks if b.num_rows])
         if table.num_rows:
             if self.sort_keys:
@@ -120,7 +121,7 @@ class _GroupsReduce:
     def __init__(self, keys: list[str], udf: Any, batch_format: str):
         self.keys, self.udf, self.batch_format = keys, udf, batch_format
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         table = concat_blocks([b for b in blocks if b.num_rows])
         if not table.num_rows:
             return

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from streamscope.engine.block import concat_blocks
 from streamscope.engine.physical.exchange import ExchangeSpec
+from streamscope.engine.runtime.base import TaskContext
 
 SAMPLES_PER_BLOCK = 32
 _BOUNDARY = "__streamscope_is_boundary"
@@ -37,7 +38,7 @@ class _Sample:
     def __init__(self, keys: list[str]):
         self.keys = keys
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         for j, table in enumerate(blocks):
             missing = [k for k in self.keys if k not in table.column_names]
             if missing and table.num_columns:
@@ -53,7 +54,7 @@ class _RangeMap:
     def __init__(self, keys: list[str], order: list[tuple[str, str]]):
         self.keys, self.order = keys, order
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         _, _, n, boundaries = payload
         table = concat_blocks([b for b in blocks if b.num_rows])
         if table.num_rows == 0:
@@ -85,7 +86,7 @@ class _MergeReduce:
     def __init__(self, order: list[tuple[str, str]]):
         self.order = order
 
-    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         runs = [b for b in blocks if b.num_rows]
         if runs:
             table = runs[0] if len(runs) == 1 else sort_table(concat_blocks(runs), self.order)

@@ -23,23 +23,32 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
+import pyarrow as pa
+
+from streamscope.engine.compute import ActorPoolStrategy
 from streamscope.engine.exceptions import exception_from_task_error
 from streamscope.engine.physical.map_resources import map_resources
-from streamscope.engine.physical.operators.base import ExecutionServices
-from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.physical.operators.base import ActorTelemetry, ExecutionServices, PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.map_operator import MapTaskInfo, TaskPoolMapOperator
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
     ACTOR_DEAD,
     ACTOR_FAILED,
+    ActorHandle,
     ActorSpec,
     Resources,
+    TaskContext,
     TaskHandle,
     TaskResult,
     TaskSpec,
 )
 from streamscope.engine.transforms.task_function import MapTaskFunction
+
+if TYPE_CHECKING:
+    from streamscope.engine.logical.operators import AbstractMap
 
 DEFAULT_MAX_TASKS_IN_FLIGHT = 2
 
@@ -48,7 +57,7 @@ class ActorTaskFunction(MapTaskFunction):
     """The map task function, plus the hook actors call at start: construct every callable class
     in the chain now, so a constructor error surfaces once, before any batch."""
 
-    def __call__(self, payload: Any, blocks: Any, ctx: Any) -> Any:
+    def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         if isinstance(payload, tuple) and payload and payload[0] == "slice":
             _, start, length = payload
             blocks = (table.slice(start, length) for table in blocks)
@@ -65,7 +74,7 @@ class ActorTaskFunction(MapTaskFunction):
 class _PoolActor:
     __slots__ = ("handle", "in_flight", "busy_s", "alive_since", "idle_since", "started_at")
 
-    def __init__(self, handle: Any):
+    def __init__(self, handle: ActorHandle):
         self.handle = handle
         self.in_flight = 0
         self.busy_s = 0.0
@@ -74,12 +83,33 @@ class _PoolActor:
         self.idle_since = time.time()
 
 
+@dataclass(kw_only=True)
+class ActorTaskInfo(MapTaskInfo):
+    """An actor task's bookkeeping: the map task's, plus the actor running it and, for a slice
+    of a large block, that block's key in ``ActorPoolMapOperator._slices``."""
+
+    actor: _PoolActor
+    slice_of: Optional[int] = None
+
+
+class _SliceEntry:
+    """A bundle being dealt out to actors in slices: freed once fully dealt and every slice ended."""
+
+    __slots__ = ("bundle", "in_flight", "dealt")
+
+    def __init__(self, bundle: RefBundle):
+        self.bundle = bundle
+        self.in_flight = 0
+        self.dealt = False
+
+
 class ActorPoolMapOperator(TaskPoolMapOperator):
     kind = "ActorPoolMapOperator"
     idle_release_s = 1.0
     """Seconds an actor may sit idle (with no input waiting) before autoscaling releases it."""
 
-    def __init__(self, name: str, input_op: Any, transforms: list, *, strategy: Any, resources: Resources,
+    def __init__(self, name: str, input_op: Optional[PhysicalOperator], transforms: list, *, strategy: ActorPoolStrategy,
+                 resources: Resources,
                  logical_names: tuple[str, ...] = (), min_rows_per_bundle: Optional[int] = None):
         super().__init__(name, input_op, transforms, logical_names=logical_names, resources=resources,
                          min_rows_per_bundle=min_rows_per_bundle)
@@ -95,11 +125,11 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.actors_started = 0
         self.peak_actors = 0
         self._slice_offset = 0
-        self._slices: dict[int, list] = {}
-        """Bundles being dealt out in slices: id -> [bundle, slices in flight, fully dealt]."""
+        self._slices: dict[int, _SliceEntry] = {}
+        """Bundles being dealt out in slices, by ``id(bundle)``."""
 
     @classmethod
-    def from_logical(cls, op: Any, input_physical_op: Any) -> "ActorPoolMapOperator":
+    def from_logical(cls, op: AbstractMap, input_physical_op: PhysicalOperator) -> "ActorPoolMapOperator":
         return cls(op.name, input_physical_op, [op.transform], strategy=op.compute, resources=map_resources(op),
                    logical_names=(op.name,), min_rows_per_bundle=op.min_rows_per_bundle)
 
@@ -119,7 +149,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
 
     def _resource_cap(self) -> int:
         """Unbounded ``max_size``: as many actors as the machine's resources allow."""
-        total = self.services.runtime.total_resources()
+        total = self.svc.runtime.total_resources()
         caps = [max(1, int(total.cpu))]
         if self.resources.cpu > 0:
             caps.append(max(1, int(total.cpu // self.resources.cpu)))
@@ -128,8 +158,9 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         return min(caps)
 
     def _start_actor(self) -> bool:
+        assert self.actor_spec is not None, "actors start after start()"
         try:
-            handle = self.services.runtime.start_actor(self.actor_spec)
+            handle = self.svc.runtime.start_actor(self.actor_spec)
         except ValueError:
             raise
         except RuntimeError:  # its GPUs are busy right now: autoscaling tries again later
@@ -140,16 +171,16 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         return True
 
     def _release(self, actor: _PoolActor) -> None:
-        self.services.runtime.kill_actor(actor.handle)
+        self.svc.runtime.kill_actor(actor.handle)
         self.actors.pop(actor.handle.actor_id, None)
         self.starting.pop(actor.handle.actor_id, None)
         actor.alive_since = actor.alive_since and (time.time() - actor.alive_since)  # keep its lifetime
         self.retired.append(actor)
 
     def shutdown(self) -> None:
-        for bundle, _, dealt in self._slices.values():
-            if dealt and bundle.owned and self.services is not None:
-                self.services.free(bundle.refs)  # its last slices were cancelled
+        for entry in self._slices.values():
+            if entry.dealt and entry.bundle.owned and self.services is not None:
+                self.services.free(entry.bundle.refs)  # its last slices were cancelled
         self._slices.clear()
         if self.services is not None:
             for actor in list(self.actors.values()) + list(self.starting.values()):
@@ -173,11 +204,11 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
     def has_next_task(self) -> bool:
         return self._free_actor() is not None and super().has_next_task()
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, ActorTaskInfo]]:
         actor = self._free_actor()
         if actor is None:
             return None
-        nxt = self._next_slice() or super().next_task()
+        nxt = self._next_slice(actor) or self._next_bundle(actor)
         if nxt is None:
             return None
         spec, info = nxt
@@ -185,18 +216,26 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         spec.stream_outputs = False  # one batch in, one block out: nothing to stream
         spec.resources = Resources(cpu=0.0, gpu=0.0)
         actor.in_flight += 1
-        info["actor"] = actor
         return spec, info
 
-    def _next_slice(self) -> Optional[tuple[TaskSpec, Any]]:
+    def _next_bundle(self, actor: _PoolActor) -> Optional[tuple[TaskSpec, ActorTaskInfo]]:
+        """The task-pool operator's next task (whole input bundles), for ``actor``."""
+        nxt = super().next_task()
+        if nxt is None:
+            return None
+        spec, info = nxt
+        return spec, ActorTaskInfo(bundles=info.bundles, seq=info.seq, emitted=info.emitted, actor=actor)
+
+    def _next_slice(self, actor: _PoolActor) -> Optional[tuple[TaskSpec, ActorTaskInfo]]:
         """One block much larger than the batch size would go whole to one actor while the others
         idle; deal it out as batch-sized slices instead (the block is freed after its last slice)."""
         batch = self.min_rows_per_bundle
         queue = self.input_queues[0]
         if not batch or not queue or len(queue[0].blocks) != 1 or queue[0].num_rows < 2 * batch:
             return None
+        assert self._fn is not None, "next_task before start"
         bundle = queue[0]
-        entry = self._slices.setdefault(id(bundle), [bundle, 0, False])
+        entry = self._slices.setdefault(id(bundle), _SliceEntry(bundle))
         start = self._slice_offset
         length = min(batch, bundle.num_rows - start)
         if bundle.num_rows - (start + length) < batch // 2:  # no tiny tail slice
@@ -205,39 +244,38 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         if self._slice_offset >= bundle.num_rows:
             queue.popleft()
             self._slice_offset = 0
-            entry[2] = True
-        entry[1] += 1
+            entry.dealt = True
+        entry.in_flight += 1
         seq = self._next_seq
         self._next_seq += 1
         spec = TaskSpec(self._fn, payload=("slice", start, length), inputs=bundle.refs, resources=self.resources,
-                        operator=self.name, max_block_bytes=self.services.context.target_max_block_size)
-        return spec, {"seq": seq, "bundles": [], "slice_of": id(bundle)}
+                        operator=self.name, max_block_bytes=self.svc.context.target_max_block_size)
+        return spec, ActorTaskInfo(seq=seq, actor=actor, slice_of=id(bundle))
 
-    def _slice_done(self, info: Any) -> None:
-        key = info.get("slice_of")
-        entry = self._slices.get(key) if key is not None else None
+    def _slice_done(self, info: ActorTaskInfo) -> None:
+        entry = self._slices.get(info.slice_of) if info.slice_of is not None else None
         if entry is None:
             return
-        entry[1] -= 1
-        if entry[1] == 0 and entry[2]:
-            del self._slices[key]
-            if entry[0].owned:
-                self.services.free(entry[0].refs)
+        entry.in_flight -= 1
+        if entry.in_flight == 0 and entry.dealt:
+            del self._slices[id(entry.bundle)]
+            if entry.bundle.owned:
+                self.svc.free(entry.bundle.refs)
 
-    def _task_ended(self, info: Any, wall_s: float) -> None:
+    def _task_ended(self, info: MapTaskInfo, wall_s: float) -> None:
+        assert isinstance(info, ActorTaskInfo), "every task of an actor pool runs on an actor"
         self._slice_done(info)
-        actor = info.get("actor")
-        if actor is not None:
-            actor.in_flight = max(0, actor.in_flight - 1)
-            actor.busy_s += wall_s
-            if actor.in_flight == 0:
-                actor.idle_since = time.time()
+        actor = info.actor
+        actor.in_flight = max(0, actor.in_flight - 1)
+        actor.busy_s += wall_s
+        if actor.in_flight == 0:
+            actor.idle_since = time.time()
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+    def on_task_done(self, handle: TaskHandle, info: MapTaskInfo, result: TaskResult) -> None:
         self._task_ended(info, result.stats.wall_s)
         super().on_task_done(handle, info, result)
 
-    def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
+    def on_task_skipped(self, handle: TaskHandle, info: MapTaskInfo) -> None:
         self._task_ended(info, 0.0)
         super().on_task_skipped(handle, info)
 
@@ -283,7 +321,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
                 self._release(actor)
 
     # ---- telemetry -------------------------------------------------------------------------------
-    def actor_telemetry(self) -> dict:
+    def actor_telemetry(self) -> ActorTelemetry:
         now = time.time()
         busy = sum(1 for a in self.actors.values() if a.in_flight > 0)
         fractions = []

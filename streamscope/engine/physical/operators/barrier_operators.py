@@ -4,14 +4,25 @@ randomization. They work on block metadata; repartition moves rows with slice ta
 from __future__ import annotations
 
 import random
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional, TypeVar
 
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
-from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.columns import SliceTransform
 
+_InfoT = TypeVar("_InfoT", bound=TaskInfo)
 
-class _BarrierOperator(PhysicalOperator):
+
+@dataclass(kw_only=True)
+class RepartitionTaskInfo(TaskInfo):
+    """A repartition slice task's bookkeeping: which output block it makes."""
+
+    index: int
+
+
+class _BarrierOperator(PhysicalOperator[_InfoT]):
     def __init__(self, name: str, input_op: PhysicalOperator, logical_name: str):
         super().__init__(name, [input_op], (logical_name,))
         self._collected: list[RefBundle] = []
@@ -39,7 +50,7 @@ class _BarrierOperator(PhysicalOperator):
         return dropped + super().clear_inputs()
 
 
-class RandomizeBlocksOperator(_BarrierOperator):
+class RandomizeBlocksOperator(_BarrierOperator[TaskInfo]):
     kind = "RandomizeBlockOrder"
 
     def __init__(self, input_op: PhysicalOperator, seed: Optional[int]):
@@ -53,7 +64,7 @@ class RandomizeBlocksOperator(_BarrierOperator):
             self.emit(RefBundle([blk], owned=owned, seq=(i,)))
 
 
-class RepartitionOperator(_BarrierOperator):
+class RepartitionOperator(_BarrierOperator[RepartitionTaskInfo]):
     """Splits/merges blocks into ``num_blocks`` of near-equal row counts, keeping row order."""
 
     kind = "Repartition"
@@ -63,9 +74,9 @@ class RepartitionOperator(_BarrierOperator):
         super().__init__("Repartition", input_op, f"Repartition[{label}]")
         self.num_blocks = num_blocks
         self.target_rows = target_rows
-        self._fn = None
-        self._tasks: list[tuple[int, list, tuple[int, int]]] = []
-        self._results: dict[int, list] = {}
+        self._fn: Optional[FunctionHandle] = None
+        self._tasks: list[tuple[int, list[BlockRef], tuple[int, int]]] = []
+        self._results: dict[int, list[tuple[BlockRef, BlockMetadata]]] = {}
         self._inputs: list[RefBundle] = []
         self._expected = 0
 
@@ -89,8 +100,8 @@ class RepartitionOperator(_BarrierOperator):
             acc += meta.num_rows
         for i in range(n):
             lo, hi = starts[i], starts[i + 1]
-            refs = []
-            first_offset = None
+            refs: list[BlockRef] = []
+            first_offset: Optional[int] = None
             for (ref, meta), off in zip(blocks, offsets):
                 if off + meta.num_rows > lo and off < hi:
                     refs.append(ref)
@@ -105,13 +116,14 @@ class RepartitionOperator(_BarrierOperator):
     def task_resources(self) -> Resources:
         return Resources(cpu=1.0)
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, RepartitionTaskInfo]]:
+        assert self._fn is not None, "next_task before start"
         index, refs, bounds = self._tasks.pop(0)
         spec = TaskSpec(self._fn, payload=bounds, inputs=refs, operator="Repartition")
-        return spec, {"index": index, "bundles": []}
+        return spec, RepartitionTaskInfo(index=index)
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
-        self._results[info["index"]] = result.outputs
+    def on_task_done(self, handle: TaskHandle, info: RepartitionTaskInfo, result: TaskResult) -> None:
+        self._results[info.index] = result.outputs
         if len(self._results) == self._expected:
             for i in range(self._expected):
                 outs = self._results[i]
@@ -119,7 +131,7 @@ class RepartitionOperator(_BarrierOperator):
                     self.emit(RefBundle(list(outs), owned=True, seq=(i,)))
             # inputs are no longer needed once every slice exists
             owned = [r for b in self._inputs if b.owned for r in b.refs]
-            self.services.free(owned)
+            self.svc.free(owned)
             self._inputs = []
             self._results, self._expected = {}, 0  # the slices belong downstream now
 

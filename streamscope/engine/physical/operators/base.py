@@ -11,10 +11,22 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Generic, Iterable, Optional, TypedDict, TypeVar
+
+import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
-from streamscope.engine.runtime.base import BlockRef, Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.context import DataContext
+from streamscope.engine.runtime.base import (
+    BlockRef,
+    FunctionHandle,
+    Resources,
+    Runtime,
+    TaskFunction,
+    TaskHandle,
+    TaskResult,
+    TaskSpec,
+)
 
 
 @dataclass
@@ -38,6 +50,34 @@ class RefBundle:
     @property
     def refs(self) -> list[BlockRef]:
         return [r for r, _ in self.blocks]
+
+
+@dataclass(kw_only=True)
+class TaskInfo:
+    """An operator's bookkeeping for one task it made (``next_task`` returns it beside the
+    spec; the executor hands it back to the operator's task hooks).
+
+    The executor reads only :attr:`bundles`; operators that need more subclass it with their own
+    fields (``MapTaskInfo``, ``ExchangeTaskInfo``, ...), which only they read.
+    """
+
+    bundles: list[RefBundle] = field(default_factory=list)
+    """The input bundles this task consumes: when the task ends (done, failed, skipped or
+    cancelled) the executor frees the blocks of those it owns."""
+
+
+InfoT = TypeVar("InfoT", bound=TaskInfo)
+"""The :class:`TaskInfo` type an operator makes for its tasks."""
+
+
+class ActorTelemetry(TypedDict, total=False):
+    """What an actor pool adds to its ``OperatorSnapshot`` (field for field)."""
+
+    actors_alive: int
+    actors_busy: int
+    actors_idle: int
+    actors_starting: int
+    actor_busy_fraction: tuple[float, ...]
 
 
 @dataclass
@@ -81,24 +121,28 @@ class OperatorMetrics:
 class ExecutionServices:
     """What operators may use: the runtime (through narrow calls) and the run's settings."""
 
-    def __init__(self, runtime: Any, context: Any):
+    def __init__(self, runtime: Runtime, context: DataContext):
         self.runtime = runtime
         self.context = context
         self.preserve_order = bool(context.execution_options.preserve_order)
 
-    def register(self, fn: Any, name: str):
+    def register(self, fn: TaskFunction, name: str) -> FunctionHandle:
         return self.runtime.register_function(fn, name)
 
-    def put(self, table):
+    def put(self, table: pa.Table) -> tuple[BlockRef, BlockMetadata]:
         return self.runtime.put(table)
 
-    def free(self, refs) -> None:
+    def free(self, refs: Iterable[BlockRef]) -> None:
         if refs:
             self.runtime.free(list(refs))
 
 
-class PhysicalOperator:
-    """Base class. Subclasses override the task hooks they need."""
+class PhysicalOperator(Generic[InfoT]):
+    """Base class. Subclasses override the task hooks they need.
+
+    ``InfoT`` is the :class:`TaskInfo` type the operator makes in :meth:`next_task` and reads
+    back in its task hooks (an operator that makes no tasks leaves it as ``TaskInfo``).
+    """
 
     kind = "PhysicalOperator"
 
@@ -110,7 +154,7 @@ class PhysicalOperator:
         self.input_queues: list[collections.deque[RefBundle]] = [collections.deque() for _ in inputs] or [collections.deque()]
         self.inputs_done: list[bool] = [False] * max(1, len(inputs))
         self.output_queue: collections.deque[RefBundle] = collections.deque()
-        self.active: dict[TaskHandle, Any] = {}
+        self.active: dict[TaskHandle, InfoT] = {}
         self.metrics = OperatorMetrics()
         self.services: Optional[ExecutionServices] = None
         self.completed_early = False
@@ -120,6 +164,14 @@ class PhysicalOperator:
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self, services: ExecutionServices) -> None:
         self.services = services
+
+    @property
+    def svc(self) -> ExecutionServices:
+        """The run's services, for code that runs only once the operator started (task hooks,
+        dispatch); :attr:`services` is None before :meth:`start`."""
+        if self.services is None:
+            raise RuntimeError(f"{self.name}: the operator has not been started")
+        return self.services
 
     def shutdown(self) -> None:
         """Release registered functions (tasks are cancelled by the executor)."""
@@ -153,22 +205,22 @@ class PhysicalOperator:
         """True when a task could be submitted now (ignoring resources/backpressure)."""
         return False
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, InfoT]]:
         """Pop inputs and return (spec, bookkeeping) for the next task."""
         return None
 
     def task_resources(self) -> Resources:
         return Resources(cpu=1.0)
 
-    def on_task_output(self, handle: TaskHandle, info: Any, outputs: list) -> None:
+    def on_task_output(self, handle: TaskHandle, info: InfoT, outputs: list[tuple[BlockRef, BlockMetadata]]) -> None:
         """Outputs of a still-running task (``TaskSpec.stream_outputs``). Operators that do not
         stream never ask for it; the default keeps them for ``on_task_done``."""
         raise NotImplementedError(f"{self.kind} does not stream task outputs")
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+    def on_task_done(self, handle: TaskHandle, info: InfoT, result: TaskResult) -> None:
         """Handle a finished task (successful; errors are handled by the executor)."""
 
-    def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
+    def on_task_skipped(self, handle: TaskHandle, info: InfoT) -> None:
         """A failed task whose block is dropped under ``max_errored_blocks``."""
 
     def needs_more_input(self) -> bool:
@@ -195,6 +247,27 @@ class PhysicalOperator:
 
     def estimated_output_rows(self) -> Optional[int]:
         return None
+
+    def estimated_source_bytes(self) -> Optional[int]:
+        """Rough size of the data this operator's sources hold (an exchange sizes its partition
+        count by it); None when some source cannot tell."""
+        sizes = [op.estimated_source_bytes() for op in self.inputs]
+        if not sizes or any(s is None for s in sizes):
+            return None
+        return sum(s for s in sizes if s is not None)
+
+    def progress_rows(self) -> int:
+        """Rows that progress counts for this operator: its output rows (a write counts the rows
+        it stored instead, see ``TaskPoolMapOperator``)."""
+        return self.metrics.rows_out
+
+    def num_read_tasks_left(self) -> Optional[int]:
+        """Read tasks not yet submitted; None when the operator reads nothing."""
+        return None
+
+    def actor_telemetry(self) -> ActorTelemetry:
+        """``OperatorSnapshot`` fields about an actor pool (none for other operators)."""
+        return {}
 
     def clear_inputs(self) -> list[RefBundle]:
         dropped = [b for q in self.input_queues for b in q]

@@ -19,34 +19,53 @@ capacity spills to disk and completes.
 from __future__ import annotations
 
 import collections
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
 
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
-from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+import pyarrow as pa
+
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.physical.exchange import ExchangeSpec
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
+
+Block = tuple[BlockRef, BlockMetadata]
 
 
-class ExchangeOperator(PhysicalOperator):
+@dataclass(kw_only=True)
+class ExchangeTaskInfo(TaskInfo):
+    """An exchange task's bookkeeping: its phase, and which input or partition it works on."""
+
+    phase: Literal["sample", "map", "reduce"]
+    input_index: int = 0
+    """sample and map tasks: the input (upstream operator) whose blocks the task reads."""
+    index: int = 0
+    """reduce tasks: the task's number (its outputs are emitted in this order when the spec asks)."""
+
+
+class ExchangeOperator(PhysicalOperator[ExchangeTaskInfo]):
     kind = "Exchange"
 
-    def __init__(self, name: str, inputs: list[PhysicalOperator], spec: Any, kind: Optional[str] = None):
+    def __init__(self, name: str, inputs: list[PhysicalOperator], spec: ExchangeSpec, kind: Optional[str] = None):
         super().__init__(name, inputs, (name,))
         self.spec = spec.for_run()  # this run's state lives on its own copy, never on the plan's
         if kind:
             self.kind = kind
         self.num_partitions = 0
-        self._fns: dict[str, Any] = {}
+        self._fns: dict[str, FunctionHandle] = {}
         self._stage = "map"
         self._held: list[list[RefBundle]] = [[] for _ in self.input_queues]
-        self._map_queue: collections.deque = collections.deque()  # (input_index, [bundles])
-        self._parts: list[list[list]] = []
-        self._schemas: list[Any] = [None] * len(self.input_queues)
-        self._samples: list = []
+        self._map_queue: collections.deque[tuple[int, list[RefBundle]]] = collections.deque()
+        self._parts: list[list[list[Block]]] = []  # [input][partition] -> map outputs
+        self._schemas: list[Optional[pa.Schema]] = [None] * len(self.input_queues)
+        self._samples: list[pa.Table] = []
         self._map_tasks = 0
-        self._reduce_queue: collections.deque = collections.deque()
+        self._reduce_queue: collections.deque[tuple[int, Any, list[BlockRef], list[RefBundle]]] = collections.deque()
+        """(task index, payload, input refs, bundles the task frees)."""
         self._reduce_total = 0
-        self._reduce_done: dict[int, list] = {}
+        self._reduce_done: dict[int, list[Block]] = {}
         self._next_emit = 0
-        self._positional_free: list = []
+        self._positional_free: list[BlockRef] = []
         self.phase = "map" if (spec.sample_fn is None) else "sample"
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -54,8 +73,8 @@ class ExchangeOperator(PhysicalOperator):
         super().start(services)
         ctx = services.context
         cpus = int(services.runtime.total_resources().cpu) or 1
-        capacity = ctx.resolved_store_capacity() if hasattr(ctx, "resolved_store_capacity") else 0
-        est = sum(filter(None, (_estimate_bytes(op) for op in self.inputs))) or None
+        capacity = ctx.resolved_store_capacity()
+        est = sum(filter(None, (op.estimated_source_bytes() for op in self.inputs))) or None
         self.num_partitions = self.spec.resolve_partitions(est, cpus, capacity, ctx.resolved_hash_shuffle_parallelism())
         self.spec.setup(self.num_partitions)
         self._parts = [[[] for _ in range(self.num_partitions)] for _ in self.input_queues]
@@ -109,20 +128,21 @@ class ExchangeOperator(PhysicalOperator):
 
     def _take(self, index: int) -> list[RefBundle]:
         queue = self.input_queues[index]
-        taken, nbytes = [], 0
+        taken: list[RefBundle] = []
+        nbytes = 0
         while queue and nbytes < self.spec.map_input_bytes and len(taken) < self.spec.map_input_blocks:
             bundle = queue.popleft()
             taken.append(bundle)
             nbytes += bundle.size_bytes
         return taken
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, ExchangeTaskInfo]]:
         if self._stage == "map" and self.spec.sample_fn is not None:
             index = next(i for i, q in enumerate(self.input_queues) if q)
             bundle = self.input_queues[index].popleft()
             self._held[index].append(bundle)
             spec = TaskSpec(self._fns["sample"], payload=index, inputs=bundle.refs, operator=self.name)
-            return spec, {"phase": "sample", "bundles": []}
+            return spec, ExchangeTaskInfo(phase="sample", input_index=index)
         if self._stage == "map":
             index = next(i for i in range(len(self.input_queues)) if self._map_ready(i))
             return self._map_spec(index, self._take(index))
@@ -131,34 +151,33 @@ class ExchangeOperator(PhysicalOperator):
             return self._map_spec(index, bundles)
         k, payload, refs, bundles = self._reduce_queue.popleft()
         spec = TaskSpec(self._fns["reduce"], payload=payload, inputs=refs, operator=self.name,
-                        max_block_bytes=self.services.context.target_max_block_size)
-        return spec, {"phase": "reduce", "index": k, "bundles": bundles}
+                        max_block_bytes=self.svc.context.target_max_block_size)
+        return spec, ExchangeTaskInfo(phase="reduce", index=k, bundles=bundles)
 
-    def _map_spec(self, index: int, bundles: list[RefBundle]):
+    def _map_spec(self, index: int, bundles: list[RefBundle]) -> tuple[TaskSpec, ExchangeTaskInfo]:
         refs = [r for b in bundles for r in b.refs]
         payload = self.spec.map_payload(index, self._map_tasks)
         self._map_tasks += 1
         # max_block_bytes=None: each yielded table is exactly one block, so outputs[i] is partition i
         spec = TaskSpec(self._fns["map"], payload=payload, inputs=refs, operator=self.name, max_block_bytes=None)
-        return spec, {"phase": "map", "input": index, "bundles": bundles}
+        return spec, ExchangeTaskInfo(phase="map", input_index=index, bundles=bundles)
 
     def task_resources(self) -> Resources:
         return Resources(cpu=1.0)
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
-        phase = info["phase"]
-        if phase == "sample":
-            runtime = self.services.runtime
+    def on_task_done(self, handle: TaskHandle, info: ExchangeTaskInfo, result: TaskResult) -> None:
+        services = self.svc
+        if info.phase == "sample":
             for ref, _ in result.outputs:
-                self._samples.append(runtime.get(ref))
-            self.services.free([r for r, _ in result.outputs])
-        elif phase == "map":
-            index = info["input"]
+                self._samples.append(services.runtime.get(ref))
+            services.free([r for r, _ in result.outputs])
+        elif info.phase == "map":
+            index = info.input_index
             outputs = result.outputs
             if len(outputs) != self.num_partitions:
-                self.services.free([r for r, _ in outputs])
+                services.free([r for r, _ in outputs])
                 raise RuntimeError(f"{self.name}: a map task produced {len(outputs)} partitions, expected {self.num_partitions}")
-            empty = []
+            empty: list[BlockRef] = []
             for p, (ref, meta) in enumerate(outputs):
                 if self._schemas[index] is None and meta.schema is not None and len(meta.schema):
                     self._schemas[index] = meta.schema
@@ -166,9 +185,9 @@ class ExchangeOperator(PhysicalOperator):
                     empty.append(ref)
                 else:
                     self._parts[index][p].append((ref, meta))
-            self.services.free(empty)
+            services.free(empty)
         else:
-            self._reduce_done[info["index"]] = list(result.outputs)
+            self._reduce_done[info.index] = list(result.outputs)
             self._emit_ready()
 
     def _emit_ready(self) -> None:
@@ -224,7 +243,7 @@ class ExchangeOperator(PhysicalOperator):
         self.spec.input_schemas = list(self._schemas)
         if self.spec.map_fn is None:
             # positional exchanges read the raw inputs in dataset order
-            parts = []
+            parts: list[list[Block]] = []
             for i, held in enumerate(self._held):
                 held.sort(key=lambda b: b.seq)
                 blocks = [blk for b in held for blk in b.blocks]
@@ -253,7 +272,7 @@ class ExchangeOperator(PhysicalOperator):
         if self._reduce_queue or self._reduce_done or self._next_emit < self._reduce_total:
             return True
         if self._positional_free and not self.active:
-            self.services.free(self._positional_free)
+            self.svc.free(self._positional_free)
             self._positional_free = []
         return False
 
@@ -264,22 +283,3 @@ class ExchangeOperator(PhysicalOperator):
         self._map_queue.clear()
         return held + super().clear_inputs()
 
-
-def _estimate_bytes(op: PhysicalOperator) -> Optional[int]:
-    """Rough input size for choosing the partition count; None when nothing is known."""
-    read_op = getattr(op, "read_op", None)
-    if read_op is not None:
-        try:
-            return read_op.datasource.estimate_inmemory_data_size()
-        except Exception:
-            return None
-    tables = getattr(op, "_tables", None)
-    if tables is not None:
-        return sum(t.nbytes for t in tables)
-    refs = getattr(op, "_refs", None)
-    if refs is not None:
-        return sum(m.size_bytes for _, m in refs)
-    sizes = [_estimate_bytes(i) for i in op.inputs]
-    if not sizes or any(s is None for s in sizes):
-        return None
-    return sum(sizes)  # type: ignore[arg-type]

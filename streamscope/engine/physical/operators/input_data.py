@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
+import pyarrow as pa
+
+from streamscope.engine.block import BlockMetadata
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.runtime.base import BlockRef, Runtime
 
 
-class InputDataBuffer(PhysicalOperator):
+class InputDataBuffer(PhysicalOperator[TaskInfo]):
     kind = "InputDataBuffer"
 
-    def __init__(self, tables: Optional[list] = None, refs: Optional[list] = None, name: str = "Input",
-                 source_runtime: Any = None):
+    def __init__(self, tables: Optional[list[pa.Table]] = None, refs: Optional[list[tuple[BlockRef, BlockMetadata]]] = None,
+                 name: str = "Input", source_runtime: Optional[Runtime] = None):
         super().__init__(name, [])
         self._tables = tables
         self._refs = refs
@@ -38,6 +42,13 @@ class InputDataBuffer(PhysicalOperator):
         if self._tables is not None:
             return sum(t.num_rows for t in self._tables)
         return sum(m.num_rows for _, m in self._refs or [])
+
+    def estimated_source_bytes(self) -> Optional[int]:
+        if self._tables is not None:
+            return sum(t.nbytes for t in self._tables)
+        if self._refs is not None:
+            return sum(m.size_bytes for _, m in self._refs)
+        return None
 
     def is_finished(self) -> bool:
         return True

@@ -3,21 +3,21 @@ input, so the executor stops everything upstream (the generic rule, nothing limi
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
-from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.runtime.base import FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.columns import SliceTransform
 
 
-class LimitOperator(PhysicalOperator):
+class LimitOperator(PhysicalOperator[TaskInfo]):
     kind = "LimitOperator"
 
     def __init__(self, input_op: PhysicalOperator, limit: int):
         super().__init__(f"limit={limit}", [input_op], (f"Limit[limit={limit}]",))
         self.limit = limit
         self.remaining = limit
-        self._slice_fn = None
+        self._slice_fn: Optional[FunctionHandle] = None
         self._pending_slices: list[tuple[RefBundle, int]] = []
 
     def start(self, services: ExecutionServices) -> None:
@@ -54,14 +54,15 @@ class LimitOperator(PhysicalOperator):
     def task_resources(self) -> Resources:
         return Resources(cpu=0.0)
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, TaskInfo]]:
+        assert self._slice_fn is not None, "next_task before start"
         bundle, keep = self._pending_slices.pop(0)
         spec = TaskSpec(self._slice_fn, payload=(0, keep), inputs=bundle.refs, resources=Resources(cpu=0.0), operator="Limit")
-        return spec, {"bundles": [bundle]}
+        return spec, TaskInfo(bundles=[bundle])
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+    def on_task_done(self, handle: TaskHandle, info: TaskInfo, result: TaskResult) -> None:
         for block in result.outputs:
-            self.emit(RefBundle([block], owned=True, seq=info["bundles"][0].seq))
+            self.emit(RefBundle([block], owned=True, seq=info.bundles[0].seq))
 
     def is_finished(self) -> bool:
         if self.satisfied:

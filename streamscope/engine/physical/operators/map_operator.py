@@ -7,20 +7,38 @@ batch size or the minimum block size before a task is made.
 
 from __future__ import annotations
 
+import collections
 import math
 import time
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
 
+from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import use_context
-from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle
-from streamscope.engine.runtime.base import Resources, TaskHandle, TaskResult, TaskSpec
+from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction
+from streamscope.engine.transforms.write import WriteTransform
+
+if TYPE_CHECKING:
+    from streamscope.engine.io.datasource import Datasource, ReadTask
+    from streamscope.engine.logical.operators import Read
 
 BUNDLE_MAX_WAIT_S = 0.1
 """Inputs smaller than a full bundle wait at most this long for more before a task starts."""
 
 
-class TaskPoolMapOperator(PhysicalOperator):
+@dataclass(kw_only=True)
+class MapTaskInfo(TaskInfo):
+    """A map task's bookkeeping: its place in the operator's output order."""
+
+    seq: int
+    """The task's number in submission order (``preserve_order`` emits outputs in this order)."""
+    emitted: int = 0
+    """Output blocks reported so far (each one's ordering key is ``(seq, index)``)."""
+
+
+class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     kind = "TaskPoolMapOperator"
 
     def __init__(
@@ -30,7 +48,7 @@ class TaskPoolMapOperator(PhysicalOperator):
         transforms: list,
         *,
         logical_names: tuple[str, ...] = (),
-        read_op: Any = None,
+        read_op: Optional[Read] = None,
         resources: Resources = Resources(cpu=1.0),
         concurrency: Optional[int] = None,
         min_rows_per_bundle: Optional[int] = None,
@@ -41,8 +59,8 @@ class TaskPoolMapOperator(PhysicalOperator):
         self.resources = resources
         self.concurrency = concurrency
         self.min_rows_per_bundle = min_rows_per_bundle
-        self._fn = None
-        self._read_tasks: list = []
+        self._fn: Optional[FunctionHandle] = None
+        self._read_tasks: list[ReadTask] = []
         self._next_seq = 0
         self._reorder: dict[int, list[RefBundle]] = {}
         self._finished_seqs: set[int] = set()
@@ -95,7 +113,7 @@ class TaskPoolMapOperator(PhysicalOperator):
             self._queued_since = time.monotonic()
         super().add_input(bundle, index)
 
-    def _bundle_ready(self, queue) -> bool:
+    def _bundle_ready(self, queue: collections.deque[RefBundle]) -> bool:
         if time.monotonic() - self._queued_since >= BUNDLE_MAX_WAIT_S:
             return True  # a slow upstream: start on what has arrived rather than wait for more
         ctx = self.services.context if self.services else None
@@ -111,24 +129,25 @@ class TaskPoolMapOperator(PhysicalOperator):
                 return True
         return False
 
-    def next_task(self) -> Optional[tuple[TaskSpec, Any]]:
+    def next_task(self) -> Optional[tuple[TaskSpec, MapTaskInfo]]:
+        assert self._fn is not None, "next_task before start"
         seq = self._next_seq
         if self.read_op is not None:
             read_task = self._read_tasks.pop(0)
             spec = TaskSpec(self._fn, payload=read_task, inputs=(), resources=self.resources, operator=self.name,
-                            max_block_bytes=self.services.context.target_max_block_size, stream_outputs=True)
+                            max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
-            return spec, {"seq": seq, "bundles": [], "emitted": 0}
+            return spec, MapTaskInfo(seq=seq)
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
         spec = TaskSpec(self._fn, payload=None, inputs=refs, resources=self.resources, operator=self.name,
-                        max_block_bytes=self.services.context.target_max_block_size, stream_outputs=True)
+                        max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
-        return spec, {"seq": seq, "bundles": bundles, "emitted": 0}
+        return spec, MapTaskInfo(seq=seq, bundles=bundles)
 
     def _take_bundle(self) -> list[RefBundle]:
         queue = self.input_queues[0]
-        ctx = self.services.context
+        ctx = self.svc.context
         taken = []
         rows = bytes_ = 0
         while queue:
@@ -143,31 +162,30 @@ class TaskPoolMapOperator(PhysicalOperator):
                 break
         return taken
 
-    def on_task_output(self, handle: TaskHandle, info: Any, outputs: list) -> None:
+    def on_task_output(self, handle: TaskHandle, info: MapTaskInfo, outputs: list[tuple[BlockRef, BlockMetadata]]) -> None:
         """Blocks of a still-running task: downstream may start on them now. With
         ``preserve_order`` they wait until every earlier task's outputs are out."""
-        seq = info["seq"]
+        seq = info.seq
         bundles = []
         for block in outputs:
-            index = info.get("emitted", 0)
-            bundles.append(RefBundle([block], owned=True, seq=(seq, index)))
-            info["emitted"] = index + 1
-        if self.services.preserve_order:
+            bundles.append(RefBundle([block], owned=True, seq=(seq, info.emitted)))
+            info.emitted += 1
+        if self.svc.preserve_order:
             self._reorder.setdefault(seq, []).extend(bundles)
             self._flush_ordered()
         else:
             for bundle in bundles:
                 self.emit(bundle)
 
-    def on_task_done(self, handle: TaskHandle, info: Any, result: TaskResult) -> None:
+    def on_task_done(self, handle: TaskHandle, info: MapTaskInfo, result: TaskResult) -> None:
         self.on_task_output(handle, info, result.outputs)
-        if self.services.preserve_order:
-            self._finished_seqs.add(info["seq"])
+        if self.svc.preserve_order:
+            self._finished_seqs.add(info.seq)
             self._flush_ordered()
 
-    def on_task_skipped(self, handle: TaskHandle, info: Any) -> None:
-        if self.services.preserve_order:
-            self._finished_seqs.add(info["seq"])
+    def on_task_skipped(self, handle: TaskHandle, info: MapTaskInfo) -> None:
+        if self.svc.preserve_order:
+            self._finished_seqs.add(info.seq)
             self._flush_ordered()
 
     def _flush_ordered(self) -> None:
@@ -187,11 +205,25 @@ class TaskPoolMapOperator(PhysicalOperator):
     def estimated_output_rows(self) -> Optional[int]:
         return self._estimated_rows
 
-    def num_read_tasks_left(self) -> int:
-        return len(self._read_tasks)
+    def num_read_tasks_left(self) -> Optional[int]:
+        return len(self._read_tasks) if self.read_op is not None else None
+
+    def estimated_source_bytes(self) -> Optional[int]:
+        if self.read_op is None:
+            return super().estimated_source_bytes()
+        try:
+            return self.read_op.datasource.estimate_inmemory_data_size()
+        except Exception:
+            return None
+
+    def progress_rows(self) -> int:
+        """A write's output rows are one per file written; progress counts the rows it stored."""
+        if any(isinstance(t, WriteTransform) for t in self.transforms):
+            return self.metrics.rows_written
+        return self.metrics.rows_out
 
 
-def auto_parallelism(datasource: Any, services: ExecutionServices, batch_rows_hint: Optional[int] = None) -> int:
+def auto_parallelism(datasource: Datasource, services: ExecutionServices, batch_rows_hint: Optional[int] = None) -> int:
     """Read tasks when the user did not say: enough for every CPU twice over, and about one task
     per ``target_min_block_size`` of data, capped at ``read_op_min_num_blocks`` (or the deprecated
     ``min_parallelism``, see ``DataContext.resolved_read_op_min_num_blocks``)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from streamscope.engine.physical.operators.base import PhysicalOperator, RefBundle
+from streamscope.engine.physical.operators.base import PhysicalOperator, RefBundle, TaskInfo
 
 
-class UnionOperator(PhysicalOperator):
+class UnionOperator(PhysicalOperator[TaskInfo]):
     kind = "UnionOperator"
 
     def __init__(self, inputs: list[PhysicalOperator]):
