@@ -21,15 +21,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
-import itertools
 import math
 import os
-import re
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Optional
+
+from streamscope.engine.context_fields import (  # noqa: F401  (SettingHasNoEffectWarning stays importable from here)
+    CheckedFields,
+    SettingHasNoEffectWarning,
+    coerce_setting,
+    field_default,
+    field_map,
+    unknown_field_message,
+    warn_once,
+)
 
 DEFAULT_RETRIED_IO_ERRORS = [
     "AWS Error INTERNAL_FAILURE",
@@ -43,96 +49,8 @@ DEFAULT_HASH_SHUFFLE_PARALLELISM = 200
 DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO = 2.0
 
 
-class SettingHasNoEffectWarning(UserWarning):
-    """A DataContext field was set to a value this runtime does not act on."""
-
-
-# ---- field checks shared by DataContext, ExecutionOptions and ExecutionResources ---------------
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-_fields_cache: dict[type, dict[str, dataclasses.Field]] = {}
-_generations = itertools.count(1)
-_generation = 0
-
-
-def settings_generation() -> int:
-    """Changes whenever a field of any context object is assigned, so a cache of a context's
-    pickled bytes (``runtime/context_shipping.py``) knows when to pickle again."""
-    return _generation
-
-
-def _fields(cls: type) -> dict[str, dataclasses.Field]:
-    found = _fields_cache.get(cls)
-    if found is None:
-        found = _fields_cache[cls] = {f.name: f for f in dataclasses.fields(cls)}
-    return found
-
-
-_defaults: dict[int, Any] = {}
-
-
-def _default(f: dataclasses.Field) -> Any:
-    """A field's default, built once (only ever compared with, never handed out: building one
-    per check would assign fields and bump the settings generation)."""
-    if f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
-        return f.default
-    key = id(f)
-    if key not in _defaults:
-        _defaults[key] = f.default_factory()  # type: ignore[misc]
-    return _defaults[key]
-
-
-def unknown_field_message(owner: str, name: str, choices: Any) -> str:
-    """``DataContext has no field 'x'; did you mean 'y'?`` (the suggestion when one is close)."""
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    if close:
-        return f"{owner} has no field {name!r}; did you mean {close[0]!r}?"
-    return (f"{owner} has no field {name!r}. streamscope declares the Ray Data settings it acts on "
-            "plus its own (docs/architecture.md, \"Settings\").")
-
-
-def warn_once(key: str, message: str, category: type = SettingHasNoEffectWarning, stacklevel: int = 3) -> bool:
-    """Warn with ``message`` the first time ``key`` is seen in this process; True if it warned."""
-    with _warned_lock:
-        if key in _warned:
-            return False
-        _warned.add(key)
-    warnings.warn(message, category, stacklevel=stacklevel)
-    return True
-
-
-class _CheckedFields:
-    """Refuses attributes that are not dataclass fields and warns when a field without effect is
-    set to a non-default value. ``_NO_EFFECT`` maps such a field to what does have the effect."""
-
-    _PATH = ""
-    _NO_EFFECT: dict[str, str] = {}
-    _DEPRECATED: dict[str, str] = {}
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        fields = _fields(type(self))
-        if name not in fields:
-            raise AttributeError(unknown_field_message(type(self).__name__, name, fields))
-        object.__setattr__(self, name, value)
-        global _generation
-        _generation = next(_generations)
-        if name in self._NO_EFFECT or name in self._DEPRECATED:
-            self._warn_if_set(name, stacklevel=4)
-
-    def _warn_if_set(self, name: str, stacklevel: int = 3) -> None:
-        value = getattr(self, name)
-        if value == _default(_fields(type(self))[name]):
-            return
-        path = f"{self._PATH}{name}"
-        if name in self._DEPRECATED:
-            warn_once(path, f"DataContext.{path} is deprecated: {self._DEPRECATED[name]}", FutureWarning, stacklevel)
-        else:
-            warn_once(path, f"DataContext.{path} = {value!r} has no effect in streamscope: {self._NO_EFFECT[name]}",
-                      stacklevel=stacklevel)
-
-
 @dataclass
-class ExecutionResources(_CheckedFields):
+class ExecutionResources(CheckedFields):
     """Resource amounts (``None`` = not limited), as in Ray Data; used for
     ``ExecutionOptions.resource_limits``.
 
@@ -165,7 +83,7 @@ class ExecutionResources(_CheckedFields):
 
 
 @dataclass
-class ExecutionOptions(_CheckedFields):
+class ExecutionOptions(CheckedFields):
     """Per-execution options, as in Ray Data (``DataContext.execution_options``):
     ``resource_limits``, ``preserve_order`` (deliver blocks in their order: deterministic, a
     little slower), ``verbose_progress``.
@@ -209,7 +127,7 @@ _task_local = threading.local()
 
 
 @dataclass
-class DataContext(_CheckedFields):
+class DataContext(CheckedFields):
     """Every setting in one place: Ray Data's fields (same names and defaults) plus the local
     runtime's own (store capacity, spill directory, worker count, progress mode).
 
@@ -362,12 +280,12 @@ class DataContext(_CheckedFields):
             self.execution_options._warn_if_set(name)
         if runtime_name != "ray":
             return
-        fields = _fields(DataContext)
+        fields = field_map(DataContext)
         for name, hint in self._LOCAL_RUNTIME_ONLY.items():
             value = getattr(self, name)
             if name == "small_plan_inline_rows" and not value:
                 continue  # "never inline" holds on Ray as it is
-            if value != _default(fields[name]):
+            if value != field_default(fields[name]):
                 warn_once(f"ray:{name}", f"DataContext.{name} = {value!r} has no effect on the Ray runtime: {hint}")
 
     # ---- resolved values ---------------------------------------------------------------
@@ -468,7 +386,7 @@ class DataContext(_CheckedFields):
         target: Any = self
         parts = key.split(".")
         for i, part in enumerate(parts):
-            fields = _fields(type(target)) if dataclasses.is_dataclass(target) else {}
+            fields = field_map(type(target)) if dataclasses.is_dataclass(target) else {}
             if part not in fields:
                 prefix = ".".join(parts[:i])
                 choices = [f"{prefix}.{name}" if prefix else name for name in fields]
@@ -476,8 +394,8 @@ class DataContext(_CheckedFields):
             if i < len(parts) - 1:
                 target = getattr(target, part)
         last = parts[-1]
-        declared = _fields(type(target))[last].type
-        setattr(target, last, _coerce(value, getattr(target, last), key, declared if isinstance(declared, str) else ""))
+        declared = field_map(type(target))[last].type
+        setattr(target, last, coerce_setting(value, getattr(target, last), key, declared if isinstance(declared, str) else ""))
 
 
 class use_context:
@@ -514,43 +432,3 @@ class use_context:
                     DataContext._current = self._prev_global
             self._prev_local = self._prev_global = None
         return False
-
-
-def _coerce(value: Any, current: Any, key: str, declared: str = "") -> Any:
-    """Turn ``%dataset config`` text into the field's type: its declared type when it names one
-    (``Optional[float]`` stays a float even while the value is None), else the current value's."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.lower() in ("none", "null"):
-        return None
-    kind = next((k for k in ("bool", "float", "int", "str", "list") if re.search(rf"\b{k}\b", declared)), "")
-    if not kind:
-        kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(current), "")
-    if kind == "list":  # retried_io_errors=a,b
-        return [part.strip() for part in text.split(",") if part.strip()]
-    if kind == "bool":
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{key} expects true/false, got {value!r}")
-    if kind in ("int", "float"):
-        try:
-            number = _parse_size(text)
-        except ValueError:
-            raise ValueError(f"{key} expects a number, got {value!r}") from None
-        if kind == "float":
-            return number
-        if number != int(number):
-            raise ValueError(f"{key} expects a whole number, got {value!r}")
-        return int(number)
-    return text
-
-
-def _parse_size(text: str) -> float:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    t = text.lower().rstrip("ib").rstrip("b") if text[-1:].lower() in "bB" else text.lower()
-    if t and t[-1] in units:
-        return float(t[:-1]) * units[t[-1]]
-    return float(t)

@@ -16,6 +16,7 @@ import pytest
 
 import streamscope
 from streamscope.engine import context as context_module
+from streamscope.engine import context_fields
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
 
 SRC = pathlib.Path(streamscope.__file__).parent
@@ -25,13 +26,13 @@ SRC = pathlib.Path(streamscope.__file__).parent
 def fresh_warnings():
     """Forget which fields already warned in this process (the rule is once per process), and
     let every warning through."""
-    saved = set(context_module._warned)
-    context_module._warned.clear()
+    saved = set(context_fields._warned)
+    context_fields._warned.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield caught
-    context_module._warned.clear()
-    context_module._warned.update(saved)
+    context_fields._warned.clear()
+    context_fields._warned.update(saved)
 
 
 def no_effect_warnings(caught) -> list[str]:

@@ -22,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any, Optional
 
-from streamscope.engine.context import settings_generation
+from streamscope.engine.context_fields import settings_generation
 
 PackedContext = tuple[str, bytes]
 
