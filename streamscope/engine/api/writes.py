@@ -2,13 +2,20 @@
 
 Tasks write temporary files; only when every task has succeeded are they renamed to their final
 names. On failure or cancel the temporaries are deleted and the error re-raised, so a failed
-write never leaves output that looks complete.
+write never leaves output that looks complete, and a failed ``mode="overwrite"`` leaves the old
+files in place.
+
+Every argument is checked before the run starts (``io/write_args.py``, the datasinks'
+constructors, ``on_write_start`` for the save mode): an argument streamscope cannot honour is
+refused by name, never dropped.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Dict, List, Optional
 
+from streamscope.engine.io.save_mode import SaveMode
+from streamscope.engine.io.write_args import refuse_unsupported, rows_per_file, write_concurrency, write_resources
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.transforms.write import read_write_results
@@ -21,10 +28,14 @@ from streamscope.engine.transforms.write import read_write_results
 class WriteMixin:
     """Dataset methods that write the rows out: one datasink per format, two-phase commits."""
 
-    def write_datasink(self, datasink: Any, *, ray_remote_args: Optional[dict] = None, concurrency: Optional[int] = None) -> None:
+    def write_datasink(self, datasink: Any, *, ray_remote_args: Optional[Dict[str, Any]] = None,
+                       concurrency: Optional[int] = None) -> None:
         """Write the rows with a :class:`Datasink`: ``on_write_start`` in the driver, ``write`` in each
         task, then ``on_write_complete`` with every task's result once all succeeded (or
         ``on_write_failed`` when the run failed or was cancelled, so nothing half-written is left).
+
+        ``concurrency`` caps the write tasks running at once; ``ray_remote_args`` may set
+        ``num_cpus``, ``num_gpus`` and ``memory`` per write task (other keys are refused).
 
         Examples:
             >>> from streamscope.engine.io.datasink import WriteResult
@@ -34,11 +45,18 @@ class WriteMixin:
             ...     def on_write_complete(self, results):
             ...         print("rows written:", sum(result.num_rows for result in results))
             ...         return []
-            >>> streamscope.range(10).write_datasink(RowCounter())
+            >>> streamscope.range(10).write_datasink(RowCounter(), concurrency=2)
             rows written: 10
         """
+        name = datasink.get_name() if hasattr(datasink, "get_name") else type(datasink).__name__
+        cap = write_concurrency(name, concurrency)
+        resources = write_resources(name, ray_remote_args)
         datasink.on_write_start()
-        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=concurrency))
+        if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run
+            datasink.on_write_complete([])
+            return
+        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap,
+                                   min_rows_per_bundle=getattr(datasink, "min_rows_per_write", None), **resources))
         results: list = []
         try:
             for table in self._iter_tables(plan):
@@ -48,10 +66,23 @@ class WriteMixin:
             raise
         datasink.on_write_complete(results)
 
-    def write_parquet(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
-        """Write the rows as Parquet files into the directory ``path`` (local or any fsspec URL),
-        one or more files per task; the files appear under their final names only when every task
-        has succeeded.
+    def write_parquet(self, path: str, *, partition_cols: Optional[List[str]] = None, filesystem: Any = None,
+                      catalog: Any = None, try_create_dir: bool = True,
+                      arrow_open_stream_args: Optional[Dict[str, Any]] = None, filename_provider: Any = None,
+                      arrow_parquet_args_fn: Optional[Callable[[], Dict[str, Any]]] = None,
+                      min_rows_per_file: Optional[int] = None, max_rows_per_file: Optional[int] = None,
+                      min_bytes_per_file: Optional[int] = None, ray_remote_args: Optional[Dict[str, Any]] = None,
+                      concurrency: Optional[int] = None, num_rows_per_file: Optional[int] = None,
+                      mode: SaveMode = SaveMode.APPEND, **arrow_parquet_args: Any) -> None:
+        """Write the rows as Parquet files into the directory ``path`` (local or any fsspec URL); the
+        files appear under their final names only when every task has succeeded.
+
+        ``mode`` (a :class:`SaveMode` or its string) says what to do when ``path`` exists:
+        ``"append"`` (default), ``"overwrite"`` (old files removed once the new ones are complete),
+        ``"ignore"`` (write nothing), ``"error"``. ``partition_cols`` writes Hive ``col=value/``
+        directories. Each block becomes a file unless ``min_rows_per_file`` gathers at least that
+        many rows per file; ``max_rows_per_file`` splits larger ones. ``**arrow_parquet_args`` go to
+        pyarrow's Parquet writer (``compression=``, ``row_group_size=``, ...).
 
         Examples:
             >>> import tempfile
@@ -59,14 +90,33 @@ class WriteMixin:
             >>> streamscope.range(10).write_parquet(tmp.name)
             >>> streamscope.read_parquet(tmp.name).count()
             10
+            >>> streamscope.range(4).write_parquet(tmp.name, mode="overwrite", compression="zstd")
+            >>> streamscope.read_parquet(tmp.name).count()
+            4
             >>> tmp.cleanup()
         """
         from streamscope.engine.io.parquet_datasink import ParquetDatasink
 
-        self.write_datasink(ParquetDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+        writer = "write_parquet"
+        refuse_unsupported(writer, catalog=catalog, arrow_open_stream_args=arrow_open_stream_args,
+                           min_bytes_per_file=min_bytes_per_file)
+        low, high = rows_per_file(writer, num_rows_per_file=num_rows_per_file, min_rows_per_file=min_rows_per_file,
+                                  max_rows_per_file=max_rows_per_file)
+        sink = ParquetDatasink(path, partition_cols=partition_cols, filesystem=filesystem, try_create_dir=try_create_dir,
+                               filename_provider=filename_provider, mode=mode,
+                               arrow_parquet_args_fn=arrow_parquet_args_fn, min_rows_per_file=low,
+                               max_rows_per_file=high, **arrow_parquet_args)
+        self.write_datasink(sink, ray_remote_args=ray_remote_args, concurrency=concurrency)
 
-    def write_csv(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
-        """Write the rows as CSV files (with a header line) into the directory ``path``.
+    def write_csv(self, path: str, *, filesystem: Any = None, try_create_dir: bool = True,
+                  arrow_open_stream_args: Optional[Dict[str, Any]] = None, filename_provider: Any = None,
+                  arrow_csv_args_fn: Optional[Callable[[], Dict[str, Any]]] = None,
+                  min_rows_per_file: Optional[int] = None, ray_remote_args: Optional[Dict[str, Any]] = None,
+                  concurrency: Optional[int] = None, num_rows_per_file: Optional[int] = None,
+                  mode: SaveMode = SaveMode.APPEND, **arrow_csv_args: Any) -> None:
+        """Write the rows as CSV files (with a header line) into the directory ``path``. ``mode``,
+        ``min_rows_per_file``, ``concurrency`` as in :meth:`write_parquet`; ``write_options=`` (a
+        ``pyarrow.csv.WriteOptions``) goes to pyarrow's CSV writer.
 
         Examples:
             >>> import tempfile
@@ -78,26 +128,50 @@ class WriteMixin:
         """
         from streamscope.engine.io.csv_datasink import CSVDatasink
 
-        self.write_datasink(CSVDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+        writer = "write_csv"
+        refuse_unsupported(writer, arrow_open_stream_args=arrow_open_stream_args)
+        low, _ = rows_per_file(writer, num_rows_per_file=num_rows_per_file, min_rows_per_file=min_rows_per_file)
+        sink = CSVDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, filename_provider=filename_provider,
+                           mode=mode, arrow_csv_args_fn=arrow_csv_args_fn,
+                           min_rows_per_file=low, **arrow_csv_args)
+        self.write_datasink(sink, ray_remote_args=ray_remote_args, concurrency=concurrency)
 
-    def write_json(self, path: str, *, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+    def write_json(self, path: str, *, filesystem: Any = None, try_create_dir: bool = True,
+                   arrow_open_stream_args: Optional[Dict[str, Any]] = None, filename_provider: Any = None,
+                   pandas_json_args_fn: Optional[Callable[[], Dict[str, Any]]] = None,
+                   min_rows_per_file: Optional[int] = None, ray_remote_args: Optional[Dict[str, Any]] = None,
+                   concurrency: Optional[int] = None, num_rows_per_file: Optional[int] = None,
+                   mode: SaveMode = SaveMode.APPEND, **pandas_json_args: Any) -> None:
         """Write the rows as JSON Lines files (one object per line) into the directory ``path``.
+        ``mode``, ``min_rows_per_file``, ``concurrency`` as in :meth:`write_parquet`;
+        ``**pandas_json_args`` go to ``pandas.DataFrame.to_json``.
 
         Examples:
             >>> import tempfile
             >>> tmp = tempfile.TemporaryDirectory()
-            >>> streamscope.range(3).write_json(tmp.name)
+            >>> streamscope.range(3).write_json(tmp.name, min_rows_per_file=3)
             >>> streamscope.read_json(tmp.name, lines=True).sort("id").take()
             [{'id': 0}, {'id': 1}, {'id': 2}]
             >>> tmp.cleanup()
         """
         from streamscope.engine.io.json_datasink import JSONDatasink
 
-        self.write_datasink(JSONDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
+        writer = "write_json"
+        refuse_unsupported(writer, arrow_open_stream_args=arrow_open_stream_args)
+        low, _ = rows_per_file(writer, num_rows_per_file=num_rows_per_file, min_rows_per_file=min_rows_per_file)
+        sink = JSONDatasink(path, filesystem=filesystem, try_create_dir=try_create_dir, filename_provider=filename_provider,
+                            mode=mode, pandas_json_args_fn=pandas_json_args_fn,
+                            min_rows_per_file=low, **pandas_json_args)
+        self.write_datasink(sink, ray_remote_args=ray_remote_args, concurrency=concurrency)
 
-    def write_numpy(self, path: str, *, column: str, filesystem=None, try_create_dir: bool = True, **kwargs: Any) -> None:
+    def write_numpy(self, path: str, *, column: str, filesystem: Any = None, try_create_dir: bool = True,
+                    arrow_open_stream_args: Optional[Dict[str, Any]] = None, filename_provider: Any = None,
+                    min_rows_per_file: Optional[int] = None, ray_remote_args: Optional[Dict[str, Any]] = None,
+                    concurrency: Optional[int] = None, num_rows_per_file: Optional[int] = None,
+                    mode: SaveMode = SaveMode.APPEND) -> None:
         """Write ``column`` as ``.npy`` files (one array per file, rows along the first axis) into the
-        directory ``path``.
+        directory ``path``. ``mode``, ``min_rows_per_file``, ``concurrency`` as in
+        :meth:`write_parquet`.
 
         Examples:
             >>> import tempfile
@@ -109,12 +183,10 @@ class WriteMixin:
         """
         from streamscope.engine.io.numpy_datasink import NumpyDatasink
 
-        self.write_datasink(NumpyDatasink(path, column=column, filesystem=filesystem, try_create_dir=try_create_dir, **_sink_kwargs(kwargs)))
-
-
-_IGNORED = ("ray_remote_args", "concurrency", "arrow_open_stream_args", "min_rows_per_file", "num_rows_per_file", "mode")
-
-
-def _sink_kwargs(kwargs: dict) -> dict:
-    """Drop Ray-cluster-only arguments the local sinks do not use."""
-    return {k: v for k, v in kwargs.items() if k not in _IGNORED}
+        writer = "write_numpy"
+        refuse_unsupported(writer, arrow_open_stream_args=arrow_open_stream_args)
+        low, _ = rows_per_file(writer, num_rows_per_file=num_rows_per_file, min_rows_per_file=min_rows_per_file)
+        sink = NumpyDatasink(path, column=column, filesystem=filesystem, try_create_dir=try_create_dir,
+                             filename_provider=filename_provider, mode=mode,
+                             min_rows_per_file=low)
+        self.write_datasink(sink, ray_remote_args=ray_remote_args, concurrency=concurrency)

@@ -1,39 +1,56 @@
-"""Shared machinery of the file datasinks: naming, save modes and the two-phase commit.
+"""Shared machinery of the file datasinks: naming, save modes, rows per file and the two-phase
+commit.
 
-Why two phases: a write task stores each block under a hidden temporary name in the destination
-(``._tmp_<write uuid>_<final name>``, skipped by every reader because it starts with a dot), and
-only :meth:`on_write_complete`, called once every task has succeeded, renames them to their final
-names. :meth:`on_write_failed` deletes the temporaries, including those of tasks that died before
-reporting, found by the write's uuid. So a failed or cancelled write never leaves files that look
-like output, and ``mode="overwrite"`` removes old files only after the new ones are complete.
+Why two phases: a write task stores each file under a hidden temporary name in its destination
+directory (``._tmp_<write uuid>_<final name>``, skipped by every reader because it starts with a
+dot), and only :meth:`on_write_complete`, called once every task has succeeded, renames them to
+their final names. :meth:`on_write_failed` deletes the temporaries, including those of tasks that
+died before reporting, found by the write's uuid. So a failed or cancelled write never leaves
+files that look like output.
+
+Save modes (:class:`SaveMode`, Ray Data 2.60's semantics): the destination "exists" when the path
+is there at all, even as an empty directory. ``error``/``create`` then raise before any task runs,
+``ignore`` skips the write (and the run: nothing would be kept), ``append`` adds files,
+``overwrite`` replaces what was there. Ray deletes the old contents when the write starts; here the
+old files are listed at the start and deleted only after the new files are renamed into place, so
+an overwrite that fails (a UDF raising mid-run) leaves the old data intact and readable.
+
+Files: without ``min_rows_per_file`` each input block becomes one file (split further by
+``max_rows_per_file``); with it, the write stage gathers input into bundles of at least that many
+rows (the planner holds back bundles until then) and each task writes its bundle as one file.
+``partition_cols`` (Parquet) puts each file's rows into Hive ``col=value/`` directories.
 
 Names follow Ray Data 2.60: ``{dataset_uuid}_{write_uuid}_{task_index:06}.{ext}`` for a task's
-first block (Parquet adds ``-0``, as Ray's Parquet writer does); further blocks of the same task
-add ``-{block_index}`` before the extension.
+first file (Parquet adds ``-0``, as Ray's Parquet writer does); further files of the same task
+add ``-{file_index}`` before the extension.
 """
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import uuid
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
 from streamscope.engine import tensor
+from streamscope.engine.block import concat_blocks
 from streamscope.engine.io.datasink import Datasink, WriteResult
+from streamscope.engine.io.hive_partitions import check_partition_cols, split_by_partition
 from streamscope.engine.io.paths import display_path, filesystem_for, is_process_local
 from streamscope.engine.io.retry import call_with_retry
+from streamscope.engine.io.save_mode import SaveMode, resolve_save_mode
+from streamscope.engine.io.write_args import rows_per_file
 
-SAVE_MODES = ("append", "overwrite", "ignore", "error", "create")
+logger = logging.getLogger(__name__)
+
 _TMP_PREFIX = "._tmp_"
 
 
-def _mode_name(mode: Any) -> str:
-    name = str(getattr(mode, "value", mode)).lower()
-    if name not in SAVE_MODES:
-        raise ValueError(f"mode must be one of {SAVE_MODES}, got {mode!r}")
-    return name
+class PathExistsError(FileExistsError, ValueError):
+    """A write with ``mode="error"``/``"create"`` found its path already there. A ValueError as in
+    Ray Data (``except ValueError`` keeps working) and a FileExistsError, which it is."""
 
 
 class FileDatasink(Datasink):
@@ -43,23 +60,40 @@ class FileDatasink(Datasink):
     _ALWAYS_BLOCK_SUFFIX = False
 
     def __init__(self, path: str, *, filesystem: Any = None, try_create_dir: bool = True,
-                 filename_provider: Any = None, dataset_uuid: Optional[str] = None, mode: Any = "append",
-                 file_format: Optional[str] = None):
+                 filename_provider: Any = None, dataset_uuid: Optional[str] = None, mode: Any = SaveMode.APPEND,
+                 file_format: Optional[str] = None, min_rows_per_file: Optional[int] = None,
+                 max_rows_per_file: Optional[int] = None, partition_cols: Optional[Sequence[str]] = None):
         if not isinstance(path, str):
             raise TypeError(f"path must be a str, got {type(path).__name__}")
+        self._format = file_format or self._FILE_FORMAT
+        writer = self.get_name()
+        self._mode = resolve_save_mode(mode, writer)
+        self._min_rows, self._max_rows = rows_per_file(writer, min_rows_per_file=min_rows_per_file,
+                                                       max_rows_per_file=max_rows_per_file)
+        self._partition_cols = check_partition_cols(writer, partition_cols)
         self._fs, self._dir = filesystem_for(path, filesystem)
         self._dir = self._dir.rstrip("/") or "/"
         self._path = path
         self._try_create_dir = try_create_dir
+        if filename_provider is not None and not any(
+                callable(getattr(filename_provider, m, None)) for m in ("get_filename_for_task", "get_filename_for_block")):
+            raise TypeError(f"{writer}: filename_provider must have get_filename_for_task(write_uuid, task_index) or "
+                            f"get_filename_for_block(block, write_uuid, task_index, block_index), got {filename_provider!r}")
         self._filename_provider = filename_provider
         self._dataset_uuid = dataset_uuid or uuid.uuid4().hex[:22]
         self._write_uuid = uuid.uuid4().hex
-        self._mode = _mode_name(mode)
-        self._format = file_format or self._FILE_FORMAT
-        self._skip = False
+        self._skip_write = False
+        self._created_dir = False
+        self._old_files: list[str] = []
+        self._old_dirs: list[str] = []
 
     def get_name(self) -> str:
         return "Write" + self._format.upper().replace("PARQUET", "Parquet").replace("NPY", "Numpy")
+
+    @property
+    def min_rows_per_write(self) -> Optional[int]:
+        """Rows each write task should receive at least (Ray's name): ``min_rows_per_file``."""
+        return self._min_rows
 
     # ---- names ----------------------------------------------------------------------------
     def filename_for(self, task_index: int, block_index: int) -> str:
@@ -84,48 +118,73 @@ class FileDatasink(Datasink):
             stem, ext = name, ""
         return f"{stem}-{block_index}" + (f".{ext}" if ext else "")
 
-    def _temp_for(self, final_name: str) -> str:
-        return posixpath.join(self._dir, f"{_TMP_PREFIX}{self._write_uuid}_{final_name}")
-
     # ---- driver side -----------------------------------------------------------------------
-    def _existing_files(self) -> list[str]:
-        if not self._fs.exists(self._dir):
-            return []
-        return [p for p in self._fs.find(self._dir, withdirs=False, detail=False)
-                if not posixpath.basename(p).startswith((".", "_"))]
+    def _listing(self) -> tuple[list[str], list[str]]:
+        """Every file (hidden ones too) and every directory under the destination, now."""
+        entries = self._fs.find(self._dir, withdirs=True, detail=True)
+        root = self._dir.rstrip("/")
+        files = [p for p, info in entries.items() if info.get("type") != "directory"]
+        dirs = [p for p, info in entries.items() if info.get("type") == "directory" and p.rstrip("/") != root]
+        return files, dirs
 
     def is_process_local(self) -> bool:
         return is_process_local(self._fs)
 
     def on_write_start(self) -> None:
-        if self._fs.exists(self._dir) and not self._fs.isdir(self._dir):
-            raise FileExistsError(f"cannot write to {self._path!r}: it is a file, not a directory")
-        if self._mode in ("error", "create") and self._existing_files():
-            raise FileExistsError(f"{self._path!r} already holds data and mode={self._mode!r}; use mode='overwrite' or 'append'")
-        if self._mode == "ignore" and self._existing_files():
-            self._skip = True
-            return
-        if self._try_create_dir:
+        writer = self.get_name()
+        if self._fs.exists(self._dir):
+            if self._mode in (SaveMode.ERROR, SaveMode.CREATE):
+                raise PathExistsError(
+                    f"{writer}: path {self._path!r} already exists and mode={self._mode.value!r}; use "
+                    "mode='overwrite' to replace it, 'append' to add to it, or 'ignore' to skip the write"
+                )
+            if self._mode == SaveMode.IGNORE:
+                logger.warning("%s: [SaveMode=ignore] %s already exists; nothing written", writer, self._path)
+                self._skip_write = True
+                return
+            if not self._fs.isdir(self._dir):
+                raise FileExistsError(f"{writer}: cannot write to {self._path!r}: it is a file, not a directory")
+            if self._mode == SaveMode.OVERWRITE or self._partition_cols:
+                files, self._old_dirs = self._listing()
+                if self._mode == SaveMode.OVERWRITE:
+                    self._old_files = files
+        elif self._try_create_dir:
             self._fs.makedirs(self._dir, exist_ok=True)
+            self._created_dir = True
 
     def on_write_complete(self, results: list[WriteResult]) -> list[str]:
         new_temps = [t for r in results for t in r.temp_paths]
         finals = [f for r in results for f in r.final_paths]
-        if self._mode == "overwrite":
-            keep = set(finals)
-            for old in self._existing_files():
-                if old not in keep:
-                    self._fs.rm(old)
         for temp, final in zip(new_temps, finals):
             call_with_retry(lambda: self._fs.mv(temp, final), f"renaming {temp} to {final}")
+        if self._mode == SaveMode.OVERWRITE:
+            # only now, with every new file in place: a failed run never reaches this
+            keep = set(finals)
+            for old in self._old_files:
+                if old not in keep:
+                    try:
+                        self._fs.rm(old)
+                    except FileNotFoundError:
+                        pass
+            self._remove_empty_dirs(self._old_dirs)
+        if self._created_dir and not finals and sum(r.num_rows for r in results) == 0:
+            self._remove_empty_dirs([self._dir])  # nothing written into a directory this write made (as Ray)
         return [display_path(self._fs, f) for f in finals]
+
+    def _remove_empty_dirs(self, dirs: Iterable[str]) -> None:
+        for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+            try:
+                if self._fs.isdir(d) and not self._fs.ls(d, detail=False):
+                    self._fs.rmdir(d)
+            except (FileNotFoundError, OSError):
+                pass
 
     def on_write_failed(self, results: list[WriteResult], error: BaseException | None) -> None:
         temps = {t for r in results or [] for t in r.temp_paths}
+        prefix = f"{_TMP_PREFIX}{self._write_uuid}_"
         try:
             if self._fs.exists(self._dir):
-                prefix = f"{_TMP_PREFIX}{self._write_uuid}_"
-                temps.update(p for p in self._fs.ls(self._dir, detail=False) if posixpath.basename(p).startswith(prefix))
+                temps.update(p for p in self._fs.find(self._dir, detail=False) if posixpath.basename(p).startswith(prefix))
         except Exception:
             pass
         for temp in temps:
@@ -133,35 +192,76 @@ class FileDatasink(Datasink):
                 self._fs.rm(temp)
             except FileNotFoundError:
                 pass
+        if self._partition_cols and self._fs.exists(self._dir):
+            try:
+                _, dirs = self._listing()
+            except Exception:
+                dirs = []
+            old = set(self._old_dirs)
+            self._remove_empty_dirs(d for d in dirs if d not in old)  # partition dirs this write made
 
     # ---- worker side -----------------------------------------------------------------------
     def write(self, blocks: Iterable[pa.Table], task_index: int) -> WriteResult:
         result = WriteResult()
-        if self._skip:
+        if self._skip_write:
             return result
-        block_index = 0
-        for block in blocks:
-            if block.num_rows == 0:
-                continue
-            self._check_block(block)
-            final = posixpath.join(self._dir, self.filename_for(task_index, block_index))
-            temp = self._temp_for(posixpath.basename(final))
-            try:
-                if block_index == 0 and self._try_create_dir:
-                    self._fs.makedirs(self._dir, exist_ok=True)
-                call_with_retry(lambda: self._write_file(temp, block), f"writing {temp}")
-            except BaseException:
-                try:
-                    self._fs.rm(temp)
-                except Exception:
-                    pass
-                raise
-            result.temp_paths.append(temp)
-            result.final_paths.append(final)
-            result.num_rows += block.num_rows
-            result.size_bytes += int(block.nbytes)
-            block_index += 1
+        file_index = 0
+        for table in self._tables(blocks):
+            for chunk in self._chunks(table):
+                for subdir, part in self._partitions(chunk):
+                    directory = posixpath.join(self._dir, subdir) if subdir else self._dir
+                    final = posixpath.join(directory, self.filename_for(task_index, file_index))
+                    temp = posixpath.join(directory, f"{_TMP_PREFIX}{self._write_uuid}_{posixpath.basename(final)}")
+                    try:
+                        if self._try_create_dir or subdir:
+                            self._fs.makedirs(directory, exist_ok=True)
+                        call_with_retry(lambda: self._write_file(temp, part), f"writing {temp}")
+                    except BaseException:
+                        try:
+                            self._fs.rm(temp)
+                        except Exception:
+                            pass
+                        raise
+                    result.temp_paths.append(temp)
+                    result.final_paths.append(final)
+                    result.num_rows += part.num_rows
+                    result.size_bytes += int(part.nbytes)
+                    file_index += 1
         return result
+
+    def _tables(self, blocks: Iterable[pa.Table]) -> Iterator[pa.Table]:
+        """What becomes files: each block, or (with ``min_rows_per_file``) the task's blocks as one."""
+        if self._min_rows is None:
+            for block in blocks:
+                if block.num_rows:
+                    self._check_block(block)
+                    yield block
+            return
+        kept = [b for b in blocks if b.num_rows]
+        for block in kept:
+            self._check_block(block)
+        if kept:
+            yield concat_blocks(kept)
+
+    def _chunks(self, table: pa.Table) -> Iterator[pa.Table]:
+        """``table`` in even slices of at most ``max_rows_per_file`` rows (even, so a bundle just
+        over the maximum does not leave a tiny last file)."""
+        if self._max_rows is None or table.num_rows <= self._max_rows:
+            yield table
+            return
+        n = -(-table.num_rows // self._max_rows)
+        base, extra = divmod(table.num_rows, n)
+        offset = 0
+        for i in range(n):
+            length = base + (1 if i < extra else 0)
+            yield table.slice(offset, length)
+            offset += length
+
+    def _partitions(self, table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+        if not self._partition_cols:
+            yield "", table
+            return
+        yield from split_by_partition(table, self._partition_cols, self.get_name())
 
     def _write_file(self, temp: str, block: pa.Table) -> None:
         with self._fs.open(temp, "wb") as f:

@@ -1,4 +1,4 @@
-"""``.npy`` files, one per block, holding one column stacked along a new first axis (Ray's
+"""``.npy`` files, each holding one column stacked along a new first axis (Ray's
 ``write_numpy(path, column=...)``)."""
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ import pyarrow as pa
 
 from streamscope.engine import tensor
 from streamscope.engine.io.file_datasink import FileDatasink
+from streamscope.engine.io.save_mode import SaveMode
 
 
 class NumpyDatasink(FileDatasink):
     _FILE_FORMAT = "npy"
 
     def __init__(self, path: str, *, column: str, filesystem: Any = None, try_create_dir: bool = True,
-                 filename_provider: Any = None, dataset_uuid: Optional[str] = None, mode: Any = "append"):
+                 filename_provider: Any = None, dataset_uuid: Optional[str] = None, mode: Any = SaveMode.APPEND,
+                 min_rows_per_file: Optional[int] = None):
         super().__init__(path, filesystem=filesystem, try_create_dir=try_create_dir,
-                         filename_provider=filename_provider, dataset_uuid=dataset_uuid, mode=mode)
+                         filename_provider=filename_provider, dataset_uuid=dataset_uuid, mode=mode,
+                         min_rows_per_file=min_rows_per_file)
         if not isinstance(column, str):
             raise TypeError(f"column must be a str, got {column!r}")
         self._column = column

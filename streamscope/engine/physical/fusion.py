@@ -21,6 +21,10 @@ def can_fuse(up: PhysicalOperator, down: PhysicalOperator, consumers: dict[int, 
         return False
     if up.concurrency != down.concurrency:
         return False
+    if down.exact_min_rows:
+        # bundles of N rows across everything upstream makes (a write's min_rows_per_file): even a
+        # read's tasks would each hand their own rows to a fused write
+        return False
     if down.min_rows_per_bundle is not None and up.read_op is None:
         # the downstream wants bundles of N rows assembled across upstream outputs: keep apart
         return False

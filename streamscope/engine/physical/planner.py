@@ -76,7 +76,9 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = ExchangeOperator(op.name, inputs, op.spec, kind=op.kind)
     elif isinstance(op, L.Write):
         result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink)], logical_names=(op.name,),
-                                     resources=Resources(cpu=1.0), concurrency=op.concurrency)
+                                     resources=map_resources(op), concurrency=op.concurrency,
+                                     min_rows_per_bundle=op.min_rows_per_bundle,
+                                     exact_min_rows=op.min_rows_per_bundle is not None)
     else:
         raise NotImplementedError(f"no physical operator for logical operator {op.kind}")
     memo[id(op)] = result

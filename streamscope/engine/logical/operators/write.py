@@ -1,8 +1,14 @@
-"""Write: sends every block to a Datasink (two-phase: temporary files, renamed on success)."""
+"""Write: sends every block to a Datasink (two-phase: temporary files, renamed on success).
+
+``concurrency`` caps the write tasks running at once, ``num_cpus``/``num_gpus``/``memory`` are
+what each asks for (as a map's; one CPU by default), and
+``min_rows_per_bundle`` (the datasink's ``min_rows_per_file``) makes each write task receive at
+least that many rows (all that is left, at the end), waiting for upstream as long as it takes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from streamscope.engine.logical.operators.base import LogicalOperator
 
@@ -10,7 +16,13 @@ from streamscope.engine.logical.operators.base import LogicalOperator
 class Write(LogicalOperator):
     kind = "Write"
 
-    def __init__(self, input_op: LogicalOperator, datasink: Any, concurrency=None):
+    def __init__(self, input_op: LogicalOperator, datasink: Any, concurrency: Optional[int] = None,
+                 num_cpus: Optional[float] = None, num_gpus: Optional[float] = None, memory: Optional[float] = None,
+                 min_rows_per_bundle: Optional[int] = None):
         super().__init__(datasink.get_name(), [input_op])
         self.datasink = datasink
         self.concurrency = concurrency
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.memory = memory
+        self.min_rows_per_bundle = min_rows_per_bundle

@@ -52,6 +52,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         resources: Resources = Resources(cpu=1.0),
         concurrency: Optional[int] = None,
         min_rows_per_bundle: Optional[int] = None,
+        exact_min_rows: bool = False,
     ):
         super().__init__(name, [input_op] if input_op is not None else [], logical_names)
         self.transforms = transforms
@@ -59,6 +60,9 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         self.resources = resources
         self.concurrency = concurrency
         self.min_rows_per_bundle = min_rows_per_bundle
+        # exact: a bundle waits for min_rows_per_bundle rows however slow upstream is (a write's
+        # min_rows_per_file), and the operator is never fused onto its input (fusion.py)
+        self.exact_min_rows = exact_min_rows
         self._fn: Optional[FunctionHandle] = None
         self._read_tasks: list[ReadTask] = []
         self._next_seq = 0
@@ -114,7 +118,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         super().add_input(bundle, index)
 
     def _bundle_ready(self, queue: collections.deque[RefBundle]) -> bool:
-        if time.monotonic() - self._queued_since >= BUNDLE_MAX_WAIT_S:
+        if not self.exact_min_rows and time.monotonic() - self._queued_since >= BUNDLE_MAX_WAIT_S:
             return True  # a slow upstream: start on what has arrived rather than wait for more
         ctx = self.services.context if self.services else None
         min_bytes = ctx.target_min_block_size if ctx else 1 << 20
