@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+import cloudpickle
+
 from streamscope.engine.io.save_mode import SaveMode
 from streamscope.engine.io.write_args import refuse_unsupported, rows_per_file, write_concurrency, write_resources
 from streamscope.engine.logical import operators as L
@@ -51,6 +53,7 @@ class WriteMixin:
         name = datasink.get_name() if hasattr(datasink, "get_name") else type(datasink).__name__
         cap = write_concurrency(name, concurrency)
         resources = write_resources(name, ray_remote_args)
+        _check_picklable(datasink, name)
         datasink.on_write_start()
         if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run
             datasink.on_write_complete([])
@@ -190,3 +193,16 @@ class WriteMixin:
                              filename_provider=filename_provider, mode=mode,
                              min_rows_per_file=low)
         self.write_datasink(sink, ray_remote_args=ray_remote_args, concurrency=concurrency)
+
+
+def _check_picklable(datasink: Any, name: str) -> None:
+    """Write tasks get a pickled copy of the datasink: one that cannot be pickled would fail only
+    once the run had started (and created the destination), so it is refused here."""
+    is_local = getattr(datasink, "is_process_local", None)
+    if callable(is_local) and is_local():
+        return  # a process-local destination (memory://) is written in this process, unpickled
+    try:
+        cloudpickle.dumps(datasink)
+    except Exception as exc:
+        raise TypeError(f"{name}: the datasink cannot be pickled for its write tasks ({exc}); pass arguments "
+                        "that cannot be pickled through the *_args_fn callable instead") from exc

@@ -3,7 +3,8 @@
 ``arrow_csv_args`` (and what ``arrow_csv_args_fn`` returns, which wins on duplicate keys) are Ray
 Data's: the keyword arguments of ``pyarrow.csv.write_csv`` after the table and file, i.e.
 ``write_options=pyarrow.csv.WriteOptions(...)``. Anything else is refused in the driver, before
-the run (Ray would fail in every write task).
+the run (Ray would fail in every write task). ``WriteOptions`` cannot be pickled, so the sink
+carries its fields to the workers and rebuilds it there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def csv_write_kwargs(args: Dict[str, Any], writer: str = "WriteCSV") -> Dict[str
     return {"write_options": options} if options is not None else {}
 
 
+def _options_fields(options: pacsv.WriteOptions) -> Dict[str, Any]:
+    fields = ("include_header", "batch_size", "delimiter", "quoting_style", "quoting_header", "null_string", "eol")
+    return {f: getattr(options, f) for f in fields if hasattr(options, f)}
+
+
 class CSVDatasink(FileDatasink):
     _FILE_FORMAT = "csv"
 
@@ -40,14 +46,17 @@ class CSVDatasink(FileDatasink):
                          filename_provider=filename_provider, dataset_uuid=dataset_uuid, mode=mode,
                          min_rows_per_file=min_rows_per_file)
         self._args_fn = arrow_csv_args_fn
-        self._args = arrow_csv_args
-        csv_write_kwargs(self._resolved_args())
+        options = csv_write_kwargs(arrow_csv_args).get("write_options")
+        self._args = {} if options is None else {"write_options": _options_fields(options)}
+        if arrow_csv_args_fn is not None:
+            csv_write_kwargs(arrow_csv_args_fn())
 
     def get_name(self) -> str:
         return "WriteCSV"
 
     def _resolved_args(self) -> Dict[str, Any]:
-        return dict(self._args, **(self._args_fn() if self._args_fn else {}))
+        args = {k: pacsv.WriteOptions(**v) if k == "write_options" else v for k, v in self._args.items()}
+        return dict(args, **(self._args_fn() if self._args_fn else {}))
 
     def _check_block(self, block: pa.Table) -> None:
         tensors = tensor_columns(block)
