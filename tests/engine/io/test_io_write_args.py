@@ -16,7 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import streamscope
+from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.write_args import rows_per_file, write_resources
+from streamscope.engine.logical import operators as L
+from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.physical.planner import plan_physical
 
 
 def _files(d, ext="") -> list[str]:
@@ -104,11 +108,6 @@ def test_concurrency_and_num_cpus_are_honoured(tmp_path, runtime):
 
 
 def test_the_planned_write_carries_its_cap_and_resources():
-    from streamscope.engine.logical import operators as L
-    from streamscope.engine.logical.plan import LogicalPlan
-    from streamscope.engine.io.datasink import Datasink
-    from streamscope.engine.physical.planner import plan_physical
-
     class Sink(Datasink):
         pass
 
@@ -178,3 +177,20 @@ def test_rows_per_file_rules():
     assert rows_per_file("w", min_rows_per_file=3, max_rows_per_file=3) == (3, 3)
     with pytest.raises(TypeError, match="min_rows_per_file"):
         rows_per_file("w", min_rows_per_file=True)
+
+
+def test_modes_on_a_memory_filesystem(memfs, runtime):
+    fs, root = memfs
+    url = f"memory://{root}/out"
+    streamscope.range(10, override_num_blocks=2).write_parquet(url)
+    streamscope.range(3, override_num_blocks=1).write_parquet(url, mode="overwrite")
+    (only,) = fs.find(f"{root}/out")
+    assert pq.read_table(fs.open(only)).num_rows == 3
+    with pytest.raises(FileExistsError, match="already exists"):
+        streamscope.range(3).write_parquet(url, mode="error")
+
+
+def test_a_write_of_no_rows_leaves_no_directory_it_made(tmp_path, runtime):
+    out = tmp_path / "empty"
+    streamscope.range(10).filter(lambda r: False).write_parquet(str(out))
+    assert not out.exists()
