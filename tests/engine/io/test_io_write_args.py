@@ -194,3 +194,18 @@ def test_a_write_of_no_rows_leaves_no_directory_it_made(tmp_path, runtime):
     out = tmp_path / "empty"
     streamscope.range(10).filter(lambda r: False).write_parquet(str(out))
     assert not out.exists()
+
+
+class _FixedNames:
+    def get_filename_for_task(self, write_uuid, task_index):
+        return f"part-{task_index}.parquet"
+
+
+def test_filename_provider_names_files_and_append_needs_the_write_uuid(tmp_path, runtime):
+    out = tmp_path / "out"
+    streamscope.range(6, override_num_blocks=1).write_parquet(str(out), filename_provider=_FixedNames(), mode="overwrite")
+    (name,) = [os.path.basename(f) for f in _files(out)]
+    assert name.startswith("part-") and name.endswith("-0.parquet")
+    with pytest.raises(ValueError, match="write uuid"):
+        streamscope.range(6).write_parquet(str(out), filename_provider=_FixedNames())
+    assert pq.read_table(str(out)).num_rows == 6
