@@ -1,8 +1,9 @@
 """Module-level creation functions that read data: ``range``, ``read_parquet``, ``read_csv``...
 
 Each builds a Datasource and wraps it in a Dataset with a single Read operator; nothing is read
-until the dataset is consumed. Ray-cluster-only arguments (``ray_remote_args``, scheduling) are
-accepted and ignored so Ray Data code runs unchanged.
+until the dataset is consumed. Ray Data arguments the engine does not act on (``partitioning``,
+``partition_filter``, open args, cluster scheduling) are refused by name before anything runs,
+never dropped; ``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``.
 """
 
 from __future__ import annotations
@@ -79,11 +80,58 @@ def range_tensor(n: int, *, shape: tuple = (1,), parallelism: int = -1, concurre
                            concurrency=concurrency, override_num_blocks=override_num_blocks)
 
 
+_ENGINE_ARGS = ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks")
+_TASK_RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory")
+_OPEN_ARGS_WHY = ("open options are not passed to the filesystem yet; configure an fsspec filesystem "
+                  "with them and pass it as filesystem=")
+_CLUSTER_ONLY_WHY = "it places Ray tasks on a cluster, and streamscope does not pass it to Ray yet; leave it out"
+_REFUSED_READ_ARGS = {
+    "partitioning": ("Hive partition discovery is not supported yet: streamscope reads only the columns stored in "
+                     "the files. Pass partitioning=None (what streamscope does), or read with "
+                     "pyarrow.dataset(path, partitioning='hive') and streamscope.from_arrow"),
+    "partition_filter": ("files are not pruned by their paths yet; filter the rows after the read "
+                         "(Dataset.filter(expr=...)), or list the files you want as paths"),
+    "arrow_open_stream_args": _OPEN_ARGS_WHY,
+    "arrow_open_file_args": _OPEN_ARGS_WHY,
+    "meta_provider": "streamscope reads file metadata itself; a custom meta_provider is not supported",
+    "label_selector": _CLUSTER_ONLY_WHY,
+    "fallback_strategy": _CLUSTER_ONLY_WHY,
+    "catalog": "catalogs are not supported by this reader; pass the table's file paths",
+}
+
+
+_READER_NAMES = {
+    "ParquetDatasource": "read_parquet", "CSVDatasource": "read_csv", "JSONDatasource": "read_json",
+    "TextDatasource": "read_text", "ImageDatasource": "read_images", "BinaryDatasource": "read_binary_files",
+    "NumpyDatasource": "read_numpy",
+}
+"""The public function behind each datasource, for error messages."""
+
+
+def _engine_read_args(fn_name: str, kwargs: dict) -> dict:
+    """Take the arguments the engine acts on out of ``kwargs``; refuse, by name and before anything
+    runs, the Ray Data arguments it would otherwise have to drop (never silently ignored).
+    ``ray_remote_args`` may size each read task (``num_cpus``, ``num_gpus``, ``memory``)."""
+    engine_args = {k: kwargs.pop(k) for k in _ENGINE_ARGS if k in kwargs}
+    remote = kwargs.pop("ray_remote_args", None) or {}
+    others = sorted(set(remote) - set(_TASK_RESOURCE_KEYS))
+    if others:
+        raise ValueError(f"{fn_name}: ray_remote_args {others} are not supported; only num_cpus, num_gpus and "
+                         "memory are honoured (they size each read task)")
+    for key in _TASK_RESOURCE_KEYS:
+        if key in remote:
+            if engine_args.get(key) is not None and engine_args[key] != remote[key]:
+                raise ValueError(f"{fn_name}: {key} given twice, as {key}={engine_args[key]!r} and in "
+                                 f"ray_remote_args ({remote[key]!r}); give it once")
+            engine_args[key] = remote[key]
+    for name, why in _REFUSED_READ_ARGS.items():
+        if name in kwargs and kwargs.pop(name) not in (None, {}, []):
+            raise ValueError(f"{fn_name}({name}=...): {why}")
+    return engine_args
+
+
 def _read(cls: Any, paths: Any, kwargs: dict, extra: dict):
-    engine_args = {k: kwargs.pop(k) for k in ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks") if k in kwargs}
-    for ignored in ("ray_remote_args", "arrow_open_stream_args", "arrow_open_file_args", "partition_filter",
-                    "partitioning", "meta_provider", "label_selector", "fallback_strategy", "catalog"):
-        kwargs.pop(ignored, None)
+    engine_args = _engine_read_args(_READER_NAMES.get(cls.__name__, cls.__name__), kwargs)
     datasource = cls(paths, **extra, **kwargs)
     return read_datasource(datasource, **engine_args)
 

@@ -1,0 +1,52 @@
+"""Ray Data read arguments that streamscope does not act on are refused by name when the read is
+built (before anything runs), never dropped; ``ray_remote_args`` sizes each read task."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import streamscope as ss
+
+
+@pytest.fixture
+def parquet_dir(tmp_path):
+    pq.write_table(pa.table({"x": list(range(10))}), tmp_path / "part-0.parquet")
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("partitioning", "hive"),
+    ("partition_filter", lambda paths: paths),
+    ("arrow_open_stream_args", {"buffer_size": 1 << 20}),
+    ("arrow_open_file_args", {"buffer_size": 1 << 20}),
+    ("meta_provider", object()),
+    ("label_selector", {"zone": "a"}),
+    ("fallback_strategy", [{"label_selector": {"zone": "b"}}]),
+])
+def test_unsupported_read_arguments_are_refused_by_name(parquet_dir, name, value):
+    with pytest.raises(ValueError, match=rf"read_parquet\({name}=\.\.\.\)"):
+        ss.read_parquet(parquet_dir, **{name: value})
+
+
+def test_their_defaults_are_accepted_and_mean_what_streamscope_does(parquet_dir):
+    ds = ss.read_parquet(parquet_dir, partitioning=None, partition_filter=None, arrow_open_stream_args={},
+                         meta_provider=None, ray_remote_args={})
+    assert sorted(r["x"] for r in ds.take_all()) == list(range(10))
+
+
+def test_ray_remote_args_size_the_read_tasks(parquet_dir):
+    via_remote = ss.read_parquet(parquet_dir, ray_remote_args={"num_cpus": 0.5, "memory": 1 << 20})
+    direct = ss.read_parquet(parquet_dir, num_cpus=0.5, memory=1 << 20)
+    for ds in (via_remote, direct):
+        res = ds._plan.dag.resources
+        assert (res.num_cpus, res.num_gpus, res.memory) == (0.5, None, 1 << 20)
+    assert via_remote.count() == 10
+
+
+def test_other_ray_remote_args_and_conflicts_are_refused(parquet_dir):
+    with pytest.raises(ValueError, match=r"ray_remote_args \['scheduling_strategy'\]"):
+        ss.read_csv(parquet_dir, ray_remote_args={"scheduling_strategy": "SPREAD"})
+    with pytest.raises(ValueError, match="num_cpus given twice"):
+        ss.read_parquet(parquet_dir, num_cpus=1, ray_remote_args={"num_cpus": 2})
