@@ -222,3 +222,18 @@ def test_map_tensor_columns(runtime):
     got = sorted(ragged.take_all(), key=lambda r: r["id"])
     for r in got:
         np.testing.assert_array_equal(r["t"], np.arange(r["id"] + 1))
+
+
+@pytest.mark.parametrize("call", [
+    lambda ds: ds.select_columns(["x"], num_cpus=2),
+    lambda ds: ds.drop_columns(["x"], concurrency=4),
+    lambda ds: ds.rename_columns({"x": "y"}, runtime_env={"pip": ["pandas"]}),
+])
+def test_column_ops_refuse_task_arguments_they_cannot_honour(call):
+    with pytest.raises(ValueError, match="has no tasks of its own"):
+        call(streamscope.from_items([{"x": i} for i in range(10)]))
+
+
+def test_column_ops_accept_ray_defaults():
+    ds = streamscope.from_items([{"x": i} for i in range(10)]).select_columns(["x"], compute=None, concurrency=None)
+    assert sorted(r["x"] for r in ds.take_all()) == list(range(10))

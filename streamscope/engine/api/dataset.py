@@ -196,7 +196,7 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         return self._derive(L.AddColumn(name, self._plan.dag, transform, num_cpus=num_cpus, num_gpus=num_gpus,
                                         memory=memory, ray_remote_args=ray_remote_args))
 
-    def select_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+    def select_columns(self, cols: Union[str, list[str]], **task_args: Any) -> "Dataset":
         """Keep only ``cols``, in that order. Reads below it (Parquet) read only those columns.
 
         Examples:
@@ -204,11 +204,12 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             >>> ds.select_columns(["c", "a"]).take()
             [{'c': 3, 'a': 1}]
         """
+        _refuse_task_args("select_columns", task_args)
         cols = [cols] if isinstance(cols, str) else list(cols)
         _check_names("select_columns", cols)
         return self._derive(L.Project(f"Project[select={cols}]", self._plan.dag, SelectColumnsTransform(cols)))
 
-    def drop_columns(self, cols: Union[str, list[str]], **_: Any) -> "Dataset":
+    def drop_columns(self, cols: Union[str, list[str]], **task_args: Any) -> "Dataset":
         """Remove ``cols`` (a name or a list of names).
 
         Examples:
@@ -216,11 +217,12 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             >>> ds.drop_columns("b").columns()
             ['a', 'c']
         """
+        _refuse_task_args("drop_columns", task_args)
         cols = [cols] if isinstance(cols, str) else list(cols)
         _check_names("drop_columns", cols)
         return self._derive(L.Project(f"Project[drop={cols}]", self._plan.dag, DropColumnsTransform(cols)))
 
-    def rename_columns(self, names: Union[list[str], dict[str, str]], **_: Any) -> "Dataset":
+    def rename_columns(self, names: Union[list[str], dict[str, str]], **task_args: Any) -> "Dataset":
         """Rename columns with a dict ``{old: new}``, or give every column a new name with a list.
 
         Examples:
@@ -230,6 +232,7 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             >>> ds.rename_columns(["p", "q"]).take()
             [{'p': 1, 'q': 2}]
         """
+        _refuse_task_args("rename_columns", task_args)
         if not isinstance(names, (list, dict)):
             raise TypeError(f"rename_columns expects a list or dict of names, got {type(names).__name__}")
         return self._derive(L.Project(f"Project[rename={names}]", self._plan.dag, RenameColumnsTransform(names)))
@@ -430,6 +433,18 @@ def _free_refs(runtime: Any, refs: list) -> None:
         runtime.free(refs)
     except Exception:
         pass
+
+
+def _refuse_task_args(op: str, task_args: dict) -> None:
+    """Column selection, dropping and renaming run inside the neighbouring tasks (a projection the
+    optimizer may push into the read), so they have no tasks of their own to size or schedule:
+    Ray Data's ``compute``/``concurrency``/``num_cpus``/... arguments are refused here, by name,
+    rather than accepted and dropped. ``None`` (Ray's default) is accepted."""
+    given = sorted(k for k, v in task_args.items() if v is not None)
+    if given:
+        raise ValueError(f"{op}: {', '.join(given)} not supported: in streamscope {op} runs fused into the "
+                         "tasks next to it and has no tasks of its own to size or schedule; leave "
+                         f"{'them' if len(given) > 1 else 'it'} out")
 
 
 def _check_names(op: str, cols: Iterable[Any]) -> None:

@@ -50,3 +50,4 @@ def test_other_ray_remote_args_and_conflicts_are_refused(parquet_dir):
         ss.read_csv(parquet_dir, ray_remote_args={"scheduling_strategy": "SPREAD"})
     with pytest.raises(ValueError, match="num_cpus given twice"):
         ss.read_parquet(parquet_dir, num_cpus=1, ray_remote_args={"num_cpus": 2})
+
