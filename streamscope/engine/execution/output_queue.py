@@ -3,8 +3,8 @@
 Why its own object: the executor's loop thread puts blocks in and the consumer's thread takes
 them out, so the queue, its byte count and the condition both threads wait on belong together.
 And every block that leaves the run must end up freed or kept: the queue also remembers the
-blocks handed to the consumer (*lent*) until it gives them back (``release``) or keeps them
-(``materialize``, splits), so a consumer that stops between receiving a block and reading it
+blocks handed to the consumer (*lent*) until it gives them back (``release``) or the run
+completes (``materialize`` and the splits keep what they received), so a consumer that stops between receiving a block and reading it
 loses nothing.
 
 The queue never frees a block itself: it answers which blocks nobody will read, and the executor
@@ -104,7 +104,7 @@ class OutputQueue:
         self._lent[ref] = None
 
     def settle(self, ref: BlockRef) -> None:
-        """The consumer gave the block back or keeps it: it is no longer lent."""
+        """The consumer gave the block back: it is no longer lent."""
         self._lent.pop(ref, None)
 
     def take_lent(self) -> list[BlockRef]:

@@ -119,15 +119,12 @@ class StreamingExecutor:
 
     def release(self, ref: BlockRef, owned: bool = True) -> None:
         """The consumer has read a block from :meth:`iter_output` and is done with it: free it now
-        (when the run owns it). Blocks handed out and never released or kept are freed if the
-        consumer stops early, so an interrupt between receiving and reading loses nothing."""
+        (when the run owns it). Blocks handed out and not released are freed if the consumer stops
+        early, so an interrupt between receiving and reading loses nothing; once the run completed,
+        blocks not released are the consumer's (``materialize`` and the splits keep them)."""
         self._output.settle(ref)
         if owned:
             self.services.free([ref])
-
-    def keep(self, ref: BlockRef) -> None:
-        """The consumer keeps this block beyond the run (``materialize``, splits): it is theirs."""
-        self._output.settle(ref)
 
     def _release_undelivered(self) -> None:
         """Free blocks still waiting for a consumer that stopped early. Needed even when the run

@@ -135,6 +135,7 @@ class InProcessRuntime(Runtime):
             self.free(spec.inputs)
         with self._lock:
             cancelled = handle.task_id in self._cancelled
+            self._cancelled.discard(handle.task_id)
             if not cancelled:
                 self._report(handle, result)
         if cancelled:
@@ -155,11 +156,12 @@ class InProcessRuntime(Runtime):
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
         ids = {h.task_id for h in handles}
         with self._lock:
-            self._cancelled.update(ids)
-            for task_id in ids:
-                self._queue.remove(task_id)
-            dropped = [r for h, r in self._done if h.task_id in ids]  # finished, not yet collected
-            self._done = [(h, r) for h, r in self._done if h.task_id not in ids]
+            never_started = {task_id for task_id in ids if self._queue.remove(task_id) is not None}
+            finished = {h.task_id for h, _ in self._done if h.task_id in ids}  # not yet collected
+            dropped = [r for h, r in self._done if h.task_id in finished]
+            self._done = [(h, r) for h, r in self._done if h.task_id not in finished]
+            # only tasks still running (or waiting in an actor's inbox) are remembered, until they end
+            self._cancelled.update(ids - never_started - finished)
         self.free([ref for result in dropped for ref, _ in result.outputs])
 
     def _put_table(self, table: pa.Table) -> InProcessBlockRef:

@@ -185,3 +185,22 @@ def test_fair_queue_skips_runs_waiting_for_devices():
     assert q.pop_next(Counter(), skip={"gpu-run"})[0].task_id == 2
     assert q.pop_next(Counter(), skip={"gpu-run"}) is None
     assert q.pop_next(Counter())[0].task_id == 1
+
+
+def test_the_store_budget_is_split_between_the_runs_open_on_a_runtime():
+    from streamscope.engine.context import DataContext
+    from streamscope.engine.execution.resource_manager import ResourceManager
+    from streamscope.engine.runtime.inprocess import InProcessRuntime
+
+    rt = InProcessRuntime(num_threads=1)
+    ctx = DataContext().copy()
+    ctx.execution_options.resource_limits.object_store_memory = 120 << 20
+    rm = ResourceManager(rt, ctx)
+    assert rm.store_share() == 120 << 20  # no run open: the whole budget
+    channels = [rt.open_run(f"r{i}") for i in range(3)]
+    assert rm.store_share() == 40 << 20
+    channels[0].close()
+    assert rm.store_share() == 60 << 20
+    for ch in channels[1:]:
+        ch.close()
+    rt.shutdown()
