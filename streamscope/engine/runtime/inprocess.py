@@ -284,11 +284,12 @@ class _ThreadActor:
                 with use_context(self.handle.spec.context):
                     init()
         except Exception as exc:  # noqa: BLE001 - reported through actor_state and queued tasks
+            # Failed before stopped, in one step: a pool that looked in between saw a *dead* actor
+            # and started a replacement (a second constructor call per actor, not a fail-fast).
             with self.rt._lock:
                 self.error = error_from_exception(self.handle.spec.operator, exc)
-            self.stop()
-            with self.rt._lock:
                 self.state = ACTOR_FAILED
+            self.stop()
         else:
             with self.rt._lock:
                 if self.state == ACTOR_STARTING:
