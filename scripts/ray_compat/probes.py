@@ -1,0 +1,211 @@
+"""How each Ray Data name is called when the compatibility table is made.
+
+A *probe* calls a streamscope name the way Ray Data code would, with one optional argument set to
+a plausible non-default value, and lets planning run (``Dataset._explain``), so a refusal made
+at plan time is seen. What happens is recorded: accepted, or the error raised (its type and
+message). :data:`PROBE_VALUES` holds the value tried for each argument name; :func:`templates`
+builds, per name, the call with its required arguments filled in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def _identity_batch(batch):
+    return batch
+
+
+def _identity_row(row):
+    return row
+
+
+def _keep_row(row):
+    return True
+
+
+class _Sentinel:
+    """A value no streamscope code treats specially (for arguments whose type we only forward)."""
+
+    def __repr__(self) -> str:
+        return "<probe>"
+
+
+PROBE_VALUES: dict[str, Any] = {
+    # per-task arguments of Ray Data's map/read/write functions
+    "num_cpus": 0.5, "num_gpus": 0, "memory": 1024, "concurrency": 2, "compute": None,
+    "label_selector": {"zone": "a"}, "fallback_strategy": [{"label_selector": {"zone": "b"}}],
+    "max_calls": 2, "resources": {"probe_resource": 1}, "accelerator_type": "A100",
+    "runtime_env": {"env_vars": {"PROBE": "1"}}, "ray_remote_args": {"num_cpus": 1},
+    "ray_remote_args_fn": lambda: {"num_cpus": 1}, "udf_modifying_row_count": True,
+    "aggregator_ray_remote_args": {"num_cpus": 1},
+    # map arguments
+    "batch_size": 2, "batch_format": "pandas", "zero_copy_batch": False, "fn_args": (), "fn_kwargs": {},
+    "fn_constructor_args": (), "fn_constructor_kwargs": {}, "expr": None, "fn": _keep_row,
+    # reads
+    "parallelism": 2, "override_num_blocks": 2, "filesystem": None, "columns": None,
+    "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": None, "partitioning": None,
+    "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": None,
+    "tensor_column_schema": None, "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
+    "encoding": "utf-8", "drop_empty_lines": False, "lines": False, "allow_pickle": True, "size": (4, 4),
+    "mode": None, "read_args": None,
+    # writes
+    "try_create_dir": True, "filename_provider": None, "min_rows_per_file": 2, "num_rows_per_file": 2,
+    "max_rows_per_file": 4, "min_bytes_per_file": 1, "partition_cols": None, "arrow_parquet_args_fn": lambda: {},
+    "arrow_csv_args_fn": lambda: {}, "pandas_json_args_fn": lambda: {}, "arrow_parquet_args": None,
+    "arrow_csv_args": None, "arrow_json_args": None, "pandas_json_args": None, "numpy_load_args": None,
+    # consumption
+    "prefetch_batches": 2, "drop_last": True, "local_shuffle_buffer_size": 4, "local_shuffle_seed": 1,
+    "_collate_fn": None, "collate_fn": None, "dtypes": None, "device": "cpu", "pin_memory": False,
+    "limit": 3, "fetch_if_missing": False, "equal": True, "locality_hints": None,
+    # all-to-all and structure
+    "seed": 7, "num_blocks": 2, "descending": True, "boundaries": None, "num_partitions": 2,
+    "target_num_rows_per_block": 2, "shuffle_": None, "keys": None, "sort": False, "strict": True,
+    "join_type": "inner", "left_suffix": "_l", "right_suffix": "_r", "right_on": None,
+    "partition_size_hint": 2, "validate_schemas": True, "stratify": None, "test_size": 0.5,
+    "fraction": 0.5, "ignore_nulls": False, "ddof": 0, "alias_name": "probe", "encode_lists": False,
+    "on": "id", "local_read": False,
+    # strategies and options
+    "size_": None, "min_size": 1, "max_size": 2, "initial_size": 1, "max_tasks_in_flight_per_actor": 2,
+    "max_concurrent_calls_per_actor": 1, "enable_true_multi_threading": False,
+    "resource_limits": None, "exclude_resources": None, "preserve_order": True,
+    "actor_locality_enabled": False, "verbose_progress": True, "cpu": 1.0, "gpu": 0.0,
+    "object_store_memory": 1e6, "shape": (2,), "blocks": None, "dataset": None,
+}
+"""The value tried for each optional argument, by name (``None`` means: leave it out)."""
+
+PER_NAME_VALUES: dict[tuple[str, str], Any] = {
+    ("TaskPoolStrategy", "size"): 2, ("ActorPoolStrategy", "size"): None,
+    ("read_images", "mode"): "L", ("repartition", "shuffle"): True, ("repartition", "keys"): None,
+    ("write_numpy", "column"): None, ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
+    ("ExecutionOptions", "label_selector"): {"zone": "a"},
+    ("Dataset", "dataset_name"): None,
+}
+"""Values that depend on the name as well as the argument."""
+
+
+def probe_value(api: str, param: str) -> Any:
+    """The value tried for ``param`` of ``api``; KeyError when none is declared (add one)."""
+    if (api, param) in PER_NAME_VALUES:
+        return PER_NAME_VALUES[(api, param)]
+    return PROBE_VALUES[param]
+
+
+class Fixtures:
+    """Small inputs every probe may read: one file of each format under ``root``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        table = pa.table({"id": [1, 2, 3, 4], "group": ["a", "b", "a", "b"]})
+        (root / "parquet").mkdir()
+        pq.write_table(table, root / "parquet" / "part.parquet")
+        (root / "csv").mkdir()
+        (root / "csv" / "part.csv").write_text("id,group\n1,a\n2,b\n")
+        (root / "json").mkdir()
+        (root / "json" / "part.json").write_text('{"id": 1}\n{"id": 2}\n')
+        (root / "text").mkdir()
+        (root / "text" / "part.txt").write_text("one\ntwo\n")
+        (root / "numpy").mkdir()
+        np.save(root / "numpy" / "part.npy", np.arange(4))
+        (root / "images").mkdir()
+        from PIL import Image
+
+        Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(root / "images" / "a.png")
+        self._writes = 0
+
+    def path(self, kind: str) -> str:
+        return str(self.root / kind)
+
+    def out(self) -> str:
+        """A fresh output directory for each write probe."""
+        self._writes += 1
+        return os.path.join(str(self.root), f"out{self._writes}")
+
+
+Call = Callable[..., Any]
+
+
+def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
+    """``(section, name) -> call(**kwargs)``: the name called with its required arguments."""
+    from streamscope.engine.api.grouped_data import GroupedData  # noqa: F401  (section home)
+
+    def ds():
+        return ss.from_items([{"id": i, "group": "ab"[i % 2], "x": float(i)} for i in range(8)])
+
+    pq_path = fx.path("parquet")
+    t: dict[tuple[str, str], Call] = {
+        ("module", "read_parquet"): lambda **kw: ss.read_parquet(pq_path, **kw),
+        ("module", "read_csv"): lambda **kw: ss.read_csv(fx.path("csv"), **kw),
+        ("module", "read_json"): lambda **kw: ss.read_json(fx.path("json"), **kw),
+        ("module", "read_text"): lambda **kw: ss.read_text(fx.path("text"), **kw),
+        ("module", "read_binary_files"): lambda **kw: ss.read_binary_files(fx.path("text"), **kw),
+        ("module", "read_numpy"): lambda **kw: ss.read_numpy(fx.path("numpy"), **kw),
+        ("module", "read_images"): lambda **kw: ss.read_images(fx.path("images"), **kw),
+        ("module", "range"): lambda **kw: ss.range(8, **kw),
+        ("module", "range_tensor"): lambda **kw: ss.range_tensor(8, **kw),
+        ("module", "from_items"): lambda **kw: ss.from_items([{"a": 1}, {"a": 2}], **kw),
+        ("module", "from_pandas"): lambda **kw: ss.from_pandas(__import__("pandas").DataFrame({"a": [1, 2]}), **kw),
+        ("module", "from_arrow"): lambda **kw: ss.from_arrow(pa.table({"a": [1, 2]}), **kw),
+        ("module", "from_numpy"): lambda **kw: ss.from_numpy(np.arange(4), **kw),
+        ("module", "TaskPoolStrategy"): lambda **kw: ss.TaskPoolStrategy(**kw),
+        ("module", "ActorPoolStrategy"): lambda **kw: ss.ActorPoolStrategy(**kw),
+        ("module", "ExecutionResources"): lambda **kw: ss.ExecutionResources(**kw),
+        ("module", "ExecutionOptions"): lambda **kw: ss.ExecutionOptions(**kw),
+        ("Dataset", "map"): lambda **kw: ds().map(_identity_row, **kw),
+        ("Dataset", "map_batches"): lambda **kw: ds().map_batches(_identity_batch, **kw),
+        ("Dataset", "flat_map"): lambda **kw: ds().flat_map(lambda row: [row], **kw),
+        ("Dataset", "filter"): lambda **kw: ds().filter(_keep_row, **kw),
+        ("Dataset", "add_column"): lambda **kw: ds().add_column("y", lambda df: df["id"], **kw),
+        ("Dataset", "select_columns"): lambda **kw: ds().select_columns(["id"], **kw),
+        ("Dataset", "drop_columns"): lambda **kw: ds().drop_columns(["x"], **kw),
+        ("Dataset", "rename_columns"): lambda **kw: ds().rename_columns({"x": "z"}, **kw),
+        ("Dataset", "repartition"): lambda **kw: ds().repartition(2, **kw),
+        ("Dataset", "random_shuffle"): lambda **kw: ds().random_shuffle(**kw),
+        ("Dataset", "randomize_block_order"): lambda **kw: ds().randomize_block_order(**kw),
+        ("Dataset", "random_sample"): lambda **kw: ds().random_sample(0.5, **kw),
+        ("Dataset", "sort"): lambda **kw: ds().sort("id", **kw),
+        ("Dataset", "groupby"): lambda **kw: ds().groupby("group", **kw).count(),
+        ("Dataset", "join"): lambda **kw: ds().join(ds(), on=("id",), **{"join_type": "inner", **kw}),
+        ("Dataset", "unique"): lambda **kw: ds().unique("group", **kw),
+        ("Dataset", "sum"): lambda **kw: ds().sum("id", **kw),
+        ("Dataset", "min"): lambda **kw: ds().min("id", **kw),
+        ("Dataset", "max"): lambda **kw: ds().max("id", **kw),
+        ("Dataset", "mean"): lambda **kw: ds().mean("id", **kw),
+        ("Dataset", "std"): lambda **kw: ds().std("id", **kw),
+        ("Dataset", "take"): lambda **kw: ds().take(**kw),
+        ("Dataset", "take_all"): lambda **kw: ds().take_all(**kw),
+        ("Dataset", "take_batch"): lambda **kw: ds().take_batch(**kw),
+        ("Dataset", "show"): lambda **kw: ds().show(**kw),
+        ("Dataset", "limit"): lambda **kw: ds().limit(3, **kw),
+        ("Dataset", "schema"): lambda **kw: ds().schema(**kw),
+        ("Dataset", "columns"): lambda **kw: ds().columns(**kw),
+        ("Dataset", "iter_batches"): lambda **kw: list(ds().iter_batches(**kw)),
+        ("Dataset", "iter_torch_batches"): lambda **kw: list(ds().select_columns(["id", "x"]).iter_torch_batches(**kw)),
+        ("Dataset", "iter_rows"): lambda **kw: list(ds().iter_rows(**kw)),
+        ("Dataset", "split"): lambda **kw: ds().split(2, **kw),
+        ("Dataset", "streaming_split"): lambda **kw: ds().streaming_split(2, **kw),
+        ("Dataset", "split_at_indices"): lambda **kw: ds().split_at_indices([2], **kw),
+        ("Dataset", "split_proportionately"): lambda **kw: ds().split_proportionately([0.5], **kw),
+        ("Dataset", "train_test_split"): lambda **kw: ds().train_test_split(**{"test_size": 0.5, **kw}),
+        ("Dataset", "write_parquet"): lambda **kw: ds().write_parquet(fx.out(), **kw),
+        ("Dataset", "write_csv"): lambda **kw: ds().write_csv(fx.out(), **kw),
+        ("Dataset", "write_json"): lambda **kw: ds().write_json(fx.out(), **kw),
+        ("Dataset", "write_numpy"): lambda **kw: ds().write_numpy(fx.out(), **{"column": "id", **kw}),
+        ("Dataset", "to_pandas"): lambda **kw: ds().to_pandas(**kw),
+        ("Dataset", "to_arrow"): lambda **kw: ds().to_arrow(**kw),
+        ("Dataset", "to_torch"): lambda **kw: ds().to_torch(**kw),
+        ("Dataset", "materialize"): lambda **kw: ds().materialize(**kw),
+        ("GroupedData", "map_groups"): lambda **kw: ds().groupby("group").map_groups(_identity_batch, **kw),
+        ("GroupedData", "sum"): lambda **kw: ds().groupby("group").sum("id", **kw),
+        ("GroupedData", "min"): lambda **kw: ds().groupby("group").min("id", **kw),
+        ("GroupedData", "max"): lambda **kw: ds().groupby("group").max("id", **kw),
+        ("GroupedData", "mean"): lambda **kw: ds().groupby("group").mean("id", **kw),
+        ("GroupedData", "std"): lambda **kw: ds().groupby("group").std("id", **kw),
+    }
+    return t
