@@ -187,7 +187,8 @@ def build_rows(ss: Any, fixtures: Fixtures) -> dict[str, list[tuple[str, Outcome
             continue
         sig = _signature(obj)
         call = calls.get((entry.section, entry.name))
-        params = [] if entry.name in CONTEXT_CLASSES else entry.params
+        is_enum = [p.name for p in entry.params][:2] == ["value", "names"]
+        params = [] if entry.name in CONTEXT_CLASSES or is_enum else entry.params
         args = [(p.name, classify_param(entry, p, sig, call, fixtures)) for p in params]
         shown = [(n, o) for n, o in args if o.state != "supported"]
         refused = any(o.state == "refused" for _, o in args)

@@ -39,7 +39,7 @@ class _Sentinel:
 
 PROBE_VALUES: dict[str, Any] = {
     # per-task arguments of Ray Data's map/read/write functions
-    "num_cpus": 0.5, "num_gpus": 0, "memory": 1024, "concurrency": 2, "compute": None,
+    "num_cpus": 0.5, "num_gpus": 0, "memory": 1024, "concurrency": 2, "compute": "tasks",
     "label_selector": {"zone": "a"}, "fallback_strategy": [{"label_selector": {"zone": "b"}}],
     "max_calls": 2, "resources": {"probe_resource": 1}, "accelerator_type": "A100",
     "runtime_env": {"env_vars": {"PROBE": "1"}}, "ray_remote_args": {"num_cpus": 1},
@@ -49,15 +49,15 @@ PROBE_VALUES: dict[str, Any] = {
     "batch_size": 2, "batch_format": "pandas", "zero_copy_batch": False, "fn_args": (), "fn_kwargs": {},
     "fn_constructor_args": (), "fn_constructor_kwargs": {}, "expr": None, "fn": _keep_row,
     # reads
-    "parallelism": 2, "override_num_blocks": 2, "filesystem": None, "columns": None,
+    "parallelism": 2, "override_num_blocks": 2, "filesystem": "local", "columns": ["id"],
     "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": None, "partitioning": None,
-    "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": None,
+    "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": ["parquet", "csv", "json", "txt", "npy", "png"],
     "tensor_column_schema": None, "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
     "encoding": "utf-8", "drop_empty_lines": False, "lines": False, "allow_pickle": True, "size": (4, 4),
-    "mode": None, "read_args": None,
+    "mode": "overwrite", "read_args": None,
     # writes
-    "try_create_dir": True, "filename_provider": None, "min_rows_per_file": 2, "num_rows_per_file": 2,
-    "max_rows_per_file": 4, "min_bytes_per_file": 1, "partition_cols": None, "arrow_parquet_args_fn": lambda: {},
+    "try_create_dir": True, "filename_provider": "provider", "min_rows_per_file": 2, "num_rows_per_file": 2,
+    "max_rows_per_file": 4, "min_bytes_per_file": 1, "partition_cols": ["group"], "arrow_parquet_args_fn": lambda: {},
     "arrow_csv_args_fn": lambda: {}, "pandas_json_args_fn": lambda: {}, "arrow_parquet_args": None,
     "arrow_csv_args": None, "arrow_json_args": None, "pandas_json_args": None, "numpy_load_args": None,
     # consumption
@@ -81,7 +81,7 @@ PROBE_VALUES: dict[str, Any] = {
 """The value tried for each optional argument, by name (``None`` means: leave it out)."""
 
 PER_NAME_VALUES: dict[tuple[str, str], Any] = {
-    ("TaskPoolStrategy", "size"): 2, ("ActorPoolStrategy", "size"): None,
+    ("TaskPoolStrategy", "size"): 2, ("ActorPoolStrategy", "size"): 2,
     ("read_images", "mode"): "L", ("repartition", "shuffle"): True, ("repartition", "keys"): None,
     ("write_numpy", "column"): None, ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
     ("ExecutionOptions", "label_selector"): {"zone": "a"},
@@ -90,11 +90,29 @@ PER_NAME_VALUES: dict[tuple[str, str], Any] = {
 """Values that depend on the name as well as the argument."""
 
 
+class _Names:
+    """A filename provider in Ray Data's shape (names carry the write uuid, as append needs)."""
+
+    def get_filename_for_block(self, block, write_uuid, task_index, block_index):
+        return f"probe-{write_uuid}-{task_index}-{block_index}"
+
+
+def _made(value: Any) -> Any:
+    """Values that are objects are made at probe time (each probe gets its own)."""
+    if value == "local":
+        import pyarrow.fs
+
+        return pyarrow.fs.LocalFileSystem()
+    if value == "provider":
+        return _Names()
+    return value
+
+
 def probe_value(api: str, param: str) -> Any:
     """The value tried for ``param`` of ``api``; KeyError when none is declared (add one)."""
     if (api, param) in PER_NAME_VALUES:
-        return PER_NAME_VALUES[(api, param)]
-    return PROBE_VALUES[param]
+        return _made(PER_NAME_VALUES[(api, param)])
+    return _made(PROBE_VALUES[param])
 
 
 class Fixtures:
