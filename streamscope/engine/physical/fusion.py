@@ -25,8 +25,10 @@ def can_fuse(up: PhysicalOperator, down: PhysicalOperator, consumers: dict[int, 
         # bundles of N rows across everything upstream makes (a write's min_rows_per_file): even a
         # read's tasks would each hand their own rows to a fused write
         return False
-    if down.min_rows_per_bundle is not None and up.read_op is None:
-        # the downstream wants bundles of N rows assembled across upstream outputs: keep apart
+    if down.min_rows_per_bundle is not None:
+        # map_batches(batch_size=N) takes bundles of at least N rows assembled across upstream
+        # outputs, as Ray Data's bundler does: fused into a read, each read task's own rows would
+        # make its batches (a 1-row read task would hand the UDF 1-row batches)
         return False
     return True
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from streamscope.engine.logical.operators import Read
 
 BUNDLE_MAX_WAIT_S = 0.1
-"""Inputs smaller than a full bundle wait at most this long for more before a task starts."""
+"""Inputs smaller than a byte-sized bundle (``target_min_block_size``) wait at most this long for
+more before a task starts; bundles of a row count (``batch_size``) always wait until full."""
 
 
 @dataclass(kw_only=True)
@@ -60,9 +61,12 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         self.resources = resources
         self.concurrency = concurrency
         self.min_rows_per_bundle = min_rows_per_bundle
-        # exact: a bundle waits for min_rows_per_bundle rows however slow upstream is (a write's
-        # min_rows_per_file), and the operator is never fused onto its input (fusion.py)
-        self.exact_min_rows = exact_min_rows
+        # exact: a bundle waits for min_rows_per_bundle rows however slow upstream is, and the
+        # operator is never fused onto its input (fusion.py). Always so when a row count is asked
+        # for: a batch size is a promise to the UDF (map_batches), a file size to the reader
+        # (min_rows_per_file); Ray Data's bundler never starts such a task on fewer rows while
+        # more are coming. Only byte-sized bundling gives up waiting (BUNDLE_MAX_WAIT_S).
+        self.exact_min_rows = exact_min_rows or min_rows_per_bundle is not None
         self._fn: Optional[FunctionHandle] = None
         self._read_tasks: list[ReadTask] = []
         self._next_seq = 0
