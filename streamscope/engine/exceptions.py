@@ -112,10 +112,15 @@ def exception_from_task_error(error) -> BaseException:
     It names the operator, keeps the worker's traceback in its message, chains the original
     exception as ``__cause__``, and is also an instance of the original exception's type where
     that type allows it, so ``except ZeroDivisionError`` still works around a Dataset call. A
-    system error (the worker died) becomes a :class:`WorkerCrashedError`.
+    system error (the worker died) becomes a :class:`WorkerCrashedError`, and a full store
+    (spilling failed too) an :class:`ObjectStoreFullError`, even when a worker saw it first.
     """
+    if error.type_name == ObjectStoreFullError.__name__:  # the store's fault, whoever saw it
+        exc: BaseException = ObjectStoreFullError(f"{error.operator}: {error.message}")
+        exc.__cause__ = RemoteTraceback(error.traceback) if error.traceback else None
+        return exc
     if error.system:
-        exc: BaseException = WorkerCrashedError(f"{error.operator}: {error.message}")
+        exc = WorkerCrashedError(f"{error.operator}: {error.message}")
         exc.__cause__ = RemoteTraceback(error.traceback) if error.traceback else None
         return exc
     message = (

@@ -171,7 +171,7 @@ class ActorManager:
         store = self.rt._state.store
         message = protocol.encode((
             protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, spec.payload, task.paths,
-            spec.operator, spec.max_block_bytes, store.directory, store.spill_dir(),
+            spec.operator, spec.max_block_bytes, store.directory, store.spill_dir_path(),
             None, None, context_shipping.pack(spec.context),  # no env (set at spawn), no streaming
         ))
         self._send(actor, message)

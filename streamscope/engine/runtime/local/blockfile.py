@@ -94,3 +94,10 @@ def remove_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def spill_failure_message(directory: str, exc: BaseException) -> str:
+    """Why a block could not spill, and what to do: named directory, the OS's reason."""
+    return (f"the object store is full and spilling to {directory} failed ({type(exc).__name__}: {exc}); "
+            "set DataContext.spill_dir to a writable directory with free space, or give the store "
+            "more room (DataContext.object_store_capacity_bytes)")

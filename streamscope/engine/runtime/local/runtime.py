@@ -392,7 +392,7 @@ class LocalRuntime(Runtime):
             try:
                 message = protocol.encode((
                     protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
-                    spec.max_block_bytes, store.directory, store.spill_dir(), cuda_env(gpu_ids or ()),
+                    spec.max_block_bytes, store.directory, store.spill_dir_path(), cuda_env(gpu_ids or ()),
                     self._streamed.task_args(spec, task_id), context_shipping.pack(spec.context),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
@@ -419,8 +419,11 @@ class LocalRuntime(Runtime):
 
     def _drain(self, worker: Worker) -> bool:
         """Handle every message waiting on the worker's pipe; False when the pipe is closed."""
+        pool = self._state.pool
         try:
-            while worker.conn.poll():
+            # a handler may kill the worker (its output could not be stored): stop reading then,
+            # or its next message would hand a dead worker back to the idle list
+            while pool is not None and worker.worker_id in pool.workers and worker.conn.poll():
                 message = protocol.decode(worker.conn.recv_bytes())
                 if message[0] == protocol.DONE:
                     self._on_done(worker, message)
@@ -440,6 +443,7 @@ class LocalRuntime(Runtime):
         try:
             self._state.store.add(block_id, path, size, spilled)  # type: ignore[union-attr]
         except ObjectStoreFullError as exc:
+            self._state.store.free([block_id])  # type: ignore[union-attr]  (accounted before it failed)
             blockfile.remove_quietly(path)
             self._running.pop(task_id, None)
             worker.current = None
@@ -468,7 +472,7 @@ class LocalRuntime(Runtime):
             self._complete(rec.handle, attempt, rec.input_ids, result, files, exception_bytes)
         if worker.retiring:
             pool.kill([worker])
-        else:
+        elif worker.worker_id in pool.workers:  # not killed while its messages were handled
             pool.idle.append(worker)
         self._dispatch()
 

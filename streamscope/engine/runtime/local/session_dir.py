@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 from typing import Callable, Iterable, Optional
 
@@ -59,6 +60,41 @@ def make_session_dir(parent: str, prefix: str, user: str, pid: Optional[int] = N
             continue
         os.chmod(path, 0o700)  # the umask may have dropped bits; make the mode exact
         return path
+
+
+_planned: set[str] = set()
+_planned_lock = threading.Lock()
+
+
+def plan_session_dir(parent: str, prefix: str, user: str, pid: Optional[int] = None) -> str:
+    """A path named like :func:`make_session_dir`'s, reserved in this process but not created.
+
+    Why: a spill directory should exist only once something spills. An unwritable spill location
+    then fails only runs that need to spill (with an error naming it), not every task. Whoever
+    spills first creates it (:func:`create_planned_dir`, or a worker's ``os.makedirs``).
+    """
+    pid = os.getpid() if pid is None else pid
+    with _planned_lock:
+        k = 0
+        while True:
+            name = f"{prefix}-{user}-{pid}" if k == 0 else f"{prefix}-{user}-{k}-{pid}"
+            path = os.path.join(parent, name)
+            if path not in _planned and not os.path.lexists(path):
+                _planned.add(path)
+                return path
+            k += 1
+
+
+def create_planned_dir(path: str) -> str:
+    """Create a planned session directory (mode 0700) if nobody has yet; returns ``path``."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    os.chmod(path, 0o700)
+    return path
 
 
 def _name_pattern(prefix: str, user: str) -> "re.Pattern[str]":

@@ -63,6 +63,7 @@ class BlockStore:
         self._ids = itertools.count()
         self._lock = threading.RLock()
         self._closed = False
+        self._spill_fault: Optional[ObjectStoreFullError] = None
 
     # ---- configuration -----------------------------------------------------------------
     @property
@@ -73,15 +74,37 @@ class BlockStore:
     def spill_parent(self) -> str:
         return self._spill_parent
 
-    def spill_dir(self) -> str:
-        """The current spill directory, created (mode 0700) on first use."""
+    def spill_dir_path(self) -> str:
+        """Where blocks spill now: a path reserved for this session, created only when the first
+        block spills (here or in a worker), so an unwritable spill location fails only runs that
+        need to spill."""
         with self._lock:
             if self._spill_dir is None:
-                self._spill_dir = session_dir.make_session_dir(
+                self._spill_dir = session_dir.plan_session_dir(
                     self._spill_parent, session_dir.SPILL_PREFIX, self._user
                 )
                 self._spill_dirs.append(self._spill_dir)
             return self._spill_dir
+
+    def spill_dir(self) -> str:
+        """The current spill directory, created (mode 0700) if it does not exist yet.
+
+        Raises ObjectStoreFullError naming the directory when it cannot be created."""
+        path = self.spill_dir_path()
+        try:
+            return session_dir.create_planned_dir(path)
+        except OSError as exc:
+            raise ObjectStoreFullError(blockfile.spill_failure_message(path, exc)) from None
+
+    def take_spill_fault(self) -> Optional[ObjectStoreFullError]:
+        """The error of the last spill that failed since the previous call, if any (then cleared).
+
+        Spilling happens inside ``add``/``unpin``/``set_capacity``, whose callers are the
+        runtime's bookkeeping: a failure there must not break it half-way, so the store stays
+        over capacity for the moment and the fault is reported to whoever asks next."""
+        with self._lock:
+            fault, self._spill_fault = self._spill_fault, None
+            return fault
 
     def spill_dirs(self) -> list[str]:
         with self._lock:
@@ -99,6 +122,7 @@ class BlockStore:
             if parent != self._spill_parent:
                 self._spill_parent = parent
                 self._spill_dir = None
+                self._spill_fault = None  # a fault of the old location says nothing of the new one
 
     # ---- writing -------------------------------------------------------------------------
     def put(self, table: pa.Table) -> str:
@@ -115,11 +139,18 @@ class BlockStore:
             except ObjectStoreFullError as second:
                 raise ObjectStoreFullError(f"{first}; spilling it failed too: {second}") from second
             path, spilled = spill_path, True
-        self.add(block_id, path, size, spilled)
+        try:
+            self.add(block_id, path, size, spilled)
+        except ObjectStoreFullError:
+            self.free([block_id])  # nobody would ever learn its id
+            raise
         return block_id
 
     def add(self, block_id: str, path: str, size: int, spilled: bool = False) -> None:
-        """Account for a block file a worker wrote; may spill colder blocks to make room."""
+        """Account for a block file a worker wrote; may spill colder blocks to make room.
+
+        Raises ObjectStoreFullError (naming the spill directory) when room was needed and
+        spilling failed; the block is accounted for either way, so the caller frees it."""
         with self._lock:
             if self._closed:
                 blockfile.remove_quietly(path)
@@ -133,6 +164,9 @@ class BlockStore:
                 self._mem[block_id] = entry
                 self._in_memory += size
                 self._maybe_spill()
+                fault = self.take_spill_fault()
+                if fault is not None:
+                    raise fault
 
     # ---- reading -------------------------------------------------------------------------
     def get(self, block_id: str) -> pa.Table:
@@ -244,8 +278,15 @@ class BlockStore:
             if victim is None:
                 return  # everything in memory is being read right now; spill later
             entry = self._mem[victim]
-            target = blockfile.block_path(self.spill_dir(), victim)
-            _move_file(entry.path, target)
+            try:
+                target = blockfile.block_path(self.spill_dir(), victim)
+                _move_file(entry.path, target)
+            except ObjectStoreFullError as exc:
+                self._spill_fault = exc
+                return  # over capacity until a block is freed; the fault goes to the next caller
+            except OSError as exc:
+                self._spill_fault = ObjectStoreFullError(blockfile.spill_failure_message(self._spill_dir or "", exc))
+                return
             del self._mem[victim]
             self._in_memory -= entry.size
             entry.path, entry.spilled = target, True

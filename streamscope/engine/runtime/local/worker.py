@@ -180,12 +180,14 @@ def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Opti
     except ObjectStoreFullError as first:
         if not spill_dir:
             raise
-        os.makedirs(spill_dir, mode=0o700, exist_ok=True)
         path = blockfile.block_path(spill_dir, block_id)
         try:
+            os.makedirs(spill_dir, mode=0o700, exist_ok=True)  # the driver only reserved its name
             return block_id, path, blockfile.write_block(path, table), True
         except ObjectStoreFullError as second:
             raise ObjectStoreFullError(f"{first}; writing it to the spill directory failed too: {second}") from None
+        except OSError as second:  # not writable, not a directory...: the store's fault, not the UDF's
+            raise ObjectStoreFullError(f"{first}; {blockfile.spill_failure_message(spill_dir, second)}") from None
 
 
 # ---- dying with the driver ------------------------------------------------------------------
