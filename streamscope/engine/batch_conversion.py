@@ -40,6 +40,7 @@ Example::
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -156,7 +157,7 @@ def _list_column(name: str, values: list) -> pa.Array:
         return pa.array([])
     first = values[0]
     if isinstance(first, np.ndarray) or _array_like_not_arrow(first):
-        return _tensor_column(name, _list_to_ndarray(name, values))
+        return _tensor_column(name, _list_to_ndarray(name, values), values)
     try:
         return list_to_arrow(values) if type(first) in (int, float, bool) else _native_values(values)
     except Exception as exc:  # whatever Arrow cannot type falls back, as in Ray Data
@@ -186,11 +187,13 @@ def _list_to_ndarray(name: str, values: list) -> np.ndarray:
             "of one shape, or lists/ndarrays only") from exc
 
 
-def _tensor_column(name: str, arr: np.ndarray) -> pa.Array:
+def _tensor_column(name: str, arr: np.ndarray, original: Any = None) -> pa.Array:
+    """``original``: the values as the function returned them (a fallback keeps those, e.g. the
+    torch tensors themselves, not the ndarrays made of them)."""
     try:
         return _tensor_from_ndarray(arr)
     except Exception as exc:  # any failure to build a tensor falls back, as in Ray Data
-        return _fallback(name, arr, exc)
+        return _fallback(name, arr if original is None else original, exc)
 
 
 def _tensor_from_ndarray(arr: np.ndarray) -> pa.Array:
@@ -241,7 +244,7 @@ def _native_values(values: Any) -> pa.Array:
             return numpy_to_arrow(values)
         if values.dtype.kind == "c":
             raise TypeError("complex numbers have no Arrow type")
-        return pa.array(values)
+        return pa.array(values, type=pa.infer_type(values) if values.dtype == object else None)
     first = values[0]
     if isinstance(first, datetime.datetime) and first.tzinfo is None:
         return _native_values(_datetimes_to_numpy(values))
@@ -249,7 +252,9 @@ def _native_values(values: Any) -> pa.Array:
         return _arrow_arrays_as_list(values)
     if isinstance(first, complex):
         raise TypeError("complex numbers have no Arrow type")
-    return pa.array(values)
+    # the type Arrow infers from the values, then strictly that type (as Ray Data does): a
+    # column mixing str and non-UTF-8 bytes is refused by it and falls back
+    return pa.array(values, type=pa.infer_type(values))
 
 
 def _datetimes_to_numpy(values: list) -> np.ndarray:
@@ -281,3 +286,44 @@ def _fallback(name: str, values: Any, cause: BaseException) -> pa.Array:
             "pickled Python objects") from cause
     # ndarray.tolist() gives Python scalars (as Ray Data stores them); object arrays keep their items
     return objects_to_arrow(values.tolist() if isinstance(values, np.ndarray) else list(values))
+
+
+def check_batch_output(out: Any, operator: str) -> None:
+    """Refuse what Ray Data's ``map_batches`` refuses, with its reasons, naming the operator: a
+    value that is not a dict / ``pandas.DataFrame`` / ``pyarrow.Table``, a list, a bare ndarray,
+    or a dict value that is not a list, ndarray or array-like.
+
+    Examples:
+        >>> from streamscope.engine.batch_conversion import check_batch_output
+        >>> check_batch_output({"x": [1, 2]}, "MapBatches(f)")
+        >>> check_batch_output([1, 2], "MapBatches(f)")
+        Traceback (most recent call last):
+        ...
+        ValueError: MapBatches(f): the function returned a list; map_batches cannot make a batch of a list of objects: wrap them in a named dict field, e.g. return {'results': objects} instead of objects
+    """
+    if isinstance(out, Mapping):
+        for key, values in out.items():
+            if not is_valid_column(values):
+                raise ValueError(
+                    f"{operator}: the function returned a dict whose value for key {key!r} is of type "
+                    f"{type(values).__name__}; map_batches expects every dict value to be a list or a "
+                    f"numpy.ndarray (or an array-like such as torch.Tensor): convert the "
+                    f"{type(values).__name__} to an np.ndarray")
+        return
+    if isinstance(out, pa.Table) or _is_pandas_frame(out):
+        return
+    if isinstance(out, list):
+        raise ValueError(
+            f"{operator}: the function returned a list; map_batches cannot make a batch of a list of "
+            "objects: wrap them in a named dict field, e.g. return {'results': objects} instead of objects")
+    if isinstance(out, np.ndarray):
+        raise ValueError(
+            f"{operator}: the function returned a bare numpy.ndarray; return a dict of column name to "
+            "array, e.g. {'data': array} instead of array")
+    raise ValueError(
+        f"{operator}: the function returned a value of type {type(out).__name__}; map_batches expects "
+        "it to return a pandas.DataFrame, a pyarrow.Table or a dict[str, numpy.ndarray]")
+
+
+def _is_pandas_frame(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and type(obj).__module__.startswith("pandas")

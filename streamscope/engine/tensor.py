@@ -145,6 +145,8 @@ def arrow_to_numpy(column: pa.ChunkedArray | pa.Array, zero_copy_only: bool = Fa
         return object_array(_variable_rows(column))
     if is_python_object_type(arrow_type):
         return objects_to_numpy(column)
+    if pa.types.is_null(arrow_type):  # all-null columns: float32 NaNs, as Ray Data gives them
+        return np.full(len(column), np.nan, dtype=np.float32)
     if isinstance(arrow_type, pa.BaseExtensionType):
         column = column.storage
     try:
