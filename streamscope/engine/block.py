@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
-import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import batch_conversion, tensor
@@ -65,7 +64,9 @@ def to_block(data: Any) -> pa.Table:
     """Convert what a user function returned into a block.
 
     Accepts a ``pyarrow.Table`` or ``RecordBatch``, a ``pandas.DataFrame``, or a mapping of column
-    name to ndarray / list / Arrow array. Raises ``TypeError`` naming the type otherwise.
+    name to values (ndarray, list, torch tensor, Arrow array...), converted by Ray Data's column
+    rules (:mod:`streamscope.engine.batch_conversion`). Raises ``TypeError`` naming the type
+    otherwise. ``map_batches`` first refuses what Ray Data refuses (``check_batch_output``).
     """
     if isinstance(data, pa.Table):
         return data
@@ -82,7 +83,8 @@ def to_block(data: Any) -> pa.Table:
 
 
 def columns_to_block(columns: Mapping[str, Any]) -> pa.Table:
-    """A mapping of column name -> values (ndarray, list, Arrow array, scalar-broadcast not allowed)."""
+    """A mapping of column name -> values (ndarray, list, array-like, Arrow array; scalars are not
+    broadcast); every column must have the same length."""
     arrays: list[pa.Array | pa.ChunkedArray] = []
     names: list[str] = []
     length: int | None = None
@@ -182,7 +184,8 @@ def table_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
-    """Rows (dicts) -> block. Columns whose values are ndarrays become tensor columns.
+    """Rows (dicts) -> block; each key's values become a column by the batch-column rules
+    (ndarrays -> tensor columns, values Arrow cannot type -> Python objects).
 
     Fast path: every row has the first row's keys (one pass per column); otherwise the union of
     keys in first-seen order, with None where a row lacks a key.
