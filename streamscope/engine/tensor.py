@@ -86,7 +86,7 @@ def fixed_tensor_from_ndarray(values: np.ndarray) -> pa.Array:
     a fixed-size list of the Arrow value type.
     """
     values = np.ascontiguousarray(values)
-    if values.dtype.kind in "iuf":
+    if values.dtype.kind in "iuf" and values.size:
         return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
     shape = list(values.shape[1:])
     size = int(np.prod(shape)) if shape else 1
@@ -137,6 +137,9 @@ def arrow_to_numpy(column: pa.ChunkedArray | pa.Array, zero_copy_only: bool = Fa
     if isinstance(arrow_type, pa.FixedShapeTensorType):
         if column.null_count:
             return object_array(_fixed_rows(column))
+        if not len(column) or not all(arrow_type.shape):  # no elements: pyarrow cannot view them
+            dtype = np.dtype(arrow_type.value_type.to_pandas_dtype())
+            return np.empty((len(column), *arrow_type.shape), dtype=dtype)
         if not _numeric(arrow_type.value_type):
             return _flat_values(column.storage.flatten(), arrow_type.value_type).reshape(
                 (len(column), *arrow_type.shape))
