@@ -112,19 +112,27 @@ def pandas_to_block(df: Any) -> pa.Table:
     """pandas -> Arrow as Ray Data does it: object columns follow the batch-column rules (ndarrays
     become tensors, values Arrow cannot type become Python objects), the others go through
     ``pyarrow`` (extension dtypes via ``__arrow_array__``); columns holding only nulls become
-    null-typed so they concatenate with typed blocks."""
+    null-typed so they concatenate with typed blocks. A frame without object columns keeps
+    pyarrow's pandas metadata, so its dtypes (``Int64``, ``category``) come back in pandas
+    batches."""
     names = [str(c) for c in df.columns]
-    arrays = []
-    for position, name in enumerate(names):
-        series = df.iloc[:, position]
-        if series.dtype == object:
-            arrays.append(batch_conversion.column_to_arrow(name, series.to_numpy()))
-            continue
-        arr = pa.array(series, from_pandas=True)
-        if len(series) and arr.null_count == len(arr) and not isinstance(arr.type, pa.BaseExtensionType):
-            arr = pa.nulls(len(arr))
-        arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=names)
+    if not any(dtype == object for dtype in df.dtypes):
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    else:
+        arrays = []
+        for position, name in enumerate(names):
+            series = df.iloc[:, position]
+            if series.dtype == object:
+                arrays.append(batch_conversion.column_to_arrow(name, series.to_numpy()))
+            else:
+                arrays.append(pa.array(series, from_pandas=True))
+        table = pa.Table.from_arrays(arrays, names=names)
+    for position, dtype in enumerate(df.dtypes):
+        column = table.column(position)
+        if (column.null_count == len(column) and not isinstance(column.type, pa.BaseExtensionType)
+                and type(dtype).__name__ != "ArrowDtype" and not pa.types.is_null(column.type)):
+            table = table.set_column(position, names[position], pa.nulls(len(column)))
+    return table
 
 
 def block_to_batch(table: pa.Table, batch_format: str | None) -> Any:
