@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
-import numpy as np
 import pyarrow as pa
 
-from streamscope.engine import tensor
-from streamscope.engine.arrow_fast import list_to_arrow
+from streamscope.engine import batch_conversion, tensor
+from streamscope.engine.python_objects import is_python_object_type, object_array, objects_to_arrow
 
 Block = pa.Table
 
@@ -65,7 +64,9 @@ def to_block(data: Any) -> pa.Table:
     """Convert what a user function returned into a block.
 
     Accepts a ``pyarrow.Table`` or ``RecordBatch``, a ``pandas.DataFrame``, or a mapping of column
-    name to ndarray / list / Arrow array. Raises ``TypeError`` naming the type otherwise.
+    name to values (ndarray, list, torch tensor, Arrow array...), converted by Ray Data's column
+    rules (:mod:`streamscope.engine.batch_conversion`). Raises ``TypeError`` naming the type
+    otherwise. ``map_batches`` first refuses what Ray Data refuses (``check_batch_output``).
     """
     if isinstance(data, pa.Table):
         return data
@@ -82,7 +83,8 @@ def to_block(data: Any) -> pa.Table:
 
 
 def columns_to_block(columns: Mapping[str, Any]) -> pa.Table:
-    """A mapping of column name -> values (ndarray, list, Arrow array, scalar-broadcast not allowed)."""
+    """A mapping of column name -> values (ndarray, list, array-like, Arrow array; scalars are not
+    broadcast); every column must have the same length."""
     arrays: list[pa.Array | pa.ChunkedArray] = []
     names: list[str] = []
     length: int | None = None
@@ -103,46 +105,34 @@ def columns_to_block(columns: Mapping[str, Any]) -> pa.Table:
 
 
 def _to_arrow_column(name: str, values: Any) -> pa.Array | pa.ChunkedArray:
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values
-    if isinstance(values, np.ndarray):
-        return tensor.ndarray_to_arrow(values)
-    if type(values).__module__.startswith("pandas"):
-        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-        return tensor.ndarray_to_arrow(values)
-    if isinstance(values, (list, tuple)):
-        if values and any(isinstance(v, np.ndarray) for v in values):
-            return tensor.tensors_to_arrow(list(values))
-        try:
-            return pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise TypeError(f"column {name!r}: cannot convert values to Arrow ({exc})") from exc
-    if np.isscalar(values) or values is None:
-        raise TypeError(
-            f"column {name!r} is a scalar ({values!r}); a batch column must be an array with one value per row"
-        )
-    try:
-        return tensor.ndarray_to_arrow(np.asarray(values))
-    except Exception as exc:
-        raise TypeError(f"column {name!r}: cannot convert {type(values).__name__} to an array") from exc
+    return batch_conversion.column_to_arrow(name, values)
 
 
 def pandas_to_block(df: Any) -> pa.Table:
-    """pandas -> Arrow, with object columns holding ndarrays turned into tensor columns."""
-    tensor_cols = {}
-    for name in df.columns:
-        series = df[name]
-        if series.dtype == object and len(series) and isinstance(series.iloc[0], np.ndarray):
-            tensor_cols[str(name)] = tensor.tensors_to_arrow(list(series))
-    plain = df.drop(columns=list(tensor_cols)) if tensor_cols else df
-    table = pa.Table.from_pandas(plain, preserve_index=False)
-    if not tensor_cols:
-        return table
-    arrays = []
-    for name in df.columns:
-        key = str(name)
-        arrays.append(tensor_cols[key] if key in tensor_cols else table.column(key))
-    return pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns])
+    """pandas -> Arrow as Ray Data does it: object columns follow the batch-column rules (ndarrays
+    become tensors, values Arrow cannot type become Python objects), the others go through
+    ``pyarrow`` (extension dtypes via ``__arrow_array__``); columns holding only nulls become
+    null-typed so they concatenate with typed blocks. A frame without object columns keeps
+    pyarrow's pandas metadata, so its dtypes (``Int64``, ``category``) come back in pandas
+    batches."""
+    names = [str(c) for c in df.columns]
+    if not any(dtype == object for dtype in df.dtypes):
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    else:
+        arrays = []
+        for position, name in enumerate(names):
+            series = df.iloc[:, position]
+            if series.dtype == object:
+                arrays.append(batch_conversion.column_to_arrow(name, series.to_numpy()))
+            else:
+                arrays.append(pa.array(series, from_pandas=True))
+        table = pa.Table.from_arrays(arrays, names=names)
+    for position, dtype in enumerate(df.dtypes):
+        column = table.column(position)
+        if (column.null_count == len(column) and not isinstance(column.type, pa.BaseExtensionType)
+                and type(dtype).__name__ != "ArrowDtype" and not pa.types.is_null(column.type)):
+            table = table.set_column(position, names[position], pa.nulls(len(column)))
+    return table
 
 
 def block_to_batch(table: pa.Table, batch_format: str | None) -> Any:
@@ -158,22 +148,26 @@ def block_to_batch(table: pa.Table, batch_format: str | None) -> Any:
 
 
 def block_to_pandas(table: pa.Table) -> Any:
+    """Arrow -> pandas; tensor and Python-object columns become object columns of ndarrays / the
+    original objects (as Ray Data's pandas batches hold them)."""
     import pandas as pd
 
-    tensor_names = [f.name for f in table.schema if tensor.is_tensor_type(f.type)]
-    if not tensor_names:
+    special = [f.name for f in table.schema if _is_object_like(f.type)]
+    if not special:
         return table.to_pandas()
-    plain = table.drop_columns(tensor_names).to_pandas()
+    plain = table.drop_columns(special).to_pandas()
     data = {}
     for name in table.column_names:
-        if name in tensor_names:
+        if name in special:
             values = tensor.arrow_to_numpy(table.column(name))
-            obj = np.empty(len(values), dtype=object)
-            obj[:] = list(values)
-            data[name] = obj
+            data[name] = values if values.ndim == 1 else object_array(list(values))
         else:
             data[name] = plain[name]
     return pd.DataFrame(data, columns=table.column_names)
+
+
+def _is_object_like(arrow_type: pa.DataType) -> bool:
+    return tensor.is_tensor_type(arrow_type) or is_python_object_type(arrow_type)
 
 
 def iter_rows(table: pa.Table) -> Iterator[dict[str, Any]]:
@@ -198,7 +192,8 @@ def table_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
-    """Rows (dicts) -> block. Columns whose values are ndarrays become tensor columns.
+    """Rows (dicts) -> block; each key's values become a column by the batch-column rules
+    (ndarrays -> tensor columns, values Arrow cannot type -> Python objects).
 
     Fast path: every row has the first row's keys (one pass per column); otherwise the union of
     keys in first-seen order, with None where a row lacks a key.
@@ -225,20 +220,7 @@ def rows_to_block(rows: list[Mapping[str, Any]]) -> pa.Table:
 
 
 def _column_from_values(name: str, values: list) -> pa.Array:
-    probe = next((v for v in values if v is not None), None)
-    if isinstance(probe, np.ndarray) and probe.ndim > 0:
-        return tensor.tensors_to_arrow(values)
-    try:
-        return list_to_arrow(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        pass
-    if any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values):
-        return tensor.tensors_to_arrow(values)
-    plain = [v.item() if isinstance(v, (np.generic, np.ndarray)) else v for v in values]
-    try:
-        return pa.array(plain)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise TypeError(f"column {name!r}: values of mixed or unsupported types ({exc})") from exc
+    return batch_conversion.values_to_arrow(name, values)
 
 
 def concat_blocks(tables: list[pa.Table]) -> pa.Table:
@@ -262,7 +244,12 @@ def _unify_tensor_columns(tables: list[pa.Table]) -> list[pa.Table]:
     names = [n for n in tables[0].column_names if all(n in t.column_names for t in tables)]
     for name in names:
         types = [t.schema.field(name).type for t in tables]
-        if all(ty == types[0] for ty in types) or not all(tensor.is_tensor_type(ty) for ty in types):
+        if all(ty == types[0] for ty in types):
+            continue
+        if any(is_python_object_type(ty) for ty in types):
+            tables = _as_object_column(tables, name, types)
+            continue
+        if not all(tensor.is_tensor_type(ty) for ty in types):
             continue
         rows: list = []
         for t in tables:
@@ -276,6 +263,22 @@ def _unify_tensor_columns(tables: list[pa.Table]) -> list[pa.Table]:
             out.append(t.set_column(t.column_names.index(name), name, piece))
         tables = out
     return tables
+
+
+def _as_object_column(tables: list[pa.Table], name: str, types: list[pa.DataType]) -> list[pa.Table]:
+    """A column that is Python objects in one block and typed in another concatenates as Python
+    objects (Ray Data promotes it the same way); with tensors it cannot (Ray Data refuses too)."""
+    if any(tensor.is_tensor_type(ty) for ty in types):
+        raise ValueError(
+            f"column {name!r} holds Python objects in some blocks and tensors in others; they cannot "
+            "be concatenated: return values of one kind (for instance ndarrays of one rank) for it")
+    out = []
+    for t in tables:
+        column = t.column(name)
+        if not is_python_object_type(column.type):
+            column = objects_to_arrow(column.to_pylist())
+        out.append(t.set_column(t.column_names.index(name), name, column))
+    return out
 
 
 def split_block(table: pa.Table, max_bytes: int | None, max_rows: int | None = None) -> list[pa.Table]:

@@ -174,6 +174,9 @@ class DataContext(CheckedFields):
     actor_init_max_retries: int = 3
     max_map_retries: int = 0
     retried_map_errors: Any = False
+    enable_fallback_to_arrow_object_ext_type: Optional[bool] = None
+    """Column values Arrow has no type for (``[1, "a"]``, PIL images, user objects) become a
+    column of pickled Python objects; ``False`` makes them an error naming the column instead."""
     downstream_capacity_backpressure_ratio: Optional[float] = DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO
     """An operator waits while the next one has more than this many times its parallelism in
     queued input blocks; ``None`` turns the policy off (as in Ray Data)."""

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine.arrow_fast import numpy_to_arrow
+from streamscope.engine.python_objects import is_python_object_type, object_array, objects_to_numpy
 
 FIXED_SHAPE_TENSOR = "arrow.fixed_shape_tensor"
 VARIABLE_SHAPE_TENSOR = "arrow.variable_shape_tensor"
@@ -60,7 +61,7 @@ def ndarray_to_arrow(values: np.ndarray) -> pa.Array:
         values = np.ascontiguousarray(values)
         if values.dtype == object:
             return _ragged_to_arrow(list(values))
-        return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
+        return fixed_tensor_from_ndarray(values)
     if values.dtype == object and len(values) and any(isinstance(v, np.ndarray) for v in values):
         return tensors_to_arrow(list(values))
     return numpy_to_arrow(values)
@@ -73,8 +74,27 @@ def tensors_to_arrow(items: Sequence[Any]) -> pa.Array:
     if present and all(a is not None for a in arrays):
         first = present[0]
         if all(a.shape == first.shape and a.dtype == first.dtype for a in present) and first.ndim >= 1:
-            return pa.FixedShapeTensorArray.from_numpy_ndarray(np.ascontiguousarray(np.stack(present)))
+            return fixed_tensor_from_ndarray(np.stack(present))
     return _ragged_to_arrow(arrays)
+
+
+def fixed_tensor_from_ndarray(values: np.ndarray) -> pa.Array:
+    """An n-D ndarray (first axis = rows) as a fixed-shape tensor column.
+
+    pyarrow builds numeric tensors from the buffer directly; booleans, strings and timestamps
+    (which its ``from_numpy_ndarray`` refuses, and Ray Data keeps as tensors) are stored through
+    a fixed-size list of the Arrow value type.
+    """
+    values = np.ascontiguousarray(values)
+    if values.dtype.kind in "iuf" and values.size:
+        return pa.FixedShapeTensorArray.from_numpy_ndarray(values)
+    shape = list(values.shape[1:])
+    size = int(np.prod(shape)) if shape else 1
+    flat = pa.array(values.reshape(-1))
+    ext_type = pa.fixed_shape_tensor(flat.type, shape)
+    storage = pa.FixedSizeListArray.from_arrays(flat, size) if size else pa.array(
+        [[]] * len(values), type=pa.list_(flat.type, 0))
+    return pa.ExtensionArray.from_storage(ext_type, storage)
 
 
 def _ragged_to_arrow(arrays: Sequence[np.ndarray | None]) -> pa.Array:
@@ -89,10 +109,14 @@ def _ragged_to_arrow(arrays: Sequence[np.ndarray | None]) -> pa.Array:
         )
     dtype = np.result_type(*[a.dtype for a in present])
     value_type = pa.from_numpy_dtype(dtype)
-    data = [None if a is None else a.astype(dtype, copy=False).ravel() for a in arrays]
+    # One flat buffer plus offsets: a single copy, not an Arrow conversion per row.
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    np.cumsum([0 if a is None else a.size for a in arrays], out=offsets[1:])
+    flat = np.concatenate([a.astype(dtype, copy=False).ravel() for a in present])
+    values = numpy_to_arrow(flat) if flat.dtype.kind in "iufb" else pa.array(flat, type=value_type)
     shapes = [None if a is None else list(a.shape) for a in arrays]
     ext_type = variable_shape_tensor_type(value_type, ndim)
-    data_arr = pa.array(data, type=pa.list_(value_type))
+    data_arr = pa.ListArray.from_arrays(pa.array(offsets), values)
     shape_arr = pa.array(shapes, type=pa.list_(pa.int32(), ndim))
     mask = pa.array([a is None for a in arrays])
     storage = pa.StructArray.from_arrays([data_arr, shape_arr], fields=list(ext_type.storage_type), mask=mask)
@@ -112,12 +136,20 @@ def arrow_to_numpy(column: pa.ChunkedArray | pa.Array, zero_copy_only: bool = Fa
     arrow_type = column.type
     if isinstance(arrow_type, pa.FixedShapeTensorType):
         if column.null_count:
-            return np.array([None if v is None else v for v in _fixed_rows(column)], dtype=object)
+            return object_array(_fixed_rows(column))
+        if not len(column) or not all(arrow_type.shape):  # no elements: pyarrow cannot view them
+            dtype = np.dtype(arrow_type.value_type.to_pandas_dtype())
+            return np.empty((len(column), *arrow_type.shape), dtype=dtype)
+        if not _numeric(arrow_type.value_type):
+            return _flat_values(column.storage.flatten(), arrow_type.value_type).reshape(
+                (len(column), *arrow_type.shape))
         return column.to_numpy_ndarray()
     if isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == VARIABLE_SHAPE_TENSOR:
-        out = np.empty(len(column), dtype=object)
-        out[:] = _variable_rows(column)
-        return out
+        return object_array(_variable_rows(column))
+    if is_python_object_type(arrow_type):
+        return objects_to_numpy(column)
+    if pa.types.is_null(arrow_type):  # all-null columns: float32 NaNs, as Ray Data gives them
+        return np.full(len(column), np.nan, dtype=np.float32)
     if isinstance(arrow_type, pa.BaseExtensionType):
         column = column.storage
     try:
@@ -133,8 +165,20 @@ def _fixed_rows(column: pa.Array) -> list[np.ndarray | None]:
         if not column[i].is_valid:
             out.append(None)
         else:
-            values = column.storage[i].values.to_numpy(zero_copy_only=False)
+            values = _flat_values(column.storage[i].values, column.type.value_type)
             out.append(values.reshape(shape))
+    return out
+
+
+def _numeric(value_type: pa.DataType) -> bool:
+    return pa.types.is_integer(value_type) or pa.types.is_floating(value_type)
+
+
+def _flat_values(values: pa.Array, value_type: pa.DataType) -> np.ndarray:
+    """Tensor elements as numpy; strings come back as numpy's fixed-width ``<U`` (as they went in)."""
+    out = values.to_numpy(zero_copy_only=False)
+    if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+        return out.astype(str)
     return out
 
 
@@ -148,7 +192,7 @@ def _variable_rows(column: pa.Array) -> list[np.ndarray | None]:
             out.append(None)
             continue
         shape = tuple(shapes[i].values.to_numpy())
-        out.append(data[i].values.to_numpy(zero_copy_only=False).reshape(shape))
+        out.append(_flat_values(data[i].values, data.type.value_type).reshape(shape))
     return out
 
 
@@ -157,5 +201,5 @@ def tensor_scalar_to_numpy(column: pa.Array, index: int) -> np.ndarray | None:
     if isinstance(column.type, pa.FixedShapeTensorType):
         if not column[index].is_valid:
             return None
-        return column.storage[index].values.to_numpy(zero_copy_only=False).reshape(tuple(column.type.shape))
+        return _flat_values(column.storage[index].values, column.type.value_type).reshape(tuple(column.type.shape))
     return _variable_rows(column.slice(index, 1))[0]

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import pyarrow as pa
 
+from streamscope.engine.batch_conversion import check_batch_output
 from streamscope.engine.block import BATCH_FORMATS, block_to_batch, concat_blocks, to_block
 from streamscope.engine.runtime.base import TaskContext
 from streamscope.engine.transforms.udf import UserFunction, tag
@@ -68,13 +69,11 @@ class MapBatchesTransform:
                 yield self._validate(out)
 
     def _validate(self, out: Any) -> pa.Table:
-        if isinstance(out, (int, float, str, bytes, bool, type(None))) or isinstance(out, np.ndarray) and not isinstance(out, Mapping):
-            err = ValueError(
-                f"The `fn` you passed to `map_batches` ({self.name}) returned a value of type {type(out).__name__}. "
-                "map_batches expects `fn` to return a `pandas.DataFrame`, `pyarrow.Table`, or `dict[str, numpy.ndarray]`."
-            )
-            tag(err, self.name)
-            raise err
+        try:
+            check_batch_output(out, self.name)
+        except ValueError as exc:
+            tag(exc, self.name)
+            raise
         try:
             return to_block(out)
         except (TypeError, ValueError) as exc:
