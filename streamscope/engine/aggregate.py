@@ -135,6 +135,41 @@ class AggregateFn(AggregateFnV2):
         return accumulator if self._finalize_fn is None else self._finalize_fn(accumulator)
 
 
+class VectorizedAggregateFnV2(AggregateFnV2):
+    """Ray Data's base for custom aggregations whose partials merge a whole column at a time:
+    implement ``aggregate_block`` and ``_combine_column(accumulator_col)`` (a pyarrow Array of
+    partial accumulators, or a pandas object Series when they do not fit an Arrow type, to one
+    accumulator). streamscope merges partials two at a time, calling ``_combine_column`` on a
+    column of two.
+
+    Examples:
+        >>> import pyarrow.compute as pc
+        >>> from streamscope.aggregate import VectorizedAggregateFnV2
+        >>> class Total(VectorizedAggregateFnV2):
+        ...     def __init__(self, on):
+        ...         super().__init__(f"total({on})", zero_factory=lambda: 0, on=on, ignore_nulls=True)
+        ...     def aggregate_block(self, block):
+        ...         return pc.sum(block[self.get_target_column()]).as_py() or 0
+        ...     def _combine_column(self, accumulator_col):
+        ...         return pc.sum(accumulator_col).as_py()
+        >>> streamscope.range(5).aggregate(Total("id"))
+        {'total(id)': 10}
+    """
+
+    def _combine_column(self, accumulator_col: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement _combine_column")
+
+    def combine(self, current_accumulator: Any, new: Any) -> Any:
+        """Merge two partials through ``_combine_column`` (as a column of two)."""
+        try:
+            column: Any = pa.array([current_accumulator, new])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            import pandas as pd
+
+            column = pd.Series([current_accumulator, new], dtype=object)
+        return self._combine_column(column)
+
+
 class _Vectorized(AggregateFnV2):
     """Built-ins: state columns computed with pyarrow hash aggregates."""
 
@@ -448,4 +483,4 @@ def loads(data: bytes) -> Any:
     return pickle.loads(data)
 
 
-__all__ = ["AggregateFn", "AggregateFnV2", "Count", "Sum", "Min", "Max", "Mean", "Std", "AbsMax", "Quantile", "Unique"]
+__all__ = ["AggregateFn", "AggregateFnV2", "VectorizedAggregateFnV2", "Count", "Sum", "Min", "Max", "Mean", "Std", "AbsMax", "Quantile", "Unique"]
