@@ -18,6 +18,7 @@ Accuracy (what the tests check):
 
 from __future__ import annotations
 
+import collections
 import pickle
 from typing import Any, List, Optional
 
@@ -80,7 +81,8 @@ class ApproximateQuantile(AggregateFnV2):
     def aggregate_block(self, block: pa.Table) -> bytes:
         """A serialized sketch of the block's valid values."""
         column = _column(self, block)
-        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)
+                or pa.types.is_null(column.type)):
             raise TypeError(f"{self.name}: column {self._target_col_name!r} must be numeric, got {column.type}")
         values = np.asarray(pc.drop_null(column).cast(pa.float64()), dtype=np.float64).astype(np.float32)
         sketch = self._sketch()
@@ -140,9 +142,15 @@ class ApproximateTopK(AggregateFnV2):
         column = _column(self, block)
         if self._encode_lists and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
             column = pc.list_flatten(column)
-        counts = pc.value_counts(pc.drop_null(column))
+        column = pc.drop_null(column)
         sketch = self._sketch()
-        for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+        try:
+            counts = pc.value_counts(column)
+            pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())
+        except pa.ArrowNotImplementedError:  # lists, structs: count them in Python
+            pairs = collections.Counter(pickle.dumps(v) for v in column.to_pylist()).items()
+            pairs = ((pickle.loads(k), c) for k, c in pairs)
+        for value, count in pairs:
             sketch.update(pickle.dumps(value).hex(), count)
         return sketch.serialize()
 
