@@ -4,6 +4,7 @@ the elements of list values) and Categorizer (pandas Categorical dtypes)."""
 from __future__ import annotations
 
 import collections
+import pickle
 from typing import Any, Optional
 
 import numpy as np
@@ -39,6 +40,15 @@ class _ElementCounts(AggregateFnV2):
         merged = collections.Counter(current_accumulator)
         merged.update(new)
         return merged
+
+    def finalize(self, accumulator: collections.Counter) -> bytes:
+        """Pickled, so any token type leaves the exchange as one binary value (see ``_counts``)."""
+        return pickle.dumps(accumulator)
+
+
+def _counts(result: dict, name: str) -> collections.Counter:
+    data = result.get(name)
+    return pickle.loads(data) if data is not None else collections.Counter()
 
 
 def _sorted(values: list) -> list:
@@ -76,7 +86,7 @@ class MultiHotEncoder(Preprocessor):
     def _fit(self, ds):
         result = ds.aggregate(*[_ElementCounts(c) for c in self.columns]) or {}
         for c in self.columns:
-            counts = result.get(f"element_counts({c})") or collections.Counter()
+            counts = _counts(result, f"element_counts({c})")
             values = list(counts)
             if c in self.max_categories:
                 ranked = sorted(counts.items(), key=lambda kv: -kv[1])

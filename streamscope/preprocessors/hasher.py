@@ -18,7 +18,7 @@ def simple_hash(value: object, num_features: int) -> int:
     Examples:
         >>> from streamscope.preprocessors.hasher import simple_hash
         >>> simple_hash("apple", 8)
-        4
+        3
     """
     return int(hashlib.sha256(str(value).encode()).hexdigest(), 16) % num_features
 
@@ -33,8 +33,8 @@ class FeatureHasher(Preprocessor):
         >>> from streamscope.preprocessors import FeatureHasher
         >>> ds = streamscope.from_items([{"apple": 1, "banana": 2}, {"apple": 0, "banana": 5}])
         >>> rows = FeatureHasher(["apple", "banana"], num_features=8, output_column="hashed").transform(ds).take()
-        >>> [list(r["hashed"]) for r in rows]
-        [[0, 0, 0, 0, 1, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 5]]
+        >>> [r["hashed"].tolist() for r in rows]
+        [[0, 0, 0, 1, 0, 0, 2, 0], [0, 0, 0, 0, 0, 0, 5, 0]]
     """
 
     _is_fittable = False

