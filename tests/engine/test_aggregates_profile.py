@@ -142,3 +142,20 @@ def test_many_groups_through_a_spilling_exchange(runtime, ctx):
     assert np.allclose(got["zero_pct(v)"].to_numpy(), (want["v"].apply(lambda s: (s == 0).mean() * 100)).to_numpy())
     assert (got["missing_pct(v)"] == 0.0).all()
     assert g.stats().spilled_bytes > 0
+
+
+def test_unique_encode_lists_flattens(runtime):
+    from streamscope.aggregate import Unique
+
+    rows = [{"k": 1, "t": [3, 1]}, {"k": 1, "t": [1, 2]}, {"k": 2, "t": [None, 4]}, {"k": 2, "t": None}, {"k": 2, "t": [4]}]
+    ds = ss.from_items(rows).repartition(3)
+    got = {r["k"]: r["unique(t)"] for r in ds.groupby("k").aggregate(Unique("t", encode_lists=True)).take_all()}
+    for k in (1, 2):
+        elements = {e for r in rows if r["k"] == k and r["t"] is not None for e in r["t"]}
+        assert got[k] == ([None] if None in elements else []) + sorted(e for e in elements if e is not None)
+    flat = ds.aggregate(Unique("t", encode_lists=Unique.ListEncodingMode.FLATTEN, ignore_nulls=True))
+    assert flat == {"unique(t)": [1, 2, 3, 4]}
+    with pytest.raises(ValueError, match="HASH is not supported"):
+        Unique("t", encode_lists=Unique.ListEncodingMode.HASH)
+    with pytest.raises(TypeError, match="encode_lists must be a bool"):
+        Unique("t", encode_lists="yes")
