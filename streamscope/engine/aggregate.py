@@ -54,6 +54,8 @@ class AggregateFnV2:
 
     def __init__(self, name: str, zero_factory: Callable[[], Any] = lambda: None, *, on: Optional[str] = None,
                  ignore_nulls: bool = True):
+        if not name or not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string (the output column), got {name!r}")
         self.name = name
         self._zero_factory = zero_factory
         self._target_col_name = on

@@ -94,3 +94,33 @@ def test_missing_datasketches_names_the_extra(monkeypatch):
         ApproximateQuantile("v", [0.5])
     with pytest.raises(ImportError, match="datasketches"):
         aggregate_sketches.datasketches()
+
+
+def test_python_partial_states_through_a_spilling_exchange(runtime, ctx):
+    """Sketch and ValueCounter accumulators are binary state values: they spill and merge like
+    the built-ins' state columns."""
+    import pandas as pd
+
+    from streamscope.aggregate import ValueCounter
+
+    ctx.object_store_capacity_bytes = 256 << 10
+    n, groups = 60_000, 300
+
+    def add(batch):
+        ids = batch["id"]
+        return {"k": (ids * 7919) % groups, "v": (ids % 97).astype(np.float64), "w": ids % 5}
+
+    g = ss.range(n, override_num_blocks=12).map_batches(add).groupby("k").aggregate(
+        ApproximateQuantile("v", [0.0, 0.5, 1.0], quantile_precision=200), ValueCounter("w"))
+    got = g.to_pandas().set_index("k").sort_index()
+    ids = np.arange(n)
+    want = pd.DataFrame({"k": (ids * 7919) % groups, "v": (ids % 97).astype(float), "w": ids % 5}).groupby("k")
+    assert len(got) == groups
+    for k, q in got["approx_quantile(v)"].items():
+        vals = want.get_group(k)["v"].to_numpy()
+        assert q[0] == vals.min() and q[2] == vals.max()
+        rank = (vals <= q[1]).mean()
+        assert abs(rank - 0.5) <= 0.0133 + 1 / len(vals)
+    for k, vc in got["value_counter(w)"].items():
+        assert dict(zip(vc["values"], vc["counts"])) == want.get_group(k)["w"].value_counts().to_dict()
+    assert g.stats().spilled_bytes > 0
