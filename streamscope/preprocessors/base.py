@@ -84,6 +84,45 @@ class Preprocessor:
             return "NOT_FITTABLE"
         return "FITTED" if self.stats_ is not None else "NOT_FITTED"
 
+    def has_stats(self) -> bool:
+        """Whether ``fit`` left any statistics (``stats_`` is non-empty).
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"])
+            >>> scaler.has_stats(), scaler.fit(streamscope.from_items([{"x": 1}])).has_stats()
+            (False, True)
+        """
+        return bool(self.stats_)
+
+    def get_input_columns(self) -> list:
+        """The columns this preprocessor reads (``columns``, or ``label_column`` for LabelEncoder).
+
+        Examples:
+            >>> from streamscope.preprocessors import Normalizer
+            >>> Normalizer(columns=["a", "b"]).get_input_columns()
+            ['a', 'b']
+        """
+        if hasattr(self, "columns"):
+            return list(self.columns)
+        return [self.label_column] if hasattr(self, "label_column") else []
+
+    def get_output_columns(self) -> list:
+        """The columns this preprocessor writes (``output_columns``, ``output_column`` or
+        ``output_column_name``).
+
+        Examples:
+            >>> from streamscope.preprocessors import FeatureHasher
+            >>> FeatureHasher(columns=["a", "b"], num_features=4, output_column="h").get_output_columns()
+            ['h']
+        """
+        if hasattr(self, "output_columns"):
+            return list(self.output_columns)
+        for name in ("output_column", "output_column_name"):
+            if hasattr(self, name):
+                return [getattr(self, name)]
+        return self.get_input_columns()
+
     def fit(self, ds: Any) -> "Preprocessor":
         """Compute the statistics (``stats_``) over ``ds``; returns the preprocessor itself.
 

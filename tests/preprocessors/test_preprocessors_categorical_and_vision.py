@@ -128,3 +128,15 @@ def test_public_base_and_chain_with_new_preprocessors():
     out = chain.fit_transform(ss.from_pandas(df)).to_pandas()
     na = np.array([0.6, 1 / np.sqrt(2)])
     assert np.allclose(sorted(out["a"]), sorted((na - na.min()) / (na.max() - na.min())))
+
+
+def test_input_and_output_columns_and_has_stats():
+    from streamscope.preprocessors import Concatenator, FeatureHasher, LabelEncoder
+
+    assert Normalizer(["a", "b"], output_columns=["x", "y"]).get_output_columns() == ["x", "y"]
+    assert FeatureHasher(["a"], num_features=2, output_column="h").get_output_columns() == ["h"]
+    assert Concatenator(["a", "b"], output_column_name="f").get_output_columns() == ["f"]
+    assert LabelEncoder("y").get_input_columns() == ["y"] and LabelEncoder("y").get_output_columns() == ["y"]
+    scaler = MinMaxScaler(["x"])
+    assert not scaler.has_stats()
+    assert scaler.fit(ss.from_items([{"x": 1.0}])).has_stats()
