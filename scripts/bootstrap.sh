@@ -30,6 +30,7 @@ bokeh==3.9.2
 jupyter_bokeh==4.1.0
 ray==2.60.0
 nvidia-ml-py==13.615.71
+datasketches==5.2.0
 pytest==9.2.0
 pytest-timeout==2.4.0
 hypothesis==6.170.17

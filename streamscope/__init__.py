@@ -44,6 +44,7 @@ from streamscope.engine.api.read import (
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
+from streamscope.preprocessors import Preprocessor  # noqa: E402  (ray.data.Preprocessor)
 
 __version__ = "0.1.0"
 
@@ -84,7 +85,7 @@ def unload_ipython_extension(ipython):  # pragma: no cover
 
 
 __all__ = [
-    "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
+    "Preprocessor", "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
     "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",

@@ -15,6 +15,7 @@ counts rows; ``Count(on, ignore_nulls=True)`` counts valid values.
 
 from __future__ import annotations
 
+import enum
 import pickle
 from typing import Any, Callable, Optional
 
@@ -53,6 +54,8 @@ class AggregateFnV2:
 
     def __init__(self, name: str, zero_factory: Callable[[], Any] = lambda: None, *, on: Optional[str] = None,
                  ignore_nulls: bool = True):
+        if not name or not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string (the output column), got {name!r}")
         self.name = name
         self._zero_factory = zero_factory
         self._target_col_name = on
@@ -133,6 +136,41 @@ class AggregateFn(AggregateFnV2):
 
     def finalize(self, accumulator: Any) -> Any:
         return accumulator if self._finalize_fn is None else self._finalize_fn(accumulator)
+
+
+class VectorizedAggregateFnV2(AggregateFnV2):
+    """Ray Data's base for custom aggregations whose partials merge a whole column at a time:
+    implement ``aggregate_block`` and ``_combine_column(accumulator_col)`` (a pyarrow Array of
+    partial accumulators, or a pandas object Series when they do not fit an Arrow type, to one
+    accumulator). streamscope merges partials two at a time, calling ``_combine_column`` on a
+    column of two.
+
+    Examples:
+        >>> import pyarrow.compute as pc
+        >>> from streamscope.aggregate import VectorizedAggregateFnV2
+        >>> class Total(VectorizedAggregateFnV2):
+        ...     def __init__(self, on):
+        ...         super().__init__(f"total({on})", zero_factory=lambda: 0, on=on, ignore_nulls=True)
+        ...     def aggregate_block(self, block):
+        ...         return pc.sum(block[self.get_target_column()]).as_py() or 0
+        ...     def _combine_column(self, accumulator_col):
+        ...         return pc.sum(accumulator_col).as_py()
+        >>> streamscope.range(5).aggregate(Total("id"))
+        {'total(id)': 10}
+    """
+
+    def _combine_column(self, accumulator_col: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement _combine_column")
+
+    def combine(self, current_accumulator: Any, new: Any) -> Any:
+        """Merge two partials through ``_combine_column`` (as a column of two)."""
+        try:
+            column: Any = pa.array([current_accumulator, new])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            import pandas as pd
+
+            column = pd.Series([current_accumulator, new], dtype=object)
+        return self._combine_column(column)
 
 
 class _Vectorized(AggregateFnV2):
@@ -392,20 +430,59 @@ class Quantile(_ListState):
 
 class Unique(_ListState):
     """The group's distinct values of ``on`` as a list (``unique(on)``), nulls included unless
-    ``ignore_nulls=True``.
+    ``ignore_nulls=True``. For a list column, ``encode_lists=True`` (or
+    ``Unique.ListEncodingMode.FLATTEN``) gives the distinct elements of the lists.
 
     Examples:
         >>> from streamscope.aggregate import Unique
         >>> streamscope.from_items(["b", "a", "b"]).aggregate(Unique("item"))
         {'unique(item)': ['a', 'b']}
+        >>> streamscope.from_items([{"t": [1, 2]}, {"t": [2, 3]}]).aggregate(Unique("t", encode_lists=True))
+        {'unique(t)': [1, 2, 3]}
     """
 
     _label = "unique"
     _map_fn = "distinct"
 
+    class ListEncodingMode(str, enum.Enum):
+        """How ``Unique`` treats a list column: ``FLATTEN`` gives the distinct elements of the
+        lists (as ``encode_lists=True``). Ray Data's ``HASH`` (distinct hashes of the lists, with
+        polars' row hash) is refused: the hash values would not match Ray's."""
+
+        FLATTEN = "FLATTEN"
+        HASH = "HASH"
+
     def __init__(self, on: Optional[str] = None, ignore_nulls: bool = False, alias_name: Optional[str] = None,
                  encode_lists: Any = None):
         super().__init__(on, ignore_nulls, alias_name)
+        if encode_lists == Unique.ListEncodingMode.HASH:
+            raise ValueError("Unique: encode_lists=ListEncodingMode.HASH is not supported (its values are polars "
+                             "row hashes); use encode_lists=True for the distinct elements, or the default for whole lists")
+        if encode_lists is not None and not isinstance(encode_lists, (bool, Unique.ListEncodingMode)):
+            raise TypeError(f"Unique: encode_lists must be a bool, Unique.ListEncodingMode or None, got {encode_lists!r}")
+        self._flatten = bool(encode_lists)  # True or FLATTEN
+        if self._flatten:
+            # the elements of a group's lists are gathered in Python: pyarrow's hash aggregates
+            # cannot group by row and flatten at once
+            self.vectorized = False
+            self.list_state = False
+            self._zero_factory = set
+
+    def aggregate_block(self, block: pa.Table) -> set:
+        """(``encode_lists=True``) the block's distinct list elements."""
+        column = self._input(block)
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type) or pa.types.is_fixed_size_list(column.type):
+            column = pc.list_flatten(column)
+        values = pc.unique(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).to_pylist()
+        return {v for v in values if not (self._ignore_nulls and v is None)}
+
+    def combine(self, current_accumulator: set, new: set) -> set:
+        """(``encode_lists=True``) the union of two partial sets."""
+        return set(current_accumulator) | set(new)
+
+    def finalize(self, accumulator: set) -> list:
+        """(``encode_lists=True``) the distinct elements, None first, the rest sorted."""
+        return sorted_unique(list(accumulator))
 
     def _map_specs(self, table, p):
         mode = "only_valid" if self._ignore_nulls else "all"
@@ -448,4 +525,4 @@ def loads(data: bytes) -> Any:
     return pickle.loads(data)
 
 
-__all__ = ["AggregateFn", "AggregateFnV2", "Count", "Sum", "Min", "Max", "Mean", "Std", "AbsMax", "Quantile", "Unique"]
+__all__ = ["AggregateFn", "AggregateFnV2", "VectorizedAggregateFnV2", "Count", "Sum", "Min", "Max", "Mean", "Std", "AbsMax", "Quantile", "Unique"]

@@ -8,7 +8,10 @@ same function to a single in-memory batch.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import base64
+from typing import Any, Optional, Union
+
+import cloudpickle
 
 from streamscope.engine.block import block_to_batch, block_to_pandas, columns_to_block, pandas_to_block
 
@@ -44,6 +47,11 @@ class Preprocessor:
     """
 
     _is_fittable = True
+    _batch_format = "pandas"
+    """``"pandas"``: the transformation is ``_transform_pandas(df)``; ``"numpy"``: it is
+    ``_transform_numpy(batch)`` on a dict of ndarrays (tensors, images)."""
+
+    _SERIAL_MAGIC = b"streamscope-preprocessor:1:"
 
     def __init__(self) -> None:
         self.stats_: Optional[dict] = None
@@ -53,6 +61,9 @@ class Preprocessor:
         raise NotImplementedError
 
     def _transform_pandas(self, df: Any) -> Any:
+        raise NotImplementedError
+
+    def _transform_numpy(self, batch: dict) -> dict:
         raise NotImplementedError
 
     # ---- public API ----------------------------------------------------------------------------
@@ -72,6 +83,45 @@ class Preprocessor:
         if not self._is_fittable:
             return "NOT_FITTABLE"
         return "FITTED" if self.stats_ is not None else "NOT_FITTED"
+
+    def has_stats(self) -> bool:
+        """Whether ``fit`` left any statistics (``stats_`` is non-empty).
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler
+            >>> scaler = MinMaxScaler(columns=["x"])
+            >>> scaler.has_stats(), scaler.fit(streamscope.from_items([{"x": 1}])).has_stats()
+            (False, True)
+        """
+        return bool(self.stats_)
+
+    def get_input_columns(self) -> list:
+        """The columns this preprocessor reads (``columns``, or ``label_column`` for LabelEncoder).
+
+        Examples:
+            >>> from streamscope.preprocessors import Normalizer
+            >>> Normalizer(columns=["a", "b"]).get_input_columns()
+            ['a', 'b']
+        """
+        if hasattr(self, "columns"):
+            return list(self.columns)
+        return [self.label_column] if hasattr(self, "label_column") else []
+
+    def get_output_columns(self) -> list:
+        """The columns this preprocessor writes (``output_columns``, ``output_column`` or
+        ``output_column_name``).
+
+        Examples:
+            >>> from streamscope.preprocessors import FeatureHasher
+            >>> FeatureHasher(columns=["a", "b"], num_features=4, output_column="h").get_output_columns()
+            ['h']
+        """
+        if hasattr(self, "output_columns"):
+            return list(self.output_columns)
+        for name in ("output_column", "output_column_name"):
+            if hasattr(self, name):
+                return [getattr(self, name)]
+        return self.get_input_columns()
 
     def fit(self, ds: Any) -> "Preprocessor":
         """Compute the statistics (``stats_``) over ``ds``; returns the preprocessor itself.
@@ -114,7 +164,7 @@ class Preprocessor:
             [{'x': 0.5}, {'x': 2.0}]
         """
         self._check_fitted()
-        return ds.map_batches(_BatchFn(self), batch_format="pandas", batch_size=batch_size, num_cpus=num_cpus,
+        return ds.map_batches(_BatchFn(self), batch_format=self._batch_format, batch_size=batch_size, num_cpus=num_cpus,
                               memory=memory, concurrency=concurrency)
 
     def transform_batch(self, data: Any) -> Any:
@@ -132,7 +182,14 @@ class Preprocessor:
         import pyarrow as pa
 
         self._check_fitted()
-        if isinstance(data, pd.DataFrame):
+        if self._batch_format == "numpy":
+            if isinstance(data, pd.DataFrame):
+                return block_to_pandas(columns_to_block(self._transform_numpy(block_to_batch(pandas_to_block(data), "numpy"))))
+            if isinstance(data, pa.Table):
+                return columns_to_block(self._transform_numpy(block_to_batch(data, "numpy")))
+            if isinstance(data, dict):
+                return self._transform_numpy(dict(data))
+        elif isinstance(data, pd.DataFrame):
             return self._transform_pandas(data.copy())
         if isinstance(data, pa.Table):
             return pandas_to_block(self._transform_pandas(block_to_pandas(data)))
@@ -140,6 +197,37 @@ class Preprocessor:
             df = block_to_pandas(columns_to_block(data))
             return block_to_batch(pandas_to_block(self._transform_pandas(df)), "numpy")
         raise TypeError(f"transform_batch expects a pandas DataFrame, dict of ndarrays or pyarrow Table, got {type(data).__name__}")
+
+    def serialize(self) -> bytes:
+        """The preprocessor, fitted statistics included, as bytes (cloudpickle, so functions such
+        as a ``tokenization_fn`` travel too); :meth:`deserialize` reads them back. Like Ray Data's
+        format it is not meant to outlive the library version that wrote it.
+
+        Examples:
+            >>> from streamscope.preprocessors import MinMaxScaler, Preprocessor
+            >>> scaler = MinMaxScaler(columns=["x"]).fit(streamscope.from_items([{"x": 0}, {"x": 4}]))
+            >>> Preprocessor.deserialize(scaler.serialize()).stats_
+            {'min(x)': 0, 'max(x)': 4}
+        """
+        return self._SERIAL_MAGIC + cloudpickle.dumps(self)
+
+    @staticmethod
+    def deserialize(serialized: Union[bytes, str]) -> "Preprocessor":
+        """The preprocessor that :meth:`serialize` wrote (bytes, or their base64 text).
+
+        Examples:
+            >>> from streamscope.preprocessors import Normalizer, Preprocessor
+            >>> Preprocessor.deserialize(Normalizer(columns=["a", "b"]).serialize())
+            Normalizer(columns=['a', 'b'], norm='l2', output_columns=['a', 'b'])
+        """
+        data = base64.b64decode(serialized) if isinstance(serialized, str) else bytes(serialized)
+        magic = Preprocessor._SERIAL_MAGIC
+        if not data.startswith(magic):
+            raise ValueError("Preprocessor.deserialize: these bytes were not written by Preprocessor.serialize()")
+        obj = cloudpickle.loads(data[len(magic):])
+        if not isinstance(obj, Preprocessor):
+            raise ValueError(f"Preprocessor.deserialize: got a {type(obj).__name__}, not a Preprocessor")
+        return obj
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "stats_")
@@ -154,8 +242,10 @@ class _BatchFn:
         # shown in plans and live views as MapBatches(StandardScaler.transform)
         self.__name__ = f"{type(preprocessor).__name__}.transform"
 
-    def __call__(self, df: Any) -> Any:
-        return self.preprocessor._transform_pandas(df)
+    def __call__(self, batch: Any) -> Any:
+        if self.preprocessor._batch_format == "numpy":
+            return self.preprocessor._transform_numpy(batch)
+        return self.preprocessor._transform_pandas(batch)
 
 
 def output_columns(columns: list[str], output_columns: Optional[list[str]]) -> list[str]:
