@@ -10,10 +10,8 @@ from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
 
 
 class BinaryDatasource(FileBasedDatasource):
-    def __init__(self, paths: Any, *, include_paths: bool = False, filesystem: Any = None,
-                 ignore_missing_paths: bool = False, file_extensions: Any = _DEFAULT, shuffle: Any = None):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+    def __init__(self, paths: Any, *, file_extensions: Any = _DEFAULT, **file_args: Any):
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
 
     def get_name(self) -> str:
         return "ReadBinary"
