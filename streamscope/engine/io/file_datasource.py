@@ -324,8 +324,14 @@ class FileBasedDatasource(Datasource):
         return table
 
     def _finish_block(self, table: pa.Table, path: str) -> pa.Table:
-        table = self._add_file_columns(table, path)
-        return self._filter_and_project(table, display_path(self._fs, path))
+        shown = display_path(self._fs, path)
+        try:
+            table = self._add_file_columns(table, path)
+            return self._filter_and_project(table, shown)
+        except DataSourceError:
+            raise
+        except (ValueError, KeyError, pa.ArrowException) as exc:
+            raise DataSourceError(f"{self.get_name()}: {shown!r}: {exc}") from exc
 
     # ---- pushdowns ---------------------------------------------------------------------------
     def _copy(self) -> "FileBasedDatasource":

@@ -100,13 +100,19 @@ class ImageDatasource(FileBasedDatasource):
                 f"ReadImage: images of different ranks (e.g. grayscale and RGB) among {names[:3]}...; "
                 f"pass mode='RGB' (or 'L') to read_images to convert them to one mode ({exc})"
             ) from exc
-        table = pa.Table.from_arrays([column], names=["image"])
-        if len(self._partition_schema):
-            # one file per row: the partition columns hold each row's own file's values
-            parts = [self._add_file_columns(table.slice(i, 1), p).drop_columns(["image"]) for i, p in enumerate(sources)]
-            values = pa.concat_tables(parts)
-            for name in values.column_names:
-                table = table.append_column(name, values.column(name))
-        elif self._include_paths:
-            table = table.append_column("path", pa.array(names, pa.string()))
-        return self._filter_and_project(table, names[0])
+        try:
+            table = pa.Table.from_arrays([column], names=["image"])
+            if len(self._partition_schema):
+                # one file per row: the partition columns hold each row's own file's values
+                parts = [self._add_file_columns(table.slice(i, 1), p).drop_columns(["image"])
+                         for i, p in enumerate(sources)]
+                values = pa.concat_tables(parts)
+                for name in values.column_names:
+                    table = table.append_column(name, values.column(name))
+            elif self._include_paths:
+                table = table.append_column("path", pa.array(names, pa.string()))
+            return self._filter_and_project(table, names[0])
+        except DataSourceError:
+            raise
+        except (ValueError, KeyError, pa.ArrowException) as exc:
+            raise DataSourceError(f"ReadImage: {names[0]!r}: {exc}") from exc
