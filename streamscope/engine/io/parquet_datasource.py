@@ -246,10 +246,10 @@ class ParquetDatasource(FileBasedDatasource):
                 if remaining is not None and remaining <= 0:
                     return
 
-    def _finish_block(self, table: pa.Table, path: str) -> pa.Table:
-        if self._tensor_columns:
+    def _add_file_columns(self, table: pa.Table, path: str) -> pa.Table:
+        if self._tensor_columns:  # first, so a row filter sees the tensors
             table = decode_tensor_columns(table, self._tensor_columns, display_path(self._fs, path))
-        return super()._finish_block(table, path)
+        return super()._add_file_columns(table, path)
 
     def _scan_piece(self, path: str, row_groups: Optional[tuple[int, ...]]) -> Iterator[pa.Table]:
         """Worker side: scan one file (or some of its row groups) with projection and filter."""

@@ -37,7 +37,7 @@ def check_tensor_column_schema(spec: Any, reader: str) -> Optional[TensorColumnS
 
 def tensor_type(dtype: np.dtype, shape: tuple[int, ...]) -> pa.DataType:
     """The Arrow type of a column of ``shape`` tensors of ``dtype``."""
-    return tensor.ndarray_to_arrow(np.empty((0,) + shape, dtype=dtype)).type
+    return tensor.ndarray_to_arrow(np.zeros((1,) + shape, dtype=dtype)).type
 
 
 def decode_tensor_columns(table: pa.Table, spec: TensorColumnSchema, where: str) -> pa.Table:

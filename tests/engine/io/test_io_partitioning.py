@@ -69,6 +69,16 @@ def test_schema_columns_and_count_need_no_rows(hive, monkeypatch):
     assert ds.count() == table.num_rows
 
 
+def test_projections_of_partition_columns(hive, runtime):
+    root, _ = hive
+    expected = _expected(root)
+    ds = ss.read_parquet(root, columns=["year", "v"])
+    assert ds.columns() == ["year", "v"]
+    assert _rows(ds.take_all(), ["year", "v"]) == _rows(expected, ["year", "v"])
+    only = ss.read_parquet(root).select_columns(["month"])
+    assert sorted(r["month"] for r in only.take_all()) == sorted(expected.column("month").to_pylist())
+
+
 def test_field_types_type_the_partition_columns(hive, runtime):
     root, _ = hive
     ds = ss.read_parquet(root, partitioning=Partitioning("hive", field_types={"year": int}))
