@@ -75,6 +75,7 @@ class ParquetDatasource(FileBasedDatasource):
     def __init__(self, paths: Any, *, columns: Optional[list[str]] = None, file_extensions: Any = _DEFAULT,
                  partitioning: Any = _DEFAULT, filter: Any = None, tensor_column_schema: Any = None,
                  **kwargs: Any):
+        user_schema = kwargs.pop("schema", None)  # Ray's pyarrow read schema, not FileBasedDatasource's
         file_args, arrow_parquet_args = split_file_args(kwargs)
         if partitioning is _DEFAULT:
             partitioning = Partitioning("hive")  # Ray's ParquetDatasource default
@@ -83,12 +84,17 @@ class ParquetDatasource(FileBasedDatasource):
         self._predicate: Optional[Expr] = None  # over the files' own columns: goes into the scan
         self._arrow_filter: Optional[pc.Expression] = None
         self._tensor_columns = check_tensor_column_schema(tensor_column_schema, "read_parquet")
-        allowed = {"batch_size", "use_threads", "dataset_kwargs", "read_options"}
-        unknown = set(arrow_parquet_args) - allowed
+        self._format_args = _format_args(arrow_parquet_args.pop("dataset_kwargs", None),
+                                         arrow_parquet_args.pop("read_options", None))
+        self._user_schema = _check_schema(user_schema)
+        unknown = set(arrow_parquet_args) - set(SCANNER_ARGS)
         if unknown:
-            raise TypeError(f"read_parquet got unexpected arguments {sorted(unknown)}")
-        self._scan_args = {k: v for k, v in arrow_parquet_args.items() if k in ("batch_size", "use_threads")}
+            raise TypeError(f"read_parquet got unexpected arguments {sorted(unknown)}; the pyarrow arguments it "
+                            f"takes are schema, dataset_kwargs, read_options and the scanner's {list(SCANNER_ARGS)}")
+        self._scan_args = dict(arrow_parquet_args)
         self._meta: Optional[dict[int, Any]] = None
+        if self._user_schema is not None:
+            self._type_partitions_by(self._user_schema)
         if isinstance(filter, pc.Expression):
             self._arrow_filter = filter  # Ray's read_parquet(filter=pyarrow expression)
         elif filter is not None:
@@ -133,7 +139,11 @@ class ParquetDatasource(FileBasedDatasource):
         """The first file's columns (tensor columns typed as tensor_column_schema says)."""
         if not self._paths:
             return pa.schema([])
-        schema = self._footer(0).schema.to_arrow_schema().remove_metadata()
+        if self._user_schema is not None:
+            partitions = set(self._partition_schema.names)
+            schema = pa.schema([f for f in self._user_schema if f.name not in partitions])
+        else:
+            schema = self._footer(0).schema.to_arrow_schema().remove_metadata()
         for name, (dtype, shape) in (self._tensor_columns or {}).items():
             if name in schema.names:
                 i = schema.get_field_index(name)
@@ -255,7 +265,7 @@ class ParquetDatasource(FileBasedDatasource):
         """Worker side: scan one file (or some of its row groups) with projection and filter."""
         import pyarrow.dataset as pads
 
-        fmt = pads.ParquetFileFormat()
+        fmt = pads.ParquetFileFormat(**self._format_args)
         fragment = fmt.make_fragment(path, filesystem=self._arrow_fs(),
                                      row_groups=list(row_groups) if row_groups is not None else None)
         columns = self._file_read_columns()
@@ -265,6 +275,9 @@ class ParquetDatasource(FileBasedDatasource):
         scan_args = dict(self._scan_args)
         if "batch_size" not in scan_args:
             scan_args["batch_size"] = _rows_per_batch(fragment, STREAM_BATCH_BYTES)
+        if self._user_schema is not None:
+            partitions = set(self._partition_schema.names)  # files are cast to the given types as they are read
+            scan_args["schema"] = pa.schema([f for f in self._user_schema if f.name not in partitions])
         scanner = _make_scanner(fragment, columns=columns, filter=self._scan_filter(), **scan_args)
         # Yield about STREAM_BATCH_BYTES at a time (never more than target_max_block_size): the
         # blocks reach downstream operators while the rest of the file is still being read.
@@ -283,6 +296,25 @@ class ParquetDatasource(FileBasedDatasource):
                 batches, nbytes = [], 0
         if batches or not emitted:
             yield pa.Table.from_batches(batches, schema=scanner.projected_schema)
+
+    def _type_partitions_by(self, schema: pa.Schema) -> None:
+        """A user ``schema`` naming a partition field types that column (Ray does the same)."""
+        fields = []
+        for field in self._partition_schema:
+            if field.name not in schema.names:
+                fields.append(field)
+                continue
+            target = schema.field(field.name).type
+            for i, values in enumerate(self._partition_values):
+                if values.get(field.name) is not None:
+                    try:
+                        values[field.name] = pa.scalar(values[field.name]).cast(target).as_py()
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                        raise ValueError(f"read_parquet: partition value {values[field.name]!r} of {field.name!r} in "
+                                         f"{display_path(self._fs, self._paths[i])!r} cannot be read as {target} "
+                                         "(schema=)") from exc
+            fields.append(pa.field(field.name, target))
+        self._partition_schema = pa.schema(fields)
 
     # ---- pushdowns ---------------------------------------------------------------------------
     def supports_predicate_pushdown(self) -> bool:
@@ -323,6 +355,41 @@ class ParquetDatasource(FileBasedDatasource):
         if self._limit is not None:
             out.append(f"limit={self._limit}")
         return out
+
+
+SCANNER_ARGS = ("batch_size", "batch_readahead", "fragment_readahead", "fragment_scan_options", "use_threads",
+                "cache_metadata")
+"""``pyarrow.dataset.Scanner.from_fragment`` arguments read_parquet passes on (Ray's ``**arrow_parquet_args``)."""
+
+
+def _format_args(dataset_kwargs: Optional[dict], read_options: Any) -> dict:
+    """``pyarrow.dataset.ParquetFileFormat`` arguments from Ray's ``dataset_kwargs`` (its
+    ``read_dictionary`` is the format's ``dictionary_columns``) and ``read_options``."""
+    out = dict(dataset_kwargs or {})
+    if "partitioning" in out:
+        raise ValueError("read_parquet: 'partitioning' in dataset_kwargs is not supported; pass partitioning= "
+                         "to read_parquet itself")
+    if "filter" in out or "filters" in out:
+        raise ValueError("read_parquet: row filters in dataset_kwargs are not supported; use "
+                         "Dataset.filter(expr=...), which is pushed into the scan")
+    if "read_dictionary" in out:
+        out["dictionary_columns"] = out.pop("read_dictionary")
+    if read_options is not None:
+        out["read_options"] = read_options
+    try:
+        import pyarrow.dataset as pads
+
+        pads.ParquetFileFormat(**out)  # fail now, naming the argument, not in a worker
+    except TypeError as exc:
+        raise TypeError(f"read_parquet: dataset_kwargs {sorted(out)} are not pyarrow ParquetFileFormat "
+                        f"arguments: {exc}") from None
+    return out
+
+
+def _check_schema(schema: Any) -> Optional[pa.Schema]:
+    if schema is None or isinstance(schema, pa.Schema):
+        return schema
+    raise TypeError(f"read_parquet: schema must be a pyarrow.Schema, got {type(schema).__name__}")
 
 
 def _merge_pieces(units: list[tuple[str, Optional[int], int, int]]) -> tuple[Piece, ...]:

@@ -185,3 +185,24 @@ def test_a_subclass_without_read_stream_says_what_to_implement(tmp_path, runtime
     (tmp_path / "f.log").write_text("x\n")
     with pytest.raises(DataSourceError, match=r"must implement _read_stream\(self, f, path\)"):
         ss.read_datasource(FileBasedDatasource(str(tmp_path))).take_all()
+
+
+def test_read_parquet_pyarrow_arguments(tmp_path, runtime):
+    pq.write_table(pa.table({"a": [1, 2], "b": ["x", "y"]}), tmp_path / "t.parquet")
+    (tmp_path / "k=7").mkdir()
+    pq.write_table(pa.table({"a": [3], "b": ["z"]}), tmp_path / "k=7" / "u.parquet")
+    schema = pa.schema([("a", pa.float32()), ("b", pa.string()), ("k", pa.int64())])
+    ds = ss.read_parquet(str(tmp_path), schema=schema)
+    assert ds.schema().base_schema == schema  # the given types, partition column included
+    rows = sorted(ds.take_all(), key=lambda r: r["a"])
+    assert rows == [{"a": 1.0, "b": "x", "k": None}, {"a": 2.0, "b": "y", "k": None}, {"a": 3.0, "b": "z", "k": 7}]
+    assert isinstance(rows[0]["a"], float)
+    dictionary = ss.read_parquet(str(tmp_path / "t.parquet"), dataset_kwargs={"read_dictionary": ["b"]},
+                                 batch_readahead=1, use_threads=False)
+    assert pa.types.is_dictionary(dictionary.to_arrow().schema.field("b").type)
+    with pytest.raises(TypeError, match="unexpected arguments \\['nope'\\]"):
+        ss.read_parquet(str(tmp_path), nope=1)
+    with pytest.raises(ValueError, match="partitioning= to read_parquet itself"):
+        ss.read_parquet(str(tmp_path), dataset_kwargs={"partitioning": "hive"})
+    with pytest.raises(TypeError, match="ParquetFileFormat"):
+        ss.read_parquet(str(tmp_path), dataset_kwargs={"no_such_option": 1})
