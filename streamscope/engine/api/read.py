@@ -26,10 +26,10 @@ from streamscope.engine.logical.plan import LogicalPlan
 
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
+                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **read_args: Any):
     """A dataset read by ``datasource`` (a :class:`Datasource` subclass): planning asks it for
     metadata and read tasks; each :class:`ReadTask` runs in a worker and yields blocks.
-    ``override_num_blocks`` asks for that many read tasks.
+    ``override_num_blocks`` asks for that many read tasks; ``ray_remote_args`` may size them.
 
     Examples:
         >>> import pyarrow as pa
@@ -44,6 +44,18 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
         >>> streamscope.read_datasource(Squares(4)).take()
         [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}]
     """
+    if read_args:
+        sized = _engine_read_args("read_datasource", read_args)  # refuses Ray's cluster options by name
+        if read_args:
+            raise ValueError(f"read_datasource: arguments {sorted(read_args)} are not supported (Ray passes them to "
+                             "legacy Readers); give them to your Datasource's constructor")
+        for key, value in sized.items():
+            if key == "num_cpus" and num_cpus is None:
+                num_cpus = value
+            elif key == "num_gpus" and num_gpus is None:
+                num_gpus = value
+            elif key == "memory" and memory is None:
+                memory = value
     blocks = override_num_blocks if override_num_blocks else parallelism
     resources = None
     if num_cpus is not None or num_gpus is not None or memory is not None:

@@ -54,3 +54,15 @@ def test_other_ray_remote_args_and_conflicts_are_refused(parquet_dir):
     with pytest.raises(ValueError, match="num_cpus given twice"):
         ss.read_parquet(parquet_dir, num_cpus=1, ray_remote_args={"num_cpus": 2})
 
+
+
+def test_read_datasource_refuses_what_it_would_drop(parquet_dir):
+    from streamscope.engine.io.parquet_datasource import ParquetDatasource
+
+    source = ParquetDatasource(parquet_dir)
+    with pytest.raises(ValueError, match=r"read_datasource\(runtime_env=\.\.\.\)"):
+        ss.read_datasource(source, runtime_env={"pip": ["x"]})
+    with pytest.raises(ValueError, match=r"arguments \['compute'\] are not supported"):
+        ss.read_datasource(source, compute="tasks")
+    sized = ss.read_datasource(source, ray_remote_args={"num_cpus": 0.25})
+    assert sized._plan.dag.resources.num_cpus == 0.25
