@@ -16,5 +16,8 @@ class BinaryDatasource(FileBasedDatasource):
     def get_name(self) -> str:
         return "ReadBinary"
 
+    def schema(self) -> pa.Schema:
+        return self._schema_with_file_columns(pa.schema([("bytes", pa.binary())]))
+
     def _read_stream(self, f: Any, path: str) -> Iterator[pa.Table]:
         yield pa.Table.from_arrays([pa.array([f.read()], pa.binary())], names=["bytes"])

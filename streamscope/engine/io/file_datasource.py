@@ -208,6 +208,24 @@ class FileBasedDatasource(Datasource):
             return None
         return int(sum(kept))  # type: ignore[arg-type]
 
+    def _schema_with_file_columns(self, file_schema: pa.Schema) -> pa.Schema:
+        """``file_schema`` (what every file yields) with the partition and ``path`` columns the
+        read adds, narrowed to the projection: the schema of formats whose files all yield the
+        same columns (text, binary), known without reading."""
+        schema = file_schema
+        for field in self._partition_schema:
+            if field.name not in schema.names:
+                schema = schema.append(field)
+        if self._include_paths and "path" not in schema.names:
+            schema = schema.append(pa.field("path", pa.string()))
+        if self._columns is not None:
+            missing = [c for c in self._columns if c not in schema.names]
+            if missing:
+                raise DataSourceError(f"{self.get_name()}: columns {missing} not found; available columns: "
+                                      f"{schema.names}")
+            schema = pa.schema([schema.field(c) for c in self._columns])
+        return schema
+
     def _synthesized_columns(self) -> list[str]:
         """Columns the read adds to the files' own: partition fields, then ``path``."""
         return list(self._partition_schema.names) + (["path"] if self._include_paths else [])

@@ -26,6 +26,9 @@ class TextDatasource(FileBasedDatasource):
     def get_name(self) -> str:
         return "ReadText"
 
+    def schema(self) -> pa.Schema:
+        return self._schema_with_file_columns(pa.schema([("text", pa.string())]))
+
     def _read_stream(self, f: Any, path: str) -> Iterator[pa.Table]:
         text = f.read().decode(self._encoding)
         lines = text.split("\n")

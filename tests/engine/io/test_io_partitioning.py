@@ -263,3 +263,14 @@ def test_ray_import_paths_map_one_to_one():
     assert P is Partitioning and FBD is FileBasedDatasource
     assert ss.FileShuffleConfig is FileShuffleConfig is ss.datasource.FileShuffleConfig
     assert PartitionStyle.HIVE == "hive" and ss.datasource.FileBasedDatasource is FileBasedDatasource
+
+
+def test_text_and_binary_schemas_are_known_without_reading(tmp_path, monkeypatch):
+    root = _text_tree(tmp_path)
+    from streamscope.engine.io.file_datasource import FileBasedDatasource
+
+    monkeypatch.setattr(FileBasedDatasource, "_read_file", lambda *a: (_ for _ in ()).throw(AssertionError("read")))
+    text = ss.read_text(root, file_extensions=["txt"], partitioning=Partitioning("hive"), include_paths=True)
+    assert text.schema().base_schema == pa.schema([("text", pa.string()), ("country", pa.string()), ("path", pa.string())])
+    binary = ss.read_binary_files(root, file_extensions=["bin"]).select_columns(["bytes"])
+    assert binary.columns() == ["bytes"]
