@@ -30,7 +30,7 @@ from streamscope.engine.io.file_partitions import (
 )
 from streamscope.engine.io.file_shuffle import check_shuffle, shuffled_order
 from streamscope.engine.io.partitioning import Partitioning, bound_filter, parser_for
-from streamscope.engine.io.paths import display_path, file_sizes, is_process_local, resolve_paths
+from streamscope.engine.io.paths import display_path, file_sizes, is_process_local, resolve_paths, to_arrow_filesystem
 from streamscope.engine.io.retry import iterate_with_retry
 
 _DEFAULT = object()
@@ -299,8 +299,25 @@ class FileBasedDatasource(Datasource):
             ) from exc
 
     def _read_file(self, path: str) -> Iterator[pa.Table]:
+        if type(self)._open_input_source is not FileBasedDatasource._open_input_source:
+            # a subclass opening files itself (Ray's hook) gets a pyarrow filesystem, as in Ray
+            with self._open_input_source(to_arrow_filesystem(self._fs), path) as f:
+                yield from self._read_stream(f, path)
+            return
         with self._fs.open(path, "rb", compression=self._OPEN_COMPRESSION) as f:
             yield from self._read_stream(f, path)
+
+    def _open_input_source(self, filesystem: Any, path: str, **open_args: Any) -> Any:
+        """Open ``path`` on ``filesystem`` (a ``pyarrow.fs.FileSystem``) for :meth:`_read_stream`.
+        Override it (as in Ray Data) for random access, e.g. ``filesystem.open_input_file(path)``;
+        by default files are opened through fsspec, decompressed by extension for text formats.
+
+        Examples:
+            >>> class Sized(streamscope.datasource.FileBasedDatasource):
+            ...     def _open_input_source(self, filesystem, path, **open_args):
+            ...         return filesystem.open_input_file(path)
+        """
+        return filesystem.open_input_stream(path, **open_args)
 
     def _read_stream(self, f: Any, path: str) -> Iterator[pa.Table]:
         """Turn one open binary file into blocks (pyarrow Tables). Subclasses implement this.

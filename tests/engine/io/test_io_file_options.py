@@ -206,3 +206,18 @@ def test_read_parquet_pyarrow_arguments(tmp_path, runtime):
         ss.read_parquet(str(tmp_path), dataset_kwargs={"partitioning": "hive"})
     with pytest.raises(TypeError, match="ParquetFileFormat"):
         ss.read_parquet(str(tmp_path), dataset_kwargs={"no_such_option": 1})
+
+
+class _Sizes(FileBasedDatasource):
+    """Opens files itself, with random access, as a Ray subclass may."""
+
+    def _open_input_source(self, filesystem, path, **open_args):
+        return filesystem.open_input_file(path)
+
+    def _read_stream(self, f, path):
+        yield pa.table({"size": [f.size()], "head": [f.read(2)]})
+
+
+def test_a_subclass_may_open_its_files_itself(tmp_path, runtime):
+    (tmp_path / "a.bin").write_bytes(b"abcdef")
+    assert ss.read_datasource(_Sizes(str(tmp_path))).take_all() == [{"size": 6, "head": b"ab"}]
