@@ -154,8 +154,10 @@ class FileBasedDatasource(Datasource):
             skip = {self._fs._strip_protocol(p) for p in ([skip_paths] if isinstance(skip_paths, str) else skip_paths)}
             listed = [p for p in listed if p not in skip]
         total_listed = len(listed)
+        self._partition_filtered = 0
         if partition_filter is not None:
             listed = bound_filter(partition_filter, self._fs._strip_protocol)(listed)
+            self._partition_filtered = total_listed - len(listed)
             if not listed:
                 raise DataSourceError(f"{reader}: partition_filter kept none of the {total_listed} files under "
                                       f"{paths!r}; check the filter function and its partitioning style")
@@ -168,7 +170,6 @@ class FileBasedDatasource(Datasource):
                                       f"(found {len(before)} other files{example}); pass file_extensions=None "
                                       "to read them all")
         self._paths: list[str] = listed
-        self._partition_filtered = total_listed - len(listed) if partition_filter is not None else 0
         self._partitioning = partitioning
         parser = parser_for(partitioning, self._fs._strip_protocol) if partitioning is not None else None
         try:

@@ -200,6 +200,10 @@ def test_csv_filter_prunes_and_filters_rows(tmp_path, runtime):
     ds = ss.read_csv(root, file_extensions=["csv"]).filter(expr="country == 'us' and n > 3")
     assert "1 of 2 files pruned" in _read_op(ds).detail()
     assert ds.take_all() == [{"n": 7, "country": "us"}]
+    keep_us = PathPartitionFilter.of(lambda p: p["country"] == "us")
+    only_us = ss.read_csv(root, file_extensions=["csv"], partition_filter=keep_us)
+    assert "partition_filter dropped 5 files" in _read_op(only_us).detail()  # fr's five, before the extension filter
+    assert sorted(r["n"] for r in only_us.take_all()) == [2, 7]
 
 
 def test_partition_filter_drops_files_when_the_read_is_built(hive, runtime):
