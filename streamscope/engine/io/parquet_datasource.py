@@ -95,6 +95,9 @@ class ParquetDatasource(FileBasedDatasource):
         self._meta: Optional[dict[int, Any]] = None
         if self._user_schema is not None:
             self._type_partitions_by(self._user_schema)
+        elif len(self._partition_schema):
+            # files that also store a partition column (delta-rs, some Spark writers) type it
+            self._type_partitions_by(self._footer(0).schema.to_arrow_schema())
         if isinstance(filter, pc.Expression):
             self._arrow_filter = filter  # Ray's read_parquet(filter=pyarrow expression)
         elif filter is not None:
@@ -298,7 +301,7 @@ class ParquetDatasource(FileBasedDatasource):
             yield pa.Table.from_batches(batches, schema=scanner.projected_schema)
 
     def _type_partitions_by(self, schema: pa.Schema) -> None:
-        """A user ``schema`` naming a partition field types that column (Ray does the same)."""
+        """A ``schema`` (the user's, or the files' own) naming a partition field types that column."""
         fields = []
         for field in self._partition_schema:
             if field.name not in schema.names:
@@ -312,7 +315,7 @@ class ParquetDatasource(FileBasedDatasource):
                     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                         raise ValueError(f"read_parquet: partition value {values[field.name]!r} of {field.name!r} in "
                                          f"{display_path(self._fs, self._paths[i])!r} cannot be read as {target} "
-                                         "(schema=)") from exc
+                                         "(the type the schema or the file gives it)") from exc
             fields.append(pa.field(field.name, target))
         self._partition_schema = pa.schema(fields)
 

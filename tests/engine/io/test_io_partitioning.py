@@ -278,3 +278,14 @@ def test_text_and_binary_schemas_are_known_without_reading(tmp_path, monkeypatch
     assert text.schema().base_schema == pa.schema([("text", pa.string()), ("country", pa.string()), ("path", pa.string())])
     binary = ss.read_binary_files(root, file_extensions=["bin"]).select_columns(["bytes"])
     assert binary.columns() == ["bytes"]
+
+
+def test_a_partition_column_the_files_also_store_takes_their_type(tmp_path, runtime):
+    for year in (2022, 2023):
+        (tmp_path / f"year={year}").mkdir()
+        pq.write_table(pa.table({"v": [year % 10], "year": [year]}), tmp_path / f"year={year}" / "p.parquet")
+    ds = ss.read_parquet(str(tmp_path))
+    assert ds.schema().base_schema == pa.schema([("v", pa.int64()), ("year", pa.int64())])
+    pruned = ds.filter(expr="year == 2023")  # compared as the files' ints, and still pruned by path
+    assert "1 of 2 files pruned" in _read_op(pruned).detail()
+    assert pruned.take_all() == [{"v": 3, "year": 2023}]
