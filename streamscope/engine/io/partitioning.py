@@ -10,8 +10,8 @@ As in Ray Data 2.60, values parsed from paths are strings (URL-decoded, as pyarr
 unless ``field_types`` names a Python type (``int``, ``float``, ``bool``, ``str``) for the field;
 ``__HIVE_DEFAULT_PARTITION__`` (pyarrow's name for a null value) stays that string, as in Ray.
 
-This module imports neither fsspec nor pyarrow at import time (``import streamscope`` stays light);
-a datasource binds a parser to its filesystem's path form with :func:`parser_for`.
+This module does not import fsspec (``import streamscope`` stays light); a datasource binds a
+parser to its filesystem's path form with :func:`parser_for`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ import urllib.parse
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Optional
+
+import pyarrow as pa
+
+from streamscope.engine.expressions import ColumnNotFoundError, as_expr
 
 __all__ = ["PartitionStyle", "Partitioning", "PathPartitionParser", "PathPartitionFilter"]
 
@@ -174,6 +178,25 @@ class PathPartitionParser:
             'hive'
         """
         return self._scheme
+
+    def evaluate_predicate_on_partition(self, path: str, predicate: Any) -> bool:
+        """Whether ``path``'s partition values pass ``predicate`` (an expression string or Expr
+        over partition columns): False for an unpartitioned file, True when the path lacks a
+        column the predicate uses (it cannot tell, so the file is kept).
+
+        Examples:
+            >>> parse = streamscope.datasource.PathPartitionParser.of()
+            >>> parse.evaluate_predicate_on_partition("t/year=2023/f.parquet", "year == '2023'")
+            True
+        """
+        values = self(path)
+        if not values:
+            return False
+        table = pa.table({k: [v] for k, v in values.items()})
+        try:
+            return bool(as_expr(predicate).filter(table).num_rows)
+        except ColumnNotFoundError:
+            return True
 
     def _base_dir(self) -> str:
         if self._base is None:

@@ -289,3 +289,11 @@ def test_a_partition_column_the_files_also_store_takes_their_type(tmp_path, runt
     pruned = ds.filter(expr="year == 2023")  # compared as the files' ints, and still pruned by path
     assert "1 of 2 files pruned" in _read_op(pruned).detail()
     assert pruned.take_all() == [{"v": 3, "year": 2023}]
+
+
+def test_evaluate_predicate_on_partition_as_ray():
+    parse = PathPartitionParser(Partitioning("hive", field_types={"n": int}))
+    assert parse.evaluate_predicate_on_partition("t/n=3/f", "n > 2") is True
+    assert parse.evaluate_predicate_on_partition("t/n=1/f", "n > 2") is False
+    assert parse.evaluate_predicate_on_partition("t/f", "n > 2") is False  # unpartitioned
+    assert parse.evaluate_predicate_on_partition("t/n=1/f", "m == 'x'") is True  # cannot tell: kept
