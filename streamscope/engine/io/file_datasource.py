@@ -153,6 +153,8 @@ class FileBasedDatasource(Datasource):
         if skip_paths:
             skip = {self._fs._strip_protocol(p) for p in ([skip_paths] if isinstance(skip_paths, str) else skip_paths)}
             listed = [p for p in listed if p not in skip]
+            if not listed:
+                raise DataSourceError(f"{reader}: skip_paths skipped every file under {paths!r}")
         total_listed = len(listed)
         self._partition_filtered = 0
         if partition_filter is not None:
