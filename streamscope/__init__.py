@@ -28,6 +28,7 @@ from streamscope.engine.api.init import init
 from streamscope.engine.api.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas, from_torch
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
+from streamscope.engine.io.file_shuffle import FileShuffleConfig
 from streamscope.engine.io.save_mode import SaveMode
 from streamscope.engine.api.read import (
     range,
@@ -44,6 +45,7 @@ from streamscope.engine.api.read import (
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
+from streamscope import datasource  # noqa: E402  (public module mirroring ray.data.datasource)
 from streamscope.preprocessors import Preprocessor  # noqa: E402  (ray.data.Preprocessor)
 
 __version__ = "0.1.0"
@@ -90,5 +92,5 @@ __all__ = [
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
-    "SaveMode",
+    "SaveMode", "FileShuffleConfig",
 ]

@@ -23,7 +23,7 @@ import inspect
 import pytest
 
 import streamscope
-from streamscope import aggregate, preprocessors
+from streamscope import aggregate, datasource, preprocessors
 from streamscope.engine.context import DataContext
 
 CLASSES_WITH_MEMBERS = (
@@ -68,6 +68,13 @@ def public_objects() -> dict[str, object]:
         add(f"streamscope.aggregate.{name}", getattr(aggregate, name))
     for name in preprocessors.__all__:
         add(f"streamscope.preprocessors.{name}", getattr(preprocessors, name))
+    for name in datasource.__all__:
+        add(f"streamscope.datasource.{name}", getattr(datasource, name))
+    for cls in (datasource.Partitioning, datasource.PathPartitionParser, datasource.PathPartitionFilter,
+                datasource.FileShuffleConfig):
+        for name in sorted(dir(cls)):
+            if not name.startswith("_"):
+                add(f"streamscope.datasource.{cls.__name__}.{name}", _member(cls, name))
     for cls in CLASSES_WITH_MEMBERS:
         home = "streamscope" if getattr(streamscope, cls.__name__, None) is cls else "streamscope.preprocessors"
         for name in sorted(dir(cls)):

@@ -32,6 +32,7 @@ RANKS = {
     "api": 6,
     "streamscope.widgets": 7,
     "streamscope.aggregate": 7,
+    "streamscope.datasource": 7,
     "streamscope.preprocessors": 7,
     "streamscope.kernel_ext": 8,
     "streamscope": 9,
@@ -42,6 +43,7 @@ LAZY_ALLOWED = {
     # the file datasources and datasinks import fsspec (~0.25 s) through io/paths.py
     ("streamscope.engine.api.read", "streamscope.engine.io."),
     ("streamscope.engine.api.writes", "streamscope.engine.io."),
+    ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
     # the display hook (widgets only when a Dataset is displayed) and the IPython extension

@@ -1,9 +1,12 @@
 """Module-level creation functions that read data: ``range``, ``read_parquet``, ``read_csv``...
 
 Each builds a Datasource and wraps it in a Dataset with a single Read operator; nothing is read
-until the dataset is consumed. Ray Data arguments the engine does not act on (``partitioning``,
-``partition_filter``, open args, cluster scheduling) are refused by name before anything runs,
-never dropped; ``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``.
+until the dataset is consumed. The file readers take Ray Data's file arguments with Ray's
+defaults: ``partitioning`` (Hive by default for Parquet, CSV and JSON, as in Ray),
+``partition_filter``, ``include_paths``, ``ignore_missing_paths``, ``file_extensions`` and
+``shuffle``. Ray Data arguments the engine does not act on (open args, ``meta_provider``, row
+hashes, cluster scheduling) are refused by name before anything runs, never dropped;
+``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.api.dataset import Dataset
+from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.range_datasource import RangeDatasource
 from streamscope.engine.logical.operators import Read
 from streamscope.engine.logical.plan import LogicalPlan
@@ -22,10 +26,10 @@ from streamscope.engine.logical.plan import LogicalPlan
 
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
+                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **read_args: Any):
     """A dataset read by ``datasource`` (a :class:`Datasource` subclass): planning asks it for
     metadata and read tasks; each :class:`ReadTask` runs in a worker and yields blocks.
-    ``override_num_blocks`` asks for that many read tasks.
+    ``override_num_blocks`` asks for that many read tasks; ``ray_remote_args`` may size them.
 
     Examples:
         >>> import pyarrow as pa
@@ -40,6 +44,18 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
         >>> streamscope.read_datasource(Squares(4)).take()
         [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}]
     """
+    if read_args:
+        sized = _engine_read_args("read_datasource", read_args)  # refuses Ray's cluster options by name
+        if read_args:
+            raise ValueError(f"read_datasource: arguments {sorted(read_args)} are not supported (Ray passes them to "
+                             "legacy Readers); give them to your Datasource's constructor")
+        for key, value in sized.items():
+            if key == "num_cpus" and num_cpus is None:
+                num_cpus = value
+            elif key == "num_gpus" and num_gpus is None:
+                num_gpus = value
+            elif key == "memory" and memory is None:
+                memory = value
     blocks = override_num_blocks if override_num_blocks else parallelism
     resources = None
     if num_cpus is not None or num_gpus is not None or memory is not None:
@@ -86,16 +102,19 @@ _OPEN_ARGS_WHY = ("open options are not passed to the filesystem yet; configure 
                   "with them and pass it as filesystem=")
 _CLUSTER_ONLY_WHY = "it places Ray tasks on a cluster, and streamscope does not pass it to Ray yet; leave it out"
 _REFUSED_READ_ARGS = {
-    "partitioning": ("Hive partition discovery is not supported yet: streamscope reads only the columns stored in "
-                     "the files. Pass partitioning=None (what streamscope does), or read with "
-                     "pyarrow.dataset(path, partitioning='hive') and streamscope.from_arrow"),
-    "partition_filter": ("files are not pruned by their paths yet; filter the rows after the read "
-                         "(Dataset.filter(expr=...)), or list the files you want as paths"),
     "arrow_open_stream_args": _OPEN_ARGS_WHY,
     "arrow_open_file_args": _OPEN_ARGS_WHY,
     "meta_provider": "streamscope reads file metadata itself; a custom meta_provider is not supported",
+    "include_row_hash": ("row hashes are not supported yet; add a key column with Dataset.map_batches "
+                         "(e.g. from the path column of include_paths=True and the row's position)"),
     "label_selector": _CLUSTER_ONLY_WHY,
     "fallback_strategy": _CLUSTER_ONLY_WHY,
+    "resources": _CLUSTER_ONLY_WHY,
+    "accelerator_type": _CLUSTER_ONLY_WHY,
+    "max_calls": ("streamscope's read tasks run in a warm pool of worker processes that is not restarted per "
+                  "task; leave max_calls out"),
+    "runtime_env": ("read tasks run in this Python environment; install what they need there and leave "
+                    "runtime_env out"),
     "catalog": "catalogs are not supported by this reader; pass the table's file paths",
 }
 
@@ -125,8 +144,10 @@ def _engine_read_args(fn_name: str, kwargs: dict) -> dict:
                                  f"ray_remote_args ({remote[key]!r}); give it once")
             engine_args[key] = remote[key]
     for name, why in _REFUSED_READ_ARGS.items():
-        if name in kwargs and kwargs.pop(name) not in (None, {}, []):
-            raise ValueError(f"{fn_name}({name}=...): {why}")
+        if name in kwargs:
+            value = kwargs.pop(name)
+            if not (value is None or value is False or value == {} or value == []):
+                raise ValueError(f"{fn_name}({name}=...): {why}")
     return engine_args
 
 
@@ -136,11 +157,26 @@ def _read(cls: Any, paths: Any, kwargs: dict, extra: dict):
     return read_datasource(datasource, **engine_args)
 
 
-def read_parquet(paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None, **kwargs: Any):
+def _file_args(partition_filter: Any, partitioning: Any, include_paths: bool, ignore_missing_paths: bool,
+               shuffle: Any, file_extensions: Any) -> dict:
+    return {"partition_filter": partition_filter, "partitioning": partitioning, "include_paths": include_paths,
+            "ignore_missing_paths": ignore_missing_paths, "shuffle": shuffle, "file_extensions": file_extensions}
+
+
+_HIVE = Partitioning("hive")
+"""Ray's default ``partitioning`` of read_parquet, read_csv and read_json."""
+
+
+def read_parquet(paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None,
+                 tensor_column_schema: Optional[dict] = None, partition_filter: Any = None,
+                 partitioning: Optional[Partitioning] = _HIVE, shuffle: Any = None, include_paths: bool = False,
+                 file_extensions: Optional[list[str]] = ["parquet"], ignore_missing_paths: bool = False,  # noqa: B006
+                 skip_paths: Any = None, **kwargs: Any):
     """A dataset read from Parquet files (a file, a directory, a list, local or any fsspec
-    URL). ``columns`` reads only those columns; filters and projections later in the plan are
-    pushed into the read, so row groups that cannot match are skipped from their statistics.
-    Schema and row count come from the footers without reading data.
+    URL). Hive directories (``year=2023/``) add string columns, as in Ray Data; ``columns``
+    reads only those columns; filters and projections later in the plan are pushed into the
+    read: a filter on partition columns skips whole files, one on the files' columns skips row
+    groups from their statistics. Schema and row count come from the footers without reading data.
 
     Examples:
         >>> import os, tempfile
@@ -150,16 +186,29 @@ def read_parquet(paths: Any, *, columns: Optional[list[str]] = None, filesystem:
         >>> ds = streamscope.read_parquet(tmp.name, columns=["a"])
         >>> ds.count(), ds.take()
         (3, [{'a': 1}, {'a': 2}, {'a': 3}])
+        >>> os.makedirs(os.path.join(tmp.name, "year=2024"))
+        >>> pq.write_table(pa.table({"a": [4]}), os.path.join(tmp.name, "year=2024", "u.parquet"))
+        >>> streamscope.read_parquet(os.path.join(tmp.name, "year=2024")).take()
+        [{'a': 4, 'year': '2024'}]
         >>> tmp.cleanup()
     """
     from streamscope.engine.io.parquet_datasource import ParquetDatasource
 
+    if columns is not None and include_paths and "path" not in columns:
+        columns = list(columns) + ["path"]  # as Ray: include_paths keeps its column in a projection
     return _read(ParquetDatasource, paths, kwargs,
-                 {"columns": columns, "filesystem": filesystem})
+                 {"columns": columns, "filesystem": filesystem, "tensor_column_schema": tensor_column_schema,
+                  "skip_paths": skip_paths,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_csv(paths: Any, *, filesystem: Any = None, **kwargs: Any):
-    r"""A dataset read from CSV files (header line first); types are inferred by pyarrow.
+def read_csv(paths: Any, *, filesystem: Any = None, partition_filter: Any = None,
+             partitioning: Optional[Partitioning] = _HIVE, include_paths: bool = False,
+             ignore_missing_paths: bool = False, shuffle: Any = None, file_extensions: Optional[list[str]] = None,
+             **kwargs: Any):
+    r"""A dataset read from CSV files (header line first); types are inferred by pyarrow; Hive
+    directories (``key=value/``) add string columns, as in Ray Data.
 
     Examples:
         >>> import os, tempfile
@@ -173,11 +222,22 @@ def read_csv(paths: Any, *, filesystem: Any = None, **kwargs: Any):
     """
     from streamscope.engine.io.csv_datasource import CSVDatasource
 
-    return _read(CSVDatasource, paths, kwargs, {"filesystem": filesystem})
+    return _read(CSVDatasource, paths, kwargs,
+                 {"filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_json(paths: Any, *, lines: bool = False, filesystem: Any = None, **kwargs: Any):
-    r"""A dataset read from JSON files: JSON Lines (one object per line) with ``lines=True``.
+_JSON_EXTENSIONS = ["json", "jsonl", "json.gz", "jsonl.gz", "json.br", "jsonl.br", "json.zst", "jsonl.zst",
+                    "json.lz4", "jsonl.lz4"]
+
+
+def read_json(paths: Any, *, lines: bool = False, filesystem: Any = None, partition_filter: Any = None,
+              partitioning: Optional[Partitioning] = _HIVE, include_paths: bool = False,
+              ignore_missing_paths: bool = False, shuffle: Any = None,
+              file_extensions: Optional[list[str]] = _JSON_EXTENSIONS, **kwargs: Any):
+    r"""A dataset read from JSON files: JSON Lines (one object per line) with ``lines=True``;
+    Hive directories (``key=value/``) add string columns, as in Ray Data.
 
     Examples:
         >>> import os, tempfile
@@ -191,10 +251,16 @@ def read_json(paths: Any, *, lines: bool = False, filesystem: Any = None, **kwar
     """
     from streamscope.engine.io.json_datasource import JSONDatasource
 
-    return _read(JSONDatasource, paths, kwargs, {"lines": lines, "filesystem": filesystem})
+    return _read(JSONDatasource, paths, kwargs,
+                 {"lines": lines, "filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_text(paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = True, filesystem: Any = None, **kwargs: Any):
+def read_text(paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = True, filesystem: Any = None,
+              partition_filter: Any = None, partitioning: Optional[Partitioning] = None, include_paths: bool = False,
+              ignore_missing_paths: bool = False, shuffle: Any = None, file_extensions: Optional[list[str]] = None,
+              **kwargs: Any):
     r"""A dataset of the lines of text files, one row per line in column ``text`` (empty lines
     dropped unless ``drop_empty_lines=False``).
 
@@ -211,14 +277,22 @@ def read_text(paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = T
     from streamscope.engine.io.text_datasource import TextDatasource
 
     return _read(TextDatasource, paths, kwargs,
-                 {"encoding": encoding, "drop_empty_lines": drop_empty_lines, "filesystem": filesystem})
+                 {"encoding": encoding, "drop_empty_lines": drop_empty_lines, "filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_images(paths: Any, *, size: Optional[tuple] = None, mode: Optional[str] = None, include_paths: bool = False,
-                filesystem: Any = None, **kwargs: Any):
+_IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"]
+
+
+def read_images(paths: Any, *, filesystem: Any = None, partition_filter: Any = None,
+                partitioning: Optional[Partitioning] = None, size: Optional[tuple] = None, mode: Optional[str] = None,
+                include_paths: bool = False, ignore_missing_paths: bool = False, shuffle: Any = None,
+                file_extensions: Optional[list[str]] = _IMAGE_EXTENSIONS, **kwargs: Any):
     """A dataset of images decoded with Pillow into column ``image`` (height x width x channels
     arrays); ``size=(height, width)`` resizes, ``mode="RGB"`` converts, ``include_paths=True``
-    adds a ``path`` column. Needs ``pip install 'streamscope[images]'``.
+    adds a ``path`` column, ``partitioning=Partitioning("dir", field_names=["label"],
+    base_dir=root)`` a label column from the directories. Needs ``pip install 'streamscope[images]'``.
 
     Examples:
         >>> import os, tempfile
@@ -232,10 +306,15 @@ def read_images(paths: Any, *, size: Optional[tuple] = None, mode: Optional[str]
     from streamscope.engine.io.image_datasource import ImageDatasource
 
     return _read(ImageDatasource, paths, kwargs,
-                 {"size": size, "mode": mode, "include_paths": include_paths, "filesystem": filesystem})
+                 {"size": size, "mode": mode, "filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: Any = None, **kwargs: Any):
+def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: Any = None,
+                      partition_filter: Any = None, partitioning: Optional[Partitioning] = None,
+                      ignore_missing_paths: bool = False, shuffle: Any = None,
+                      file_extensions: Optional[list[str]] = None, **kwargs: Any):
     r"""A dataset of whole files as bytes, one row per file in column ``bytes``
     (``include_paths=True`` adds a ``path`` column).
 
@@ -251,10 +330,15 @@ def read_binary_files(paths: Any, *, include_paths: bool = False, filesystem: An
     from streamscope.engine.io.binary_datasource import BinaryDatasource
 
     return _read(BinaryDatasource, paths, kwargs,
-                 {"include_paths": include_paths, "filesystem": filesystem})
+                 {"filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})
 
 
-def read_numpy(paths: Any, *, filesystem: Any = None, **kwargs: Any):
+def read_numpy(paths: Any, *, filesystem: Any = None, partition_filter: Any = None,
+               partitioning: Optional[Partitioning] = None, include_paths: bool = False,
+               ignore_missing_paths: bool = False, shuffle: Any = None,
+               file_extensions: Optional[list[str]] = ["npy"], **kwargs: Any):  # noqa: B006
     """A dataset read from ``.npy`` files: the first axis becomes rows of column ``data`` (rows of
     an n-D array are tensors).
 
@@ -269,5 +353,7 @@ def read_numpy(paths: Any, *, filesystem: Any = None, **kwargs: Any):
     """
     from streamscope.engine.io.numpy_datasource import NumpyDatasource
 
-    return _read(NumpyDatasource, paths, kwargs, {"filesystem": filesystem})
-
+    return _read(NumpyDatasource, paths, kwargs,
+                 {"filesystem": filesystem,
+                  **_file_args(partition_filter, partitioning, include_paths, ignore_missing_paths, shuffle,
+                               file_extensions)})

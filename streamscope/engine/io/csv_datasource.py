@@ -10,17 +10,16 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_file_args
 
 
 class CSVDatasource(FileBasedDatasource):
     _OPEN_COMPRESSION = "infer"
+    _FILE_EXTENSIONS = None  # Ray's read_csv reads every file unless file_extensions= says otherwise
 
-    def __init__(self, paths: Any, *, filesystem: Any = None, include_paths: bool = False,
-                 ignore_missing_paths: bool = False, file_extensions: Any = _DEFAULT, shuffle: Any = None,
-                 **arrow_csv_args: Any):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+    def __init__(self, paths: Any, *, file_extensions: Any = _DEFAULT, **kwargs: Any):
+        file_args, arrow_csv_args = split_file_args(kwargs)
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
         allowed = {"read_options", "parse_options", "convert_options"}
         unknown = set(arrow_csv_args) - allowed
         if unknown:
@@ -36,7 +35,7 @@ class CSVDatasource(FileBasedDatasource):
         args = dict(self._arrow_csv_args)
         if self._columns is not None:
             convert = args.get("convert_options") or pacsv.ConvertOptions()
-            wanted = [c for c in self._columns if not (self._include_paths and c == "path")]
+            wanted = self._file_read_columns()
             if not convert.include_columns:
                 convert.include_columns = wanted
             args["convert_options"] = convert

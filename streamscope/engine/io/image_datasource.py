@@ -35,15 +35,13 @@ class ImageDatasource(FileBasedDatasource):
     _FILE_EXTENSIONS = IMAGE_EXTENSIONS
 
     def __init__(self, paths: Any, *, size: Optional[Tuple[int, int]] = None, mode: Optional[str] = None,
-                 include_paths: bool = False, filesystem: Any = None, ignore_missing_paths: bool = False,
-                 file_extensions: Any = _DEFAULT, shuffle: Any = None):
+                 file_extensions: Any = _DEFAULT, **file_args: Any):
         _require_pillow()
         if size is not None:
             if len(size) != 2 or any(int(s) <= 0 for s in size):
                 raise ValueError(f"size must be a (height, width) pair of positive ints, got {size!r}")
             size = (int(size[0]), int(size[1]))
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
         self._size = size
         self._mode = mode
 
@@ -67,27 +65,34 @@ class ImageDatasource(FileBasedDatasource):
     def _read_paths(self, paths: Iterable[str]) -> Iterator[pa.Table]:
         max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
         remaining = self._limit
+        exact = self._row_predicate is None  # without a row filter every image read is a row out
         images: list[np.ndarray] = []
-        names: list[str] = []
+        sources: list[str] = []
         nbytes = 0
         for path in paths:
-            if remaining is not None and len(images) >= remaining:
+            if remaining is not None and (remaining <= 0 or (exact and len(images) >= remaining)):
                 break
             for array in self._read_file_checked(path):
                 images.append(array)
-                names.append(display_path(self._fs, path))
+                sources.append(path)
                 nbytes += array.nbytes
             if nbytes >= max_bytes:
-                yield self._block(images, names)
+                table = self._block(images, sources)
                 if remaining is not None:
-                    remaining -= len(images)
-                images, names, nbytes = [], [], 0
-        if remaining is not None:
-            images, names = images[:max(remaining, 0)], names[:max(remaining, 0)]
-        if images:
-            yield self._block(images, names)
+                    table = table.slice(0, max(remaining, 0))
+                    remaining -= table.num_rows
+                if table.num_rows:
+                    yield table
+                images, sources, nbytes = [], [], 0
+        if images and (remaining is None or remaining > 0):
+            table = self._block(images, sources)
+            if remaining is not None:
+                table = table.slice(0, remaining)
+            if table.num_rows:
+                yield table
 
-    def _block(self, images: list[np.ndarray], names: list[str]) -> pa.Table:
+    def _block(self, images: list[np.ndarray], sources: list[str]) -> pa.Table:
+        names = [display_path(self._fs, p) for p in sources]
         try:
             column = tensor.tensors_to_arrow(images)
         except ValueError as exc:
@@ -95,9 +100,19 @@ class ImageDatasource(FileBasedDatasource):
                 f"ReadImage: images of different ranks (e.g. grayscale and RGB) among {names[:3]}...; "
                 f"pass mode='RGB' (or 'L') to read_images to convert them to one mode ({exc})"
             ) from exc
-        table = pa.Table.from_arrays([column], names=["image"])
-        if self._include_paths:
-            table = table.append_column("path", pa.array(names, pa.string()))
-        if self._columns is not None:
-            table = table.select(self._columns)
-        return table
+        try:
+            table = pa.Table.from_arrays([column], names=["image"])
+            if len(self._partition_schema):
+                # one file per row: the partition columns hold each row's own file's values
+                parts = [self._add_file_columns(table.slice(i, 1), p).drop_columns(["image"])
+                         for i, p in enumerate(sources)]
+                values = pa.concat_tables(parts)
+                for name in values.column_names:
+                    table = table.append_column(name, values.column(name))
+            elif self._include_paths:
+                table = table.append_column("path", pa.array(names, pa.string()))
+            return self._filter_and_project(table, names[0])
+        except DataSourceError:
+            raise
+        except (ValueError, KeyError, pa.ArrowException) as exc:
+            raise DataSourceError(f"ReadImage: {names[0]!r}: {exc}") from exc

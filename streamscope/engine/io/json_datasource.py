@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_file_args
 
 JSON_EXTENSIONS = ["json", "jsonl", "json.gz", "jsonl.gz", "json.br", "jsonl.br", "json.zst", "jsonl.zst",
                    "json.lz4", "jsonl.lz4"]
@@ -23,11 +23,9 @@ class JSONDatasource(FileBasedDatasource):
     _FILE_EXTENSIONS = JSON_EXTENSIONS
     _OPEN_COMPRESSION = "infer"
 
-    def __init__(self, paths: Any, *, lines: bool = False, filesystem: Any = None, include_paths: bool = False,
-                 ignore_missing_paths: bool = False, file_extensions: Any = _DEFAULT, shuffle: Any = None,
-                 **arrow_json_args: Any):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+    def __init__(self, paths: Any, *, lines: bool = False, file_extensions: Any = _DEFAULT, **kwargs: Any):
+        file_args, arrow_json_args = split_file_args(kwargs)
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
         allowed = {"read_options", "parse_options"}
         unknown = set(arrow_json_args) - allowed
         if unknown:

@@ -13,17 +13,15 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine import tensor
-from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_file_args
 
 
 class NumpyDatasource(FileBasedDatasource):
     _FILE_EXTENSIONS = ["npy"]
 
-    def __init__(self, paths: Any, *, filesystem: Any = None, include_paths: bool = False,
-                 ignore_missing_paths: bool = False, file_extensions: Any = _DEFAULT, shuffle: Any = None,
-                 allow_pickle: bool = False, **numpy_load_args: Any):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+    def __init__(self, paths: Any, *, file_extensions: Any = _DEFAULT, allow_pickle: bool = False, **kwargs: Any):
+        file_args, numpy_load_args = split_file_args(kwargs)
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
         self._load_args = dict(numpy_load_args, allow_pickle=allow_pickle)
 
     def get_name(self) -> str:

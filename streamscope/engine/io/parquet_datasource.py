@@ -10,6 +10,12 @@ chunks are never read), a predicate becomes the scanner's ``filter`` (row groups
 rule it out are skipped, the rest filtered while decoding), and a limit drops whole tasks once the
 footers' row counts cover it and stops each remaining task early. Canonical tensor extension
 columns round-trip because pyarrow stores the Arrow schema in the file.
+
+Partition columns (Hive by default, as Ray's ``read_parquet``) come from the paths: the schema
+lists them after the file's columns without reading anything, a filter over them drops whole
+files before their footers are read, and the rest of a filter is split: conjuncts over the file's
+columns go into the scan, conjuncts that also use partition or ``path`` columns are applied to
+each block after those columns are added.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.io.datasource import ReadTask
-from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_evenly
+from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_evenly, split_file_args
+from streamscope.engine.io.file_partitions import join_and
+from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.paths import display_path, to_arrow_filesystem
+from streamscope.engine.io.tensor_columns import check_tensor_column_schema, decode_tensor_columns, tensor_type
 
 # One unit of reading: a file and the row groups to read from it (None = all of them).
 Piece = tuple[str, Optional[tuple[int, ...]]]
@@ -63,25 +72,36 @@ def _make_scanner(fragment: Any, **kwargs: Any) -> Any:
 class ParquetDatasource(FileBasedDatasource):
     _FILE_EXTENSIONS = ["parquet"]
 
-    def __init__(self, paths: Any, *, columns: Optional[list[str]] = None, filesystem: Any = None,
-                 include_paths: bool = False, ignore_missing_paths: bool = False,
-                 file_extensions: Any = _DEFAULT, shuffle: Any = None, filter: Any = None,
-                 **arrow_parquet_args: Any):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+    def __init__(self, paths: Any, *, columns: Optional[list[str]] = None, file_extensions: Any = _DEFAULT,
+                 partitioning: Any = _DEFAULT, filter: Any = None, tensor_column_schema: Any = None,
+                 **kwargs: Any):
+        user_schema = kwargs.pop("schema", None)  # Ray's pyarrow read schema, not FileBasedDatasource's
+        file_args, arrow_parquet_args = split_file_args(kwargs)
+        if partitioning is _DEFAULT:
+            partitioning = Partitioning("hive")  # Ray's ParquetDatasource default
+        super().__init__(paths, file_extensions=file_extensions, partitioning=partitioning, **file_args)
         self._columns = list(columns) if columns is not None else None
-        self._predicate: Optional[Expr] = None
+        self._predicate: Optional[Expr] = None  # over the files' own columns: goes into the scan
         self._arrow_filter: Optional[pc.Expression] = None
+        self._tensor_columns = check_tensor_column_schema(tensor_column_schema, "read_parquet")
+        self._format_args = _format_args(arrow_parquet_args.pop("dataset_kwargs", None),
+                                         arrow_parquet_args.pop("read_options", None))
+        self._user_schema = _check_schema(user_schema)
+        unknown = set(arrow_parquet_args) - set(SCANNER_ARGS)
+        if unknown:
+            raise TypeError(f"read_parquet got unexpected arguments {sorted(unknown)}; the pyarrow arguments it "
+                            f"takes are schema, dataset_kwargs, read_options and the scanner's {list(SCANNER_ARGS)}")
+        self._scan_args = dict(arrow_parquet_args)
+        self._meta: Optional[dict[int, Any]] = None
+        if self._user_schema is not None:
+            self._type_partitions_by(self._user_schema)
+        elif len(self._partition_schema):
+            # files that also store a partition column (delta-rs, some Spark writers) type it
+            self._type_partitions_by(self._footer(0).schema.to_arrow_schema())
         if isinstance(filter, pc.Expression):
             self._arrow_filter = filter  # Ray's read_parquet(filter=pyarrow expression)
         elif filter is not None:
-            self._predicate = as_expr(filter)
-        allowed = {"batch_size", "use_threads", "dataset_kwargs", "read_options"}
-        unknown = set(arrow_parquet_args) - allowed
-        if unknown:
-            raise TypeError(f"read_parquet got unexpected arguments {sorted(unknown)}")
-        self._scan_args = {k: v for k, v in arrow_parquet_args.items() if k in ("batch_size", "use_threads")}
-        self._meta: Optional[list[Any]] = None
+            self._push_predicate(as_expr(filter))
 
     def get_name(self) -> str:
         return "ReadParquet"
@@ -95,36 +115,55 @@ class ParquetDatasource(FileBasedDatasource):
     def _arrow_fs(self):
         return to_arrow_filesystem(self._fs)
 
-    def _footers(self) -> list[Any]:
+    def _footer(self, index: int) -> Any:
+        """The footer of file ``index``, read once on the driver (pruned files' never are)."""
         if self._meta is None:
+            self._meta = {}
+        if index not in self._meta:
             import pyarrow.parquet as pq
 
-            afs = self._arrow_fs()
-            metas = []
-            for path in self._paths:
-                try:
-                    metas.append(pq.read_metadata(path, filesystem=afs))
-                except FileNotFoundError as exc:
-                    raise DataSourceError(f"ReadParquet: file not found: {display_path(self._fs, path)!r}") from exc
-                except Exception as exc:
-                    raise DataSourceError(
-                        f"ReadParquet: cannot read the Parquet footer of {display_path(self._fs, path)!r} "
-                        f"(corrupt or not a Parquet file): {exc}"
-                    ) from exc
-            self._meta = metas
-        return self._meta
+            path = self._paths[index]
+            try:
+                self._meta[index] = pq.read_metadata(path, filesystem=self._arrow_fs())
+            except FileNotFoundError as exc:
+                raise DataSourceError(f"ReadParquet: file not found: {display_path(self._fs, path)!r}") from exc
+            except Exception as exc:
+                raise DataSourceError(
+                    f"ReadParquet: cannot read the Parquet footer of {display_path(self._fs, path)!r} "
+                    f"(corrupt or not a Parquet file): {exc}"
+                ) from exc
+        return self._meta[index]
+
+    def _footers(self) -> list[Any]:
+        """The footers of the files left after pruning, in listing order."""
+        return [self._footer(i) for i in self._kept_indices()]
 
     def _file_schema(self) -> pa.Schema:
-        footers = self._footers()
-        if not footers:
+        """The first file's columns (tensor columns typed as tensor_column_schema says)."""
+        if not self._paths:
             return pa.schema([])
-        schema = footers[0].schema.to_arrow_schema()
-        return schema.remove_metadata()
+        if self._user_schema is not None:
+            partitions = set(self._partition_schema.names)
+            schema = pa.schema([f for f in self._user_schema if f.name not in partitions])
+        else:
+            schema = self._footer(0).schema.to_arrow_schema().remove_metadata()
+        for name, (dtype, shape) in (self._tensor_columns or {}).items():
+            if name in schema.names:
+                i = schema.get_field_index(name)
+                schema = schema.set(i, pa.field(name, tensor_type(dtype, shape)))
+        return schema
+
+    def _full_schema(self) -> pa.Schema:
+        schema = self._file_schema()
+        for field in self._partition_schema:
+            if field.name not in schema.names:
+                schema = schema.append(field)
+        if self._include_paths and "path" not in schema.names:
+            schema = schema.append(pa.field("path", pa.string()))
+        return schema
 
     def schema(self) -> pa.Schema:
-        schema = self._file_schema()
-        if self._include_paths:
-            schema = schema.append(pa.field("path", pa.string()))
+        schema = self._full_schema()
         if self._columns is not None:
             self._check_columns(self._columns, schema)
             schema = pa.schema([schema.field(c) for c in self._columns])
@@ -134,12 +173,15 @@ class ParquetDatasource(FileBasedDatasource):
         missing = [c for c in columns if c not in schema.names]
         if missing:
             raise DataSourceError(
-                f"ReadParquet: columns {missing} not found in {self.input_files()[0]!r}; "
+                f"ReadParquet: columns {missing} not found in {display_path(self._fs, self._paths[0])!r}; "
                 f"available columns: {schema.names}"
             )
 
+    def _exact(self) -> bool:
+        return self._predicate is None and self._arrow_filter is None and self._row_predicate is None
+
     def num_rows(self) -> Optional[int]:
-        if self._predicate is not None or self._arrow_filter is not None:
+        if not self._exact():
             return None
         total = sum(m.num_rows for m in self._footers())
         return total if self._limit is None else min(total, self._limit)
@@ -155,25 +197,25 @@ class ParquetDatasource(FileBasedDatasource):
 
     # ---- tasks ------------------------------------------------------------------------------
     def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
-        footers = self._footers()
+        order = self._run_order()
         if self._columns is not None:
             self.schema()  # validates the projection against the footer
         if self._predicate is not None:
             self._predicate.validate(self._file_schema().names)
+        if self._row_predicate is not None:
+            self._row_predicate.validate(self._full_schema().names)
         parallelism = max(1, int(parallelism))
         units: list[tuple[str, Optional[int], int, int]] = []  # path, row group, rows, bytes
-        if len(self._paths) >= parallelism:
-            for path, m in zip(self._paths, footers):
-                size = sum(m.row_group(i).total_byte_size for i in range(m.num_row_groups))
+        for i in order:
+            path, m = self._paths[i], self._footer(i)
+            if len(order) >= parallelism or m.num_row_groups == 0:
+                size = sum(m.row_group(g).total_byte_size for g in range(m.num_row_groups))
                 units.append((path, None, m.num_rows, size))
-        else:
-            for path, m in zip(self._paths, footers):
-                if m.num_row_groups == 0:
-                    units.append((path, None, 0, 0))
-                for i in range(m.num_row_groups):
-                    rg = m.row_group(i)
-                    units.append((path, i, rg.num_rows, rg.total_byte_size))
-        exact = self._predicate is None and self._arrow_filter is None
+            else:
+                for g in range(m.num_row_groups):
+                    rg = m.row_group(g)
+                    units.append((path, g, rg.num_rows, rg.total_byte_size))
+        exact = self._exact()
         remaining = self._limit
         fraction = self._column_fraction()
         tasks: list[ReadTask] = []
@@ -217,19 +259,28 @@ class ParquetDatasource(FileBasedDatasource):
                 if remaining is not None and remaining <= 0:
                     return
 
+    def _add_file_columns(self, table: pa.Table, path: str) -> pa.Table:
+        if self._tensor_columns:  # first, so a row filter sees the tensors
+            table = decode_tensor_columns(table, self._tensor_columns, display_path(self._fs, path))
+        return super()._add_file_columns(table, path)
+
     def _scan_piece(self, path: str, row_groups: Optional[tuple[int, ...]]) -> Iterator[pa.Table]:
         """Worker side: scan one file (or some of its row groups) with projection and filter."""
         import pyarrow.dataset as pads
 
-        fmt = pads.ParquetFileFormat()
+        fmt = pads.ParquetFileFormat(**self._format_args)
         fragment = fmt.make_fragment(path, filesystem=self._arrow_fs(),
                                      row_groups=list(row_groups) if row_groups is not None else None)
-        columns = None
-        if self._columns is not None:
-            columns = [c for c in self._columns if not (self._include_paths and c == "path")]
+        columns = self._file_read_columns()
+        if columns is not None:
+            on_disk = set(fragment.physical_schema.names)
+            columns = [c for c in columns if c in on_disk]
         scan_args = dict(self._scan_args)
         if "batch_size" not in scan_args:
             scan_args["batch_size"] = _rows_per_batch(fragment, STREAM_BATCH_BYTES)
+        if self._user_schema is not None:
+            partitions = set(self._partition_schema.names)  # files are cast to the given types as they are read
+            scan_args["schema"] = pa.schema([f for f in self._user_schema if f.name not in partitions])
         scanner = _make_scanner(fragment, columns=columns, filter=self._scan_filter(), **scan_args)
         # Yield about STREAM_BATCH_BYTES at a time (never more than target_max_block_size): the
         # blocks reach downstream operators while the rest of the file is still being read.
@@ -249,17 +300,40 @@ class ParquetDatasource(FileBasedDatasource):
         if batches or not emitted:
             yield pa.Table.from_batches(batches, schema=scanner.projected_schema)
 
+    def _type_partitions_by(self, schema: pa.Schema) -> None:
+        """A ``schema`` (the user's, or the files' own) naming a partition field types that column."""
+        fields = []
+        for field in self._partition_schema:
+            if field.name not in schema.names:
+                fields.append(field)
+                continue
+            target = schema.field(field.name).type
+            for i, values in enumerate(self._partition_values):
+                if values.get(field.name) is not None:
+                    try:
+                        values[field.name] = pa.scalar(values[field.name]).cast(target).as_py()
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                        raise ValueError(f"read_parquet: partition value {values[field.name]!r} of {field.name!r} in "
+                                         f"{display_path(self._fs, self._paths[i])!r} cannot be read as {target} "
+                                         "(the type the schema or the file gives it)") from exc
+            fields.append(pa.field(field.name, target))
+        self._partition_schema = pa.schema(fields)
+
     # ---- pushdowns ---------------------------------------------------------------------------
     def supports_predicate_pushdown(self) -> bool:
         return True
 
-    def apply_predicate(self, expr: Any) -> "ParquetDatasource":
-        expr = as_expr(expr)
-        if self._meta is not None:
-            expr.validate(self._file_schema().names)
-        new = self._copy()
-        new._predicate = expr if self._predicate is None else (self._predicate & expr)
-        return new  # type: ignore[return-value]
+    def _push_rest(self, parts: list[Expr]) -> None:
+        synthesized = set(self._synthesized_columns())
+        scan = [p for p in parts if not synthesized.intersection(p.columns())]
+        rows = [p for p in parts if synthesized.intersection(p.columns())]
+        if scan:
+            expr = join_and(scan)
+            if self._meta:
+                expr.validate(self._file_schema().names)
+            self._predicate = expr if self._predicate is None else (self._predicate & expr)
+        if rows:
+            super()._push_rest(rows)
 
     def apply_projection(self, columns: list[str]) -> "ParquetDatasource":
         if self._columns is not None:
@@ -270,15 +344,55 @@ class ParquetDatasource(FileBasedDatasource):
 
     def pushdown_summary(self) -> list[str]:
         out = []
+        if self._partition_filtered:
+            out.append(f"partition_filter dropped {self._partition_filtered} files")
+        out.extend(self._pruning)
         if self._columns is not None:
             out.append(f"columns={self._columns}")
         if self._predicate is not None:
             out.append(f"filter={self._predicate}")
         if self._arrow_filter is not None:
             out.append(f"filter={self._arrow_filter}")
+        if self._row_predicate is not None:
+            out.append(f"row filter={self._row_predicate}")
         if self._limit is not None:
             out.append(f"limit={self._limit}")
         return out
+
+
+SCANNER_ARGS = ("batch_size", "batch_readahead", "fragment_readahead", "fragment_scan_options", "use_threads",
+                "cache_metadata")
+"""``pyarrow.dataset.Scanner.from_fragment`` arguments read_parquet passes on (Ray's ``**arrow_parquet_args``)."""
+
+
+def _format_args(dataset_kwargs: Optional[dict], read_options: Any) -> dict:
+    """``pyarrow.dataset.ParquetFileFormat`` arguments from Ray's ``dataset_kwargs`` (its
+    ``read_dictionary`` is the format's ``dictionary_columns``) and ``read_options``."""
+    out = dict(dataset_kwargs or {})
+    if "partitioning" in out:
+        raise ValueError("read_parquet: 'partitioning' in dataset_kwargs is not supported; pass partitioning= "
+                         "to read_parquet itself")
+    if "filter" in out or "filters" in out:
+        raise ValueError("read_parquet: row filters in dataset_kwargs are not supported; use "
+                         "Dataset.filter(expr=...), which is pushed into the scan")
+    if "read_dictionary" in out:
+        out["dictionary_columns"] = out.pop("read_dictionary")
+    if read_options is not None:
+        out["read_options"] = read_options
+    try:
+        import pyarrow.dataset as pads
+
+        pads.ParquetFileFormat(**out)  # fail now, naming the argument, not in a worker
+    except TypeError as exc:
+        raise TypeError(f"read_parquet: dataset_kwargs {sorted(out)} are not pyarrow ParquetFileFormat "
+                        f"arguments: {exc}") from None
+    return out
+
+
+def _check_schema(schema: Any) -> Optional[pa.Schema]:
+    if schema is None or isinstance(schema, pa.Schema):
+        return schema
+    raise TypeError(f"read_parquet: schema must be a pyarrow.Schema, got {type(schema).__name__}")
 
 
 def _merge_pieces(units: list[tuple[str, Optional[int], int, int]]) -> tuple[Piece, ...]:

@@ -17,16 +17,17 @@ class TextDatasource(FileBasedDatasource):
     _OPEN_COMPRESSION = "infer"
 
     def __init__(self, paths: Any, *, encoding: str = "utf-8", drop_empty_lines: bool = True,
-                 filesystem: Any = None, include_paths: bool = False, ignore_missing_paths: bool = False,
-                 file_extensions: Any = _DEFAULT, shuffle: Any = None):
-        super().__init__(paths, filesystem=filesystem, include_paths=include_paths,
-                         ignore_missing_paths=ignore_missing_paths, file_extensions=file_extensions, shuffle=shuffle)
+                 file_extensions: Any = _DEFAULT, **file_args: Any):
+        super().__init__(paths, file_extensions=file_extensions, **file_args)
         "".encode(encoding)  # fail now, on the driver, for an unknown encoding
         self._encoding = encoding
         self._drop_empty_lines = drop_empty_lines
 
     def get_name(self) -> str:
         return "ReadText"
+
+    def schema(self) -> pa.Schema:
+        return self._schema_with_file_columns(pa.schema([("text", pa.string())]))
 
     def _read_stream(self, f: Any, path: str) -> Iterator[pa.Table]:
         text = f.read().decode(self._encoding)

@@ -17,13 +17,16 @@ def parquet_dir(tmp_path):
 
 
 @pytest.mark.parametrize("name, value", [
-    ("partitioning", "hive"),
-    ("partition_filter", lambda paths: paths),
     ("arrow_open_stream_args", {"buffer_size": 1 << 20}),
     ("arrow_open_file_args", {"buffer_size": 1 << 20}),
     ("meta_provider", object()),
     ("label_selector", {"zone": "a"}),
     ("fallback_strategy", [{"label_selector": {"zone": "b"}}]),
+    ("include_row_hash", True),
+    ("max_calls", 4),
+    ("resources", {"special": 1}),
+    ("accelerator_type", "A100"),
+    ("runtime_env", {"pip": ["x"]}),
 ])
 def test_unsupported_read_arguments_are_refused_by_name(parquet_dir, name, value):
     with pytest.raises(ValueError, match=rf"read_parquet\({name}=\.\.\.\)"):
@@ -32,7 +35,7 @@ def test_unsupported_read_arguments_are_refused_by_name(parquet_dir, name, value
 
 def test_their_defaults_are_accepted_and_mean_what_streamscope_does(parquet_dir):
     ds = ss.read_parquet(parquet_dir, partitioning=None, partition_filter=None, arrow_open_stream_args={},
-                         meta_provider=None, ray_remote_args={})
+                         meta_provider=None, ray_remote_args={}, include_row_hash=False, runtime_env=None)
     assert sorted(r["x"] for r in ds.take_all()) == list(range(10))
 
 
@@ -51,3 +54,15 @@ def test_other_ray_remote_args_and_conflicts_are_refused(parquet_dir):
     with pytest.raises(ValueError, match="num_cpus given twice"):
         ss.read_parquet(parquet_dir, num_cpus=1, ray_remote_args={"num_cpus": 2})
 
+
+
+def test_read_datasource_refuses_what_it_would_drop(parquet_dir):
+    from streamscope.engine.io.parquet_datasource import ParquetDatasource
+
+    source = ParquetDatasource(parquet_dir)
+    with pytest.raises(ValueError, match=r"read_datasource\(runtime_env=\.\.\.\)"):
+        ss.read_datasource(source, runtime_env={"pip": ["x"]})
+    with pytest.raises(ValueError, match=r"arguments \['compute'\] are not supported"):
+        ss.read_datasource(source, compute="tasks")
+    sized = ss.read_datasource(source, ray_remote_args={"num_cpus": 0.25})
+    assert sized._plan.dag.resources.num_cpus == 0.25
