@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.io.datasource import is_process_local_io
 from streamscope.engine.execution import run_registry
 from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
 from streamscope.engine.execution.stats import DatasetStats
@@ -113,8 +114,11 @@ def _refuse_driver_node_only(plan: LogicalPlan, ctx: DataContext) -> None:
 
 
 def _process_local_fs(op: LogicalOperator) -> bool:
-    io = getattr(op, "datasource", None) or getattr(op, "datasink", None)
-    return io is not None and io.is_process_local()
+    source = getattr(op, "datasource", None)
+    if source is not None:
+        return is_process_local_io(source)
+    sink = getattr(op, "datasink", None)
+    return sink is not None and is_process_local_io(sink)
 
 
 def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:

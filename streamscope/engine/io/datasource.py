@@ -426,6 +426,47 @@ def _accepted_keywords(cls: type) -> frozenset:
                                                           inspect.Parameter.KEYWORD_ONLY))
 
 
+def _own_method(datasource: Any, name: str) -> Optional[Callable[[], Any]]:
+    """``datasource.<name>`` when it is a method; None when the datasource stores a value under
+    that name. Ray's Datasource has no ``num_rows``/``schema``/``input_files`` methods, so a
+    datasource written for Ray may well keep ``self.num_rows = n`` or ``self.schema = ...``."""
+    if name in getattr(datasource, "__dict__", {}):
+        return None
+    fn = getattr(datasource, name, None)
+    return fn if callable(fn) else None
+
+
+def source_num_rows(datasource: Any) -> Optional[int]:
+    """Rows the datasource yields, known without reading (None when unknown)."""
+    fn = _own_method(datasource, "num_rows")
+    return fn() if fn is not None else summarize_read_tasks(datasource).num_rows
+
+
+def source_schema(datasource: Any) -> Optional[pa.Schema]:
+    """The datasource's output schema, known without reading (None when unknown)."""
+    fn = _own_method(datasource, "schema")
+    return fn() if fn is not None else summarize_read_tasks(datasource).schema
+
+
+def source_input_files(datasource: Any) -> list[str]:
+    """The files the datasource reads, known without reading."""
+    fn = _own_method(datasource, "input_files")
+    return list(fn()) if fn is not None else list(summarize_read_tasks(datasource).input_files)
+
+
+def is_process_local_io(datasource: Any) -> bool:
+    """True when the data a datasource reads (or a datasink writes) exists only in this
+    process (``memory://``)."""
+    fn = _own_method(datasource, "is_process_local")
+    return bool(fn()) if fn is not None else False
+
+
+def source_pushdown_summary(datasource: Any) -> list[str]:
+    """The pushdowns applied to the datasource, for ``explain()``."""
+    fn = _own_method(datasource, "pushdown_summary")
+    return list(fn()) if fn is not None else []
+
+
 def read_operator_name(datasource: Any) -> str:
     """The read operator's name: ``"Read" + get_name()`` as Ray Data names it, except for
     streamscope's own datasources, whose ``get_name`` already gives the full name (``ReadCSV``)."""

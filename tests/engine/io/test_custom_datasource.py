@@ -256,3 +256,38 @@ def test_public_import_paths_mirror_ray():
     assert datasource_module.Datasink is streamscope.Datasink
     assert block_module.BlockMetadata is BlockMetadata
     assert set(datasource_module.__all__) >= {"Datasink", "Datasource", "ReadTask", "WriteResult", "WriteReturnType"}
+
+
+class StoredCountDatasource(Datasource):
+    """Shaped like the example in Ray 2.60's ``Datasource`` docstring: it keeps its row count in
+    ``self.num_rows`` (Ray's Datasource has no ``num_rows`` method) and builds its metadata
+    positionally."""
+
+    def __init__(self, num_rows: int = 100):
+        super().__init__()
+        self.num_rows = num_rows
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
+                       data_context=None) -> List[ReadTask]:
+        rows_per_task = self.num_rows // parallelism
+        return [
+            ReadTask(
+                lambda: [pa.Table.from_pydict({"data": range(rows_per_task)})],
+                BlockMetadata(rows_per_task, rows_per_task * 8, None, None),
+            )
+            for _ in range(parallelism)
+        ]
+
+    def estimate_inmemory_data_size(self) -> Optional[int]:
+        return self.num_rows * 8
+
+
+def test_a_datasource_that_stores_num_rows_as_an_attribute():
+    source = StoredCountDatasource(num_rows=100)
+    tasks = source.get_read_tasks(parallelism=5)
+    assert len(tasks) == 5 and tasks[0].metadata.num_rows == 20
+    assert source.estimate_inmemory_data_size() == sum(t.metadata.size_bytes for t in tasks)
+    ds = streamscope.read_datasource(source, override_num_blocks=5)
+    assert ds.count() == 100
+    assert sorted(r["data"] for r in ds.take_all()) == sorted(list(range(20)) * 5)
+    assert ds.input_files() == []

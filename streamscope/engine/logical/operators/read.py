@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from streamscope.engine.io.datasource import read_operator_name
+from streamscope.engine.io.datasource import read_operator_name, source_num_rows, source_pushdown_summary, source_schema
 from streamscope.engine.logical.operators.base import LogicalOperator
 
 
@@ -29,7 +29,7 @@ class Read(LogicalOperator):
         op a new datasource (``replace``), which is asked afresh."""
         source, rows, schema = self._known
         if source is not self.datasource:
-            rows, schema = self.datasource.num_rows(), self.datasource.schema()
+            rows, schema = source_num_rows(self.datasource), source_schema(self.datasource)
             self._known = (self.datasource, rows, schema)
         return rows, schema
 
@@ -40,7 +40,7 @@ class Read(LogicalOperator):
         return self._metadata()[1]
 
     def detail(self) -> str:
-        extra = self.datasource.pushdown_summary()
+        extra = source_pushdown_summary(self.datasource)
         return self.name + (f" ({'; '.join(extra)})" if extra else "")
 
 

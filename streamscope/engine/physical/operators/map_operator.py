@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import use_context
-from streamscope.engine.io.datasource import plan_read_tasks
+from streamscope.engine.io.datasource import plan_read_tasks, source_num_rows
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction, NumberedPayload
@@ -246,7 +246,7 @@ def auto_parallelism(datasource: Datasource, services: ExecutionServices, batch_
     size = datasource.estimate_inmemory_data_size()
     by_size = 1 if not size else math.ceil(size / max(1, ctx.target_min_block_size))
     n = max(min(by_size, min_blocks), 2 * cpus)
-    rows = datasource.num_rows()
+    rows = source_num_rows(datasource)
     if rows is not None:
         batch = batch_rows_hint
         if batch:
