@@ -414,6 +414,11 @@ def plan_read_tasks(datasource: Any, parallelism: int, per_task_row_limit: Optio
     return tasks
 
 
+def accepts_per_task_row_limit(datasource: Any) -> bool:
+    """Whether ``get_read_tasks`` takes Ray's ``per_task_row_limit`` (a pushed-down limit)."""
+    return "per_task_row_limit" in _accepted_keywords(type(datasource))
+
+
 @functools.lru_cache(maxsize=256)
 def _accepted_keywords(cls: type) -> frozenset:
     try:

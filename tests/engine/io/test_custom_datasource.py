@@ -291,3 +291,19 @@ def test_a_datasource_that_stores_num_rows_as_an_attribute():
     assert ds.count() == 100
     assert sorted(r["data"] for r in ds.take_all()) == sorted(list(range(20)) * 5)
     assert ds.input_files() == []
+
+
+def test_a_limit_reaches_get_read_tasks_as_per_task_row_limit(tmp_path):
+    counter = str(tmp_path / "reads")
+    log = tmp_path / "calls"
+
+    class LoggingNumbersDatasource(NumbersDatasource):
+        def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
+            with open(log, "a") as f:
+                f.write(f"{per_task_row_limit}\n")
+            return super().get_read_tasks(parallelism, per_task_row_limit, data_context)
+
+    ds = streamscope.read_datasource(LoggingNumbersDatasource(10, counter), override_num_blocks=2).limit(3)
+    assert ds.take_all() == _expected(3)
+    assert "3" in log.read_text().split()  # the run asked each read task for at most 3 rows
+    assert ds.count() == 3

@@ -21,6 +21,7 @@ class Read(LogicalOperator):
         self.parallelism = parallelism
         self.resources = resources
         self.concurrency = concurrency
+        self.per_task_row_limit: Optional[int] = None  # set by limit pushdown, passed to get_read_tasks
         self._known: tuple = (None, None, None)  # (datasource, rows, schema): asked once per datasource
 
     def _metadata(self) -> tuple:
@@ -41,6 +42,8 @@ class Read(LogicalOperator):
 
     def detail(self) -> str:
         extra = source_pushdown_summary(self.datasource)
+        if self.per_task_row_limit is not None:
+            extra = extra + [f"per_task_row_limit={self.per_task_row_limit}"]
         return self.name + (f" ({'; '.join(extra)})" if extra else "")
 
 

@@ -86,7 +86,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             if parallelism is None or parallelism <= 0:
                 parallelism = auto_parallelism(source, services, _first_batch_size(self.transforms))
             with use_context(ctx):  # planning the read sees the run's settings too (block sizes)
-                self._read_tasks = plan_read_tasks(source, parallelism, data_context=ctx)
+                self._read_tasks = plan_read_tasks(source, parallelism, self.read_op.per_task_row_limit, data_context=ctx)
             for task in self._read_tasks:
                 task._source_name = self.read_op.name  # errors in read_fn name the read operator
             rows = [t.metadata.num_rows for t in self._read_tasks]
