@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pyarrow as pa
+import pytest
 
 import streamscope
 from streamscope.block import BlockMetadata
@@ -157,3 +158,15 @@ def test_a_source_without_a_schema_prints_its_row_count_and_is_not_read(tmp_path
     ds = streamscope.read_datasource(NoSchemaDatasource(counter))
     assert str(ds) == "Dataset(num_rows=4, schema=Unknown schema)"
     assert not os.path.exists(counter)
+
+
+class BrokenDatasource(streamscope.Datasource):
+    def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
+        raise ConnectionError("service down")
+
+
+def test_printing_survives_a_datasource_that_cannot_plan():
+    ds = streamscope.read_datasource(BrokenDatasource())
+    assert str(ds) == "Dataset(num_rows=?, schema=Unknown schema)"
+    with pytest.raises(ConnectionError, match="service down"):
+        ds.take_all()

@@ -40,12 +40,12 @@ INDENT = "   "
 def dataset_repr(dag: L.LogicalOperator, cls_name: str, name: Optional[str], materialized: bool) -> str:
     """The text of a dataset whose plan ends in ``dag``: a table when the schema is known
     without running, else the operator tree."""
-    schema = dag.output_schema()
+    schema = _known(dag.output_schema)
     if schema is None or not len(schema.names):
         return _summary_repr(dag, cls_name, name, materialized)
     head: list[list[str]] = []
     tail: list[list[str]] = []
-    rows = dag.output_num_rows()
+    rows = _known(dag.output_num_rows)
     if materialized:
         try:
             head, tail = _preview_rows(dag, schema.names, rows)
@@ -197,7 +197,17 @@ def _source_facts(dag: L.LogicalOperator) -> tuple[Optional[pa.Schema], Optional
         if len(op.inputs) > 1:
             return None, None
         op = op.inputs[0]
-    return op.output_schema(), op.output_num_rows()
+    return _known(op.output_schema), _known(op.output_num_rows)
+
+
+def _known(fact: Any) -> Any:
+    """A schema or row count from metadata, or None (unknown) when asking for it fails: a
+    custom datasource's ``get_read_tasks`` may raise, and printing a dataset must still work
+    (the error surfaces when the dataset is consumed)."""
+    try:
+        return fact()
+    except Exception:
+        return None
 
 
 def _broken_dataset_line(cls_name: str, name: Optional[str], blocks: Optional[int], count_text: str,
