@@ -1,5 +1,10 @@
 """``streamscope.datasource``: the names of ``ray.data.datasource`` (replace ``ray.data`` with
-``streamscope`` and the import paths map one to one).
+``streamscope`` and the import paths map one to one: ``from ray.data.datasource import Datasink``
+becomes ``from streamscope.datasource import Datasink``).
+
+A thin re-export: each name lives in the engine module that implements it. Names of
+``ray.data.datasource.__all__`` not listed here are not implemented (database and lakehouse
+sources, ``RandomIntRowDatasource``, the legacy ``Reader``, the file metadata providers).
 
 ``FileBasedDatasource`` is imported on first use (it brings fsspec, which ``import streamscope``
 must not pay for); everything else here is light.
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamscope.engine.io.datasink import Datasink
+from streamscope.engine.io.datasink import Datasink, WriteResult, WriteReturnType
 from streamscope.engine.io.datasource import Datasource, ReadTask
 from streamscope.engine.io.file_shuffle import FileShuffleConfig
 from streamscope.engine.io.partitioning import Partitioning, PartitionStyle, PathPartitionFilter, PathPartitionParser
@@ -22,7 +27,7 @@ from streamscope.engine.io.save_mode import SaveMode
 
 __all__ = [
     "Datasink", "Datasource", "FileBasedDatasource", "FileShuffleConfig", "PartitionStyle", "Partitioning",
-    "PathPartitionFilter", "PathPartitionParser", "ReadTask", "SaveMode",
+    "PathPartitionFilter", "PathPartitionParser", "ReadTask", "SaveMode", "WriteResult", "WriteReturnType",
 ]
 
 

@@ -1,7 +1,8 @@
 """Every public name of streamscope has a docstring with a ``>>>`` example, and every example runs.
 
 "Public" is what a notebook user reaches from ``import streamscope``: the names in
-``streamscope.__all__``, ``streamscope.aggregate`` and ``streamscope.preprocessors``, and the
+``streamscope.__all__``, ``streamscope.aggregate``, ``streamscope.preprocessors``,
+``streamscope.datasource`` and ``streamscope.block``, and the
 public methods and properties of the classes users call methods on (Dataset,
 MaterializedDataset, GroupedData, DataIterator, DataContext, ExecutionResources, Schema and
 every preprocessor). A new public name without an example fails
@@ -19,11 +20,12 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import inspect
+import typing
 
 import pytest
 
 import streamscope
-from streamscope import aggregate, datasource, preprocessors
+from streamscope import aggregate, block, datasource, preprocessors
 from streamscope.engine.context import DataContext
 
 CLASSES_WITH_MEMBERS = (
@@ -34,6 +36,11 @@ CLASSES_WITH_MEMBERS = (
     streamscope.DataContext,
     streamscope.ExecutionResources,
     streamscope.Schema,
+    datasource.Datasource,
+    datasource.ReadTask,
+    datasource.Datasink,
+    datasource.WriteResult,
+    block.BlockMetadata,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
 OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL"}
@@ -68,15 +75,19 @@ def public_objects() -> dict[str, object]:
         add(f"streamscope.aggregate.{name}", getattr(aggregate, name))
     for name in preprocessors.__all__:
         add(f"streamscope.preprocessors.{name}", getattr(preprocessors, name))
-    for name in datasource.__all__:
-        add(f"streamscope.datasource.{name}", getattr(datasource, name))
+    for module in (datasource, block):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not isinstance(obj, typing.TypeVar):  # WriteReturnType: a type variable, nothing to call
+                add(f"{module.__name__}.{name}", obj)
     for cls in (datasource.Partitioning, datasource.PathPartitionParser, datasource.PathPartitionFilter,
                 datasource.FileShuffleConfig):
         for name in sorted(dir(cls)):
             if not name.startswith("_"):
                 add(f"streamscope.datasource.{cls.__name__}.{name}", _member(cls, name))
     for cls in CLASSES_WITH_MEMBERS:
-        home = "streamscope" if getattr(streamscope, cls.__name__, None) is cls else "streamscope.preprocessors"
+        home = next((m.__name__ for m in (streamscope, datasource, block) if getattr(m, cls.__name__, None) is cls),
+                    "streamscope.preprocessors")
         for name in sorted(dir(cls)):
             if not name.startswith("_"):
                 add(f"{home}.{cls.__name__}.{name}", _member(cls, name))

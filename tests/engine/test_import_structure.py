@@ -32,6 +32,7 @@ RANKS = {
     "api": 6,
     "streamscope.widgets": 7,
     "streamscope.aggregate": 7,
+    "streamscope.block": 7,
     "streamscope.datasource": 7,
     "streamscope.preprocessors": 7,
     "streamscope.kernel_ext": 8,

@@ -17,6 +17,7 @@ from streamscope.engine.api.streaming_split import streaming_split as split_stre
 from streamscope.engine.block import block_to_batch, block_to_pandas, concat_blocks, iter_rows
 from streamscope.engine.execution.run import start_execution
 from streamscope.engine.execution.stats import DatasetStats
+from streamscope.engine.io.datasource import source_input_files
 from streamscope.engine.logical.operators import InputData, Read
 from streamscope.engine.logical.plan import post_order
 from streamscope.engine.schema import Schema
@@ -283,7 +284,7 @@ class ConsumeMixin:
         files: list[str] = []
         for op in post_order(self._plan.dag):
             if isinstance(op, Read):
-                for f in op.datasource.input_files():
+                for f in source_input_files(op.datasource):
                     if f not in files:
                         files.append(f)
         return files

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from streamscope.engine import compute as compute_mod
 from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
 from streamscope.engine.api.consume import ConsumeMixin
+from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.expressions import as_expr
@@ -342,27 +343,29 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        return self._plan_repr()
+        """What ``print(ds)`` shows, as Ray Data 2.60 prints it, without running anything: a
+        table of the columns when the plan knows its schema, else the operator tree.
 
-    def _plan_repr(self) -> str:
-        dag = self._plan.dag
-        lines = []
+        Examples:
+            >>> print(streamscope.range(10).filter(expr="id > 3"))
+            shape: (?, 1)
+            ╭───────╮
+            │ id    │
+            │ ---   │
+            │ int64 │
+            ╰───────╯
+            (Dataset isn't materialized)
+            >>> def add_one(batch):
+            ...     return {"id": batch["id"] + 1}
+            >>> print(streamscope.range(10).map_batches(add_one).select_columns(["id"]))
+            Project
+            +- MapBatches(add_one)
+               +- Dataset(num_rows=10, schema={id: int64})
+        """
+        return dataset_repr(self._plan.dag, type(self).__name__, self._name, isinstance(self, MaterializedDataset))
 
-        def walk(op: L.LogicalOperator, depth: int) -> None:
-            prefix = "" if depth == 0 else "   " * (depth - 1) + "+- "
-            if not op.inputs:
-                rows = op.output_num_rows()
-                schema = op.output_schema()
-                cols = "{" + ", ".join(f"{f.name}: {f.type}" for f in schema) + "}" if schema is not None else "unknown"
-                lines.append(f"{prefix}Dataset(name={self._name!r}, num_rows={rows if rows is not None else '?'}, schema={cols})"
-                             if depth == 0 else f"{prefix}{op.name}(num_rows={rows if rows is not None else '?'}, schema={cols})")
-            else:
-                lines.append(prefix + op.name)
-            for child in op.inputs:
-                walk(child, depth + 1)
-
-        walk(dag, 0)
-        return "\n".join(lines)
+    def __str__(self) -> str:
+        return repr(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         if _display_provider is not None:
@@ -381,20 +384,24 @@ class MaterializedDataset(Dataset):
 
     Examples:
         >>> mat = streamscope.from_items([{"a": 1}, {"a": 2}, {"a": 3}])
-        >>> mat  # doctest: +ELLIPSIS
-        MaterializedDataset(num_blocks=..., num_rows=3, schema={a: int64})
+        >>> print(mat)
+        shape: (3, 1)
+        ╭───────╮
+        │ a     │
+        │ ---   │
+        │ int64 │
+        ╞═══════╡
+        │ 1     │
+        │ 2     │
+        │ 3     │
+        ╰───────╯
+        (Showing 3 of 3 rows)
         >>> mat.map(lambda row: {"a": row["a"] * 2}).take()
         [{'a': 2}, {'a': 4}, {'a': 6}]
     """
 
     def _derive(self, op: L.LogicalOperator) -> Dataset:
         return Dataset(LogicalPlan(op), name=self._name)
-
-    def __repr__(self) -> str:
-        op = self._plan.dag
-        schema = op.output_schema()
-        cols = "{" + ", ".join(f"{f.name}: {f.type}" for f in schema) + "}" if schema is not None else "{}"
-        return f"MaterializedDataset(num_blocks={op.num_blocks()}, num_rows={op.output_num_rows()}, schema={cols})"
 
 
 class BlockOwner:

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from streamscope.engine.api.dataset import Dataset
 from streamscope.engine.io.partitioning import Partitioning
+from streamscope.engine.compute import TaskPoolStrategy
 from streamscope.engine.io.range_datasource import RangeDatasource
 from streamscope.engine.logical.operators import Read
 from streamscope.engine.logical.plan import LogicalPlan
@@ -26,41 +27,69 @@ from streamscope.engine.logical.plan import LogicalPlan
 
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **read_args: Any):
-    """A dataset read by ``datasource`` (a :class:`Datasource` subclass): planning asks it for
-    metadata and read tasks; each :class:`ReadTask` runs in a worker and yields blocks.
-    ``override_num_blocks`` asks for that many read tasks; ``ray_remote_args`` may size them.
+                    concurrency: Optional[int] = None, compute: Any = None, override_num_blocks: Optional[int] = None,
+                    label_selector: Optional[dict] = None, fallback_strategy: Optional[list] = None,
+                    max_calls: Optional[int] = None, resources: Optional[dict] = None,
+                    accelerator_type: Optional[str] = None, runtime_env: Optional[dict] = None,
+                    ray_remote_args: Optional[dict] = None, **read_args: Any):
+    """A dataset read by ``datasource`` (a :class:`Datasource` subclass, Ray Data 2.60's
+    interface): planning asks it for read tasks and their metadata, never for rows; each
+    :class:`ReadTask` runs in a worker and yields blocks. ``count()`` answers from the tasks'
+    ``metadata.num_rows`` when every task knows it.
+
+    ``override_num_blocks`` (or the deprecated ``parallelism``) is the ``parallelism`` passed to
+    ``get_read_tasks``; ``num_cpus``/``num_gpus``/``memory`` (also inside ``ray_remote_args``)
+    size each read task; ``concurrency`` or ``compute=TaskPoolStrategy(size=n)`` caps the read
+    tasks running at once. Arguments that only place Ray tasks on a cluster are refused by name.
 
     Examples:
         >>> import pyarrow as pa
-        >>> class Squares(streamscope.Datasource):
+        >>> from streamscope.block import BlockMetadata
+        >>> class SquaresDatasource(streamscope.Datasource):
         ...     def __init__(self, n):
         ...         self.n = n
-        ...     def get_read_tasks(self, parallelism):
+        ...     def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
         ...         table = pa.table({"x": [i * i for i in range(self.n)]})
-        ...         return [streamscope.ReadTask(lambda: [table], num_rows=self.n)]
-        ...     def num_rows(self):
-        ...         return self.n
-        >>> streamscope.read_datasource(Squares(4)).take()
-        [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}]
+        ...         meta = BlockMetadata(num_rows=self.n, size_bytes=table.nbytes, input_files=None, exec_stats=None)
+        ...         return [streamscope.ReadTask(lambda: [table], meta, schema=table.schema)]
+        ...     def estimate_inmemory_data_size(self):
+        ...         return 8 * self.n
+        >>> ds = streamscope.read_datasource(SquaresDatasource(4))
+        >>> ds.count(), ds.take()
+        (4, [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}])
     """
+    fn_name = "read_datasource"
+    if not callable(getattr(datasource, "get_read_tasks", None)) or not callable(getattr(datasource, "get_name", None)):
+        raise TypeError(f"{fn_name}: expected a streamscope.Datasource (with get_read_tasks), got {type(datasource).__name__}")
     if read_args:
-        sized = _engine_read_args("read_datasource", read_args)  # refuses Ray's cluster options by name
-        if read_args:
-            raise ValueError(f"read_datasource: arguments {sorted(read_args)} are not supported (Ray passes them to "
-                             "legacy Readers); give them to your Datasource's constructor")
-        for key, value in sized.items():
-            if key == "num_cpus" and num_cpus is None:
-                num_cpus = value
-            elif key == "num_gpus" and num_gpus is None:
-                num_gpus = value
-            elif key == "memory" and memory is None:
-                memory = value
+        raise ValueError(f"{fn_name}: unexpected keyword arguments {sorted(read_args)}: Ray Data passes extra "
+                         "arguments only to a legacy Datasource's create_reader/prepare_read, which streamscope "
+                         "does not support; give them to your Datasource's constructor")
+    for name, value in (("label_selector", label_selector), ("fallback_strategy", fallback_strategy),
+                        ("max_calls", max_calls), ("resources", resources), ("accelerator_type", accelerator_type),
+                        ("runtime_env", runtime_env)):
+        if value is not None:
+            raise ValueError(f"{fn_name}({name}=...): not supported: {_CLUSTER_ONLY_WHY}")
+    concurrency = _read_concurrency(fn_name, compute, concurrency)
+    args = _engine_read_args(fn_name, {"num_cpus": num_cpus, "num_gpus": num_gpus, "memory": memory,
+                                       "ray_remote_args": ray_remote_args})
     blocks = override_num_blocks if override_num_blocks else parallelism
-    resources = None
-    if num_cpus is not None or num_gpus is not None or memory is not None:
-        resources = _Resources(num_cpus, num_gpus, memory)
-    return Dataset(LogicalPlan(Read(datasource, parallelism=blocks, resources=resources, concurrency=concurrency)))
+    task_resources = None
+    if args.get("num_cpus") is not None or args.get("num_gpus") is not None or args.get("memory") is not None:
+        task_resources = _Resources(args.get("num_cpus"), args.get("num_gpus"), args.get("memory"))
+    return Dataset(LogicalPlan(Read(datasource, parallelism=blocks, resources=task_resources, concurrency=concurrency)))
+
+
+def _read_concurrency(fn_name: str, compute: Any, concurrency: Optional[int]) -> Optional[int]:
+    """Read tasks are plain tasks: ``compute`` may be a TaskPoolStrategy (its ``size`` caps them,
+    ``concurrency`` taking precedence as in Ray); an actor pool is refused."""
+    if compute is None:
+        return concurrency
+    if isinstance(compute, TaskPoolStrategy):
+        return concurrency if concurrency is not None else compute.size
+    raise ValueError(f"{fn_name}(compute={compute!r}): reads run as tasks in streamscope; pass "
+                     "compute=TaskPoolStrategy(...) or leave it out, and put stateful work in a "
+                     "map_batches(..., compute=ActorPoolStrategy(...)) after the read")
 
 
 class _Resources:

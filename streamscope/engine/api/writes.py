@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import cloudpickle
 
+from streamscope.engine.io.datasink import WriteResult, write_operator_name
 from streamscope.engine.io.save_mode import SaveMode
 from streamscope.engine.io.write_args import refuse_unsupported, rows_per_file, write_concurrency, write_resources
 from streamscope.engine.logical import operators as L
@@ -32,42 +33,54 @@ class WriteMixin:
 
     def write_datasink(self, datasink: Any, *, ray_remote_args: Optional[Dict[str, Any]] = None,
                        concurrency: Optional[int] = None) -> None:
-        """Write the rows with a :class:`Datasink`: ``on_write_start`` in the driver, ``write`` in each
-        task, then ``on_write_complete`` with every task's result once all succeeded (or
-        ``on_write_failed`` when the run failed or was cancelled, so nothing half-written is left).
+        """Write the rows with a :class:`Datasink` (Ray Data 2.60's interface): ``on_write_start``
+        in the driver, ``write(blocks, ctx)`` in each task, then ``on_write_complete`` with a
+        :class:`~streamscope.datasource.WriteResult` combining every task's rows, bytes and return
+        value once all succeeded. When the run fails or is cancelled (or ``on_write_complete``
+        raises), ``on_write_failed(error)`` is called instead and the error re-raised.
 
         ``concurrency`` caps the write tasks running at once; ``ray_remote_args`` may set
-        ``num_cpus``, ``num_gpus`` and ``memory`` per write task (other keys are refused).
+        ``num_cpus``, ``num_gpus`` and ``memory`` per write task (other keys are refused). The
+        sink's ``min_rows_per_write`` gives each task at least that many rows.
 
         Examples:
-            >>> from streamscope.engine.io.datasink import WriteResult
-            >>> class RowCounter(streamscope.Datasink):
-            ...     def write(self, blocks, task_index):
-            ...         return WriteResult(num_rows=sum(block.num_rows for block in blocks))
-            ...     def on_write_complete(self, results):
-            ...         print("rows written:", sum(result.num_rows for result in results))
-            ...         return []
-            >>> streamscope.range(10).write_datasink(RowCounter(), concurrency=2)
-            rows written: 10
+            >>> class RowCounterDatasink(streamscope.Datasink[int]):
+            ...     def write(self, blocks, ctx):
+            ...         return sum(block.num_rows for block in blocks)
+            ...     def on_write_complete(self, write_result):
+            ...         print("rows written:", write_result.num_rows, "tasks:", len(write_result.write_returns) > 0)
+            >>> streamscope.range(10).write_datasink(RowCounterDatasink(), concurrency=2)
+            rows written: 10 tasks: True
         """
-        name = datasink.get_name() if hasattr(datasink, "get_name") else type(datasink).__name__
+        if not callable(getattr(datasink, "write", None)) or not callable(getattr(datasink, "get_name", None)):
+            raise TypeError(f"write_datasink: expected a streamscope.Datasink, got {type(datasink).__name__}")
+        name = write_operator_name(datasink)
         cap = write_concurrency(name, concurrency)
         resources = write_resources(name, ray_remote_args)
+        min_rows = datasink.min_rows_per_write
+        if getattr(datasink, "min_bytes_per_write", None) is not None:
+            if min_rows is not None:
+                raise ValueError(f"{name}: the datasink sets both min_rows_per_write and min_bytes_per_write; "
+                                 "set only one write bundling target")
+            raise ValueError(f"{name}: min_bytes_per_write is not supported: streamscope bundles write input by "
+                             "rows; set min_rows_per_write instead")
+        if min_rows is not None and (not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 1):
+            raise ValueError(f"{name}: min_rows_per_write must be a positive int or None, got {min_rows!r}")
         _check_picklable(datasink, name)
-        datasink.on_write_start()
-        if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run
-            datasink.on_write_complete([])
+        datasink.on_write_start(self._plan.dag.output_schema())
+        if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run (as Ray)
             return
-        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap,
-                                   min_rows_per_bundle=getattr(datasink, "min_rows_per_write", None), **resources))
+        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap, min_rows_per_bundle=min_rows, **resources))
         results: list = []
         try:
             for table in self._iter_tables(plan):
                 results.extend(read_write_results(table))
+            combined = WriteResult(num_rows=sum(r[0] for r in results), size_bytes=sum(r[1] for r in results),
+                                   write_returns=[r[2] for r in results])
+            datasink.on_write_complete(combined)
         except BaseException as exc:
-            datasink.on_write_failed(results, exc)
+            datasink.on_write_failed(exc)
             raise
-        datasink.on_write_complete(results)
 
     def write_parquet(self, path: str, *, partition_cols: Optional[List[str]] = None, filesystem: Any = None,
                       catalog: Any = None, try_create_dir: bool = True,

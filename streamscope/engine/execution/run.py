@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.io.datasource import is_process_local_io
 from streamscope.engine.execution import run_registry
 from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
 from streamscope.engine.execution.stats import DatasetStats
@@ -85,14 +86,39 @@ def _runtime_for(plan: LogicalPlan, ctx: DataContext, get_runtime: Callable[...,
             f"{ctx.runtime!r} runtime runs tasks in other processes or on other machines that cannot "
             "see them. Use storage every node can reach (a shared filesystem path, s3://, gs://...)."
         )
+    if ctx.runtime == "ray":
+        _refuse_driver_node_only(plan, ctx)
     if (ctx.runtime or "local") == "local" and runs_inline(plan, ctx):
         return get_runtime(ctx, kind="inprocess")
     return get_runtime(ctx)
 
 
+def _refuse_driver_node_only(plan: LogicalPlan, ctx: DataContext) -> None:
+    """A datasource (datasink) whose ``supports_distributed_reads`` (``_writes``) is False must
+    run its tasks on the driver's machine. Every worker of the local runtime is; a cluster
+    runtime cannot pin tasks to the driver's node here, so the run is refused before it starts."""
+    for op in post_order(plan.dag):
+        source = getattr(op, "datasource", None)
+        sink = getattr(op, "datasink", None)
+        if source is not None and not getattr(source, "supports_distributed_reads", True):
+            flag = "supports_distributed_reads"
+        elif sink is not None and not getattr(sink, "supports_distributed_writes", True):
+            flag = "supports_distributed_writes"
+        else:
+            continue
+        raise DataSourceError(
+            f"{op.name}: {flag} is False, so its tasks must run on the driver's machine, and the "
+            f"{ctx.runtime!r} runtime cannot pin tasks there; run it with the local runtime "
+            "(streamscope.init(runtime='local')) or make the data reachable from every node"
+        )
+
+
 def _process_local_fs(op: LogicalOperator) -> bool:
-    io = getattr(op, "datasource", None) or getattr(op, "datasink", None)
-    return io is not None and io.is_process_local()
+    source = getattr(op, "datasource", None)
+    if source is not None:
+        return is_process_local_io(source)
+    sink = getattr(op, "datasink", None)
+    return sink is not None and is_process_local_io(sink)
 
 
 def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
@@ -104,7 +130,7 @@ def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
     total = 0
     for op in post_order(plan.dag):
         if isinstance(op, L.Read):
-            rows = op.datasource.num_rows()
+            rows = op.output_num_rows()
             if rows is None or op.resources is not None:
                 return False
             total += rows

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import pyarrow as pa
@@ -48,12 +49,23 @@ logger = logging.getLogger(__name__)
 _TMP_PREFIX = "._tmp_"
 
 
+@dataclass
+class FilesWritten:
+    """What one file-writing task returns (its ``write_returns`` entry): the temporary files it
+    wrote and the final names ``on_write_complete`` renames them to."""
+
+    temp_paths: list[str] = field(default_factory=list)
+    final_paths: list[str] = field(default_factory=list)
+    num_rows: int = 0
+    size_bytes: int = 0
+
+
 class PathExistsError(FileExistsError, ValueError):
     """A write with ``mode="error"``/``"create"`` found its path already there. A ValueError as in
     Ray Data (``except ValueError`` keeps working) and a FileExistsError, which it is."""
 
 
-class FileDatasink(Datasink):
+class FileDatasink(Datasink[FilesWritten]):
     """Base of the file writers. Subclasses set ``_FILE_FORMAT`` and implement ``_write_block``."""
 
     _FILE_FORMAT = ""
@@ -86,6 +98,8 @@ class FileDatasink(Datasink):
         self._created_dir = False
         self._old_files: list[str] = []
         self._old_dirs: list[str] = []
+        self.written_paths: list[str] = []
+        """The files a completed write made (their final names), set by ``on_write_complete``."""
 
     def get_name(self) -> str:
         return "Write" + self._format.upper().replace("PARQUET", "Parquet").replace("NPY", "Numpy")
@@ -130,7 +144,7 @@ class FileDatasink(Datasink):
     def is_process_local(self) -> bool:
         return is_process_local(self._fs)
 
-    def on_write_start(self) -> None:
+    def on_write_start(self, schema: Optional[pa.Schema] = None) -> None:
         writer = self.get_name()
         if self._fs.exists(self._dir):
             if self._mode in (SaveMode.ERROR, SaveMode.CREATE):
@@ -152,7 +166,10 @@ class FileDatasink(Datasink):
             self._fs.makedirs(self._dir, exist_ok=True)
             self._created_dir = True
 
-    def on_write_complete(self, results: list[WriteResult]) -> list[str]:
+    def on_write_complete(self, write_result: WriteResult[FilesWritten]) -> None:
+        """Rename every task's temporaries to their final names; with ``mode="overwrite"``,
+        delete the old files only now."""
+        results = [r for r in write_result.write_returns if r is not None]
         new_temps = [t for r in results for t in r.temp_paths]
         finals = [f for r in results for f in r.final_paths]
         for temp, final in zip(new_temps, finals):
@@ -169,7 +186,7 @@ class FileDatasink(Datasink):
             self._remove_empty_dirs(self._old_dirs)
         if self._created_dir and not finals and sum(r.num_rows for r in results) == 0:
             self._remove_empty_dirs([self._dir])  # nothing written into a directory this write made (as Ray)
-        return [display_path(self._fs, f) for f in finals]
+        self.written_paths = [display_path(self._fs, f) for f in finals]
 
     def _remove_empty_dirs(self, dirs: Iterable[str]) -> None:
         for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
@@ -179,8 +196,10 @@ class FileDatasink(Datasink):
             except (FileNotFoundError, OSError):
                 pass
 
-    def on_write_failed(self, results: list[WriteResult], error: BaseException | None) -> None:
-        temps = {t for r in results or [] for t in r.temp_paths}
+    def on_write_failed(self, error: BaseException) -> None:
+        """Delete this write's temporaries, found by the write's uuid (tasks that died before
+        reporting wrote some too), and the partition directories it made."""
+        temps: set[str] = set()
         prefix = f"{_TMP_PREFIX}{self._write_uuid}_"
         try:
             if self._fs.exists(self._dir):
@@ -201,8 +220,9 @@ class FileDatasink(Datasink):
             self._remove_empty_dirs(d for d in dirs if d not in old)  # partition dirs this write made
 
     # ---- worker side -----------------------------------------------------------------------
-    def write(self, blocks: Iterable[pa.Table], task_index: int) -> WriteResult:
-        result = WriteResult()
+    def write(self, blocks: Iterable[pa.Table], ctx: Any) -> FilesWritten:
+        result = FilesWritten()
+        task_index = ctx.task_idx
         if self._skip_write:
             return result
         file_index = 0

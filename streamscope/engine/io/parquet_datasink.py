@@ -62,7 +62,7 @@ class ParquetDatasink(FileDatasink):
     def get_name(self) -> str:
         return "WriteParquet"
 
-    def on_write_start(self) -> None:
+    def on_write_start(self, schema: Optional[pa.Schema] = None) -> None:
         if self._filename_provider is not None and self._mode == SaveMode.APPEND:
             name = self.filename_for(0, 0)
             if self._write_uuid not in name:  # Ray 2.60 refuses this too (in its write tasks)
@@ -70,7 +70,7 @@ class ParquetDatasink(FileDatasink):
                     f"WriteParquet: the filename_provider's names ({name!r}) do not contain the write uuid, so "
                     "appending could replace existing files; include write_uuid in the name or use mode='overwrite'"
                 )
-        super().on_write_start()
+        super().on_write_start(schema)
 
     def _resolved_args(self) -> Dict[str, Any]:
         extra = self._args_fn() if self._args_fn else {}

@@ -75,7 +75,7 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     elif isinstance(op, L.Exchange):
         result = ExchangeOperator(op.name, inputs, op.spec, kind=op.kind)
     elif isinstance(op, L.Write):
-        result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink)], logical_names=(op.name,),
+        result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink, op.name, op.write_uuid)], logical_names=(op.name,),
                                      resources=map_resources(op), concurrency=op.concurrency,
                                      min_rows_per_bundle=op.min_rows_per_bundle,
                                      exact_min_rows=op.min_rows_per_bundle is not None)

@@ -224,12 +224,25 @@ class WorkerInfo:
 
 @dataclass
 class TaskContext:
-    """Given to task functions in the worker: where to record UDF time, which task this is."""
+    """Given to task functions in the worker: where to record UDF time, which task this is.
+    ``Datasink.write`` receives it as Ray Data's ``ctx``: ``task_idx``, ``op_name`` and ``kwargs``
+    (``kwargs["write_uuid"]``, one id per write, as Ray's) are Ray's names."""
 
     operator: str = ""
     task_index: int = 0
     udf_s: float = 0.0
     rows_written: int = 0
+    kwargs: dict = field(default_factory=dict)
+
+    @property
+    def task_idx(self) -> int:
+        """Ray Data's name for ``task_index``: the task's number within its operator."""
+        return self.task_index
+
+    @property
+    def op_name(self) -> str:
+        """Ray Data's name for ``operator``: the name of the operator the task belongs to."""
+        return self.operator
 
     def time_udf(self) -> "_UdfTimer":
         return _UdfTimer(self)

@@ -7,6 +7,7 @@ fused chain of transforms, then coalesces small outputs so the store holds few, 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
@@ -14,6 +15,15 @@ import pyarrow as pa
 from streamscope.engine.block import block_size_bytes, concat_blocks, to_block
 from streamscope.engine.runtime.base import TaskContext
 from streamscope.engine.transforms.rows import chain_row_transforms
+
+
+@dataclass(frozen=True)
+class NumberedPayload:
+    """A task's payload with its number within its operator (0, 1, ...): the ``ctx.task_idx``
+    that ``Datasink.write`` sees, as in Ray Data (the runtime's own task ids are global)."""
+
+    index: int
+    payload: Any = None
 
 
 class MapTaskFunction:
@@ -24,6 +34,9 @@ class MapTaskFunction:
         self.coalesce_min_bytes = coalesce_min_bytes
 
     def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
+        if isinstance(payload, NumberedPayload):
+            ctx.task_index = payload.index
+            payload = payload.payload
         if payload is not None and callable(payload):
             stream: Iterator[pa.Table] = (to_block(t) for t in payload())
         else:

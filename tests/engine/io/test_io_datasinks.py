@@ -15,6 +15,8 @@ from streamscope.engine.io.json_datasink import JSONDatasink
 from streamscope.engine.io.numpy_datasink import NumpyDatasink
 from streamscope.engine.io.parquet_datasink import ParquetDatasink
 from streamscope.engine.io.parquet_datasource import ParquetDatasource
+from streamscope.engine.runtime.base import TaskContext
+from streamscope.datasource import WriteResult
 
 
 def _blocks():
@@ -25,14 +27,24 @@ def _visible(d):
     return sorted(p for p in os.listdir(d) if not p.startswith("."))
 
 
+def _ctx(i):
+    return TaskContext(operator="Write", task_index=i)
+
+
 def _run(sink, task_blocks):
-    """Driver start, pickled sink per worker task, collect results."""
+    """Driver start, pickled sink per worker task, the tasks' returns combined as the driver does."""
     sink.on_write_start()
-    results = []
+    returns = []
     for i, blocks in enumerate(task_blocks):
         worker_sink = cloudpickle.loads(cloudpickle.dumps(sink))
-        results.append(worker_sink.write(blocks, i))
-    return results
+        returns.append(worker_sink.write(blocks, _ctx(i)))
+    return WriteResult(num_rows=sum(r.num_rows for r in returns), size_bytes=sum(r.size_bytes for r in returns),
+                       write_returns=returns)
+
+
+def _complete(sink, result):
+    sink.on_write_complete(result)
+    return sink.written_paths
 
 
 @pytest.mark.parametrize("sink_cls,ext", [(ParquetDatasink, "parquet"), (CSVDatasink, "csv"), (JSONDatasink, "json")])
@@ -42,7 +54,7 @@ def test_files_appear_only_after_complete(tmp_path, sink_cls, ext):
     results = _run(sink, [_blocks(), [_blocks()[0]]])
     assert _visible(out) == []  # only hidden temporaries so far
     assert len(os.listdir(out)) == 3
-    finals = sink.on_write_complete(results)
+    finals = _complete(sink, results)
     assert _visible(out) == sorted(os.path.basename(f) for f in finals)
     assert not [p for p in os.listdir(out) if p.startswith(".")]
     names = sorted(os.path.basename(f) for f in finals)
@@ -51,7 +63,7 @@ def test_files_appear_only_after_complete(tmp_path, sink_cls, ext):
         assert names == [f"{uuid_part}_000000-0.parquet", f"{uuid_part}_000000-1.parquet", f"{uuid_part}_000001-0.parquet"]
     else:
         assert names == [f"{uuid_part}_000000-1.{ext}", f"{uuid_part}_000000.{ext}", f"{uuid_part}_000001.{ext}"]
-    assert sum(r.num_rows for r in results) == 8
+    assert results.num_rows == 8 and sum(r.num_rows for r in results.write_returns) == 8
 
 
 def test_contents_readable(tmp_path):
@@ -79,19 +91,20 @@ def test_failed_write_leaves_nothing(tmp_path):
         raise RuntimeError("upstream failed")
 
     with pytest.raises(RuntimeError):
-        sink.write(bad_blocks(), 1)  # this task dies without reporting its temporary
-    sink.on_write_failed(ok, RuntimeError("x"))
+        sink.write(bad_blocks(), _ctx(1))  # this task dies without reporting its temporary
+    assert ok.write_returns[0].temp_paths  # the finished task's temporaries are on disk
+    sink.on_write_failed(RuntimeError("x"))
     assert os.listdir(out) == []
 
 
 def test_overwrite_replaces_only_at_complete(tmp_path):
     out = tmp_path / "out"
     first = ParquetDatasink(str(out))
-    old = first.on_write_complete(_run(first, [_blocks()]))
+    old = _complete(first, _run(first, [_blocks()]))
     second = ParquetDatasink(str(out), mode="overwrite")
     results = _run(second, [[_blocks()[1]]])
     assert _visible(out) == sorted(os.path.basename(p) for p in old)  # old data still there
-    new = second.on_write_complete(results)
+    new = _complete(second, results)
     assert _visible(out) == [os.path.basename(new[0])]
     with pytest.raises(FileExistsError):
         ParquetDatasink(str(out), mode="error").on_write_start()
@@ -120,7 +133,7 @@ def test_numpy_sink(tmp_path):
     assert name.endswith("_000000.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "n" / name), data)
     with pytest.raises(KeyError, match="nope"):
-        NumpyDatasink(str(tmp_path / "n2"), column="nope").write([_blocks()[0]], 0)
+        NumpyDatasink(str(tmp_path / "n2"), column="nope").write([_blocks()[0]], _ctx(0))
 
 
 def test_csv_rejects_tensor_and_memory_fs(memfs):
@@ -129,6 +142,6 @@ def test_csv_rejects_tensor_and_memory_fs(memfs):
     with pytest.raises(TypeError, match="'t'"):
         _run(sink, [[pa.table({"t": tensor.ndarray_to_arrow(np.zeros((2, 2)))})]])
     sink = CSVDatasink(f"memory://{root}/out2")
-    finals = sink.on_write_complete(_run(sink, [_blocks()]))
+    finals = _complete(sink, _run(sink, [_blocks()]))
     assert all(f.startswith(f"memory://{root}/out2/") for f in finals)
     assert pd.read_csv(fs.open(finals[0].replace("memory://", ""))).shape == (3, 2)

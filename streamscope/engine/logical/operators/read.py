@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
+from streamscope.engine.io.datasource import read_operator_name, source_num_rows, source_pushdown_summary, source_schema
 from streamscope.engine.logical.operators.base import LogicalOperator
 
 
@@ -15,20 +16,34 @@ class Read(LogicalOperator):
     kind = "Read"
 
     def __init__(self, datasource: Any, parallelism: int = -1, resources: Any = None, concurrency: Optional[int] = None):
-        super().__init__(datasource.get_name(), [])
+        super().__init__(read_operator_name(datasource), [])
         self.datasource = datasource
         self.parallelism = parallelism
         self.resources = resources
         self.concurrency = concurrency
+        self.per_task_row_limit: Optional[int] = None  # set by limit pushdown, passed to get_read_tasks
+        self._known: tuple = (None, None, None)  # (datasource, rows, schema): asked once per datasource
+
+    def _metadata(self) -> tuple:
+        """Rows and schema from the datasource's metadata, asked once: a custom datasource answers
+        from ``get_read_tasks(1)``, which may list files or query a service. A pushdown gives the
+        op a new datasource (``replace``), which is asked afresh."""
+        source, rows, schema = self._known
+        if source is not self.datasource:
+            rows, schema = source_num_rows(self.datasource), source_schema(self.datasource)
+            self._known = (self.datasource, rows, schema)
+        return rows, schema
 
     def output_num_rows(self) -> Optional[int]:
-        return self.datasource.num_rows()
+        return self._metadata()[0]
 
     def output_schema(self) -> Any:
-        return self.datasource.schema()
+        return self._metadata()[1]
 
     def detail(self) -> str:
-        extra = self.datasource.pushdown_summary()
+        extra = source_pushdown_summary(self.datasource)
+        if self.per_task_row_limit is not None:
+            extra = extra + [f"per_task_row_limit={self.per_task_row_limit}"]
         return self.name + (f" ({'; '.join(extra)})" if extra else "")
 
 

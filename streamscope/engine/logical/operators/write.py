@@ -1,4 +1,4 @@
-"""Write: sends every block to a Datasink (two-phase: temporary files, renamed on success).
+"""Write: sends every block to a Datasink (``Datasink.write`` in each task; the driver commits).
 
 ``concurrency`` caps the write tasks running at once, ``num_cpus``/``num_gpus``/``memory`` are
 what each asks for (as a map's; one CPU by default), and
@@ -8,8 +8,10 @@ least that many rows (all that is left, at the end), waiting for upstream as lon
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Optional
 
+from streamscope.engine.io.datasink import write_operator_name
 from streamscope.engine.logical.operators.base import LogicalOperator
 
 
@@ -18,8 +20,9 @@ class Write(LogicalOperator):
 
     def __init__(self, input_op: LogicalOperator, datasink: Any, concurrency: Optional[int] = None,
                  num_cpus: Optional[float] = None, num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                 min_rows_per_bundle: Optional[int] = None):
-        super().__init__(datasink.get_name(), [input_op])
+                 min_rows_per_bundle: Optional[int] = None, write_uuid: Optional[str] = None):
+        super().__init__(write_operator_name(datasink), [input_op])
+        self.write_uuid = write_uuid or uuid.uuid4().hex  # ctx.kwargs["write_uuid"] in every task
         self.datasink = datasink
         self.concurrency = concurrency
         self.num_cpus = num_cpus

@@ -34,7 +34,7 @@ class ColumnPruningRule(Rule):
             node = node.inputs[0]
         if not isinstance(node, Read) or not node.datasource.supports_projection_pushdown():
             return None
-        schema = node.datasource.schema()
+        schema = node.output_schema()
         if schema is None or any(c not in schema.names for c in needed):
             return None
         columns = [c for c in schema.names if c in needed]

@@ -1,5 +1,6 @@
 """Limit pushdown: move a Limit below row-preserving maps, merge stacked limits, and hand the
-limit to a datasource that can stop reading early.
+limit to a datasource that can stop reading early (``apply_limit``, or, for a datasource with
+Ray's ``get_read_tasks(parallelism, per_task_row_limit)``, the per-task row limit Ray passes).
 
 Why: ``read_parquet(...).map(f).limit(10)`` should run ``f`` on 10 rows, not on the whole file.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from streamscope.engine.compute import ActorPoolStrategy
+from streamscope.engine.io.datasource import accepts_per_task_row_limit
 from streamscope.engine.logical.operators import AbstractMap, Limit, LogicalOperator, Read
 from streamscope.engine.logical.rules.base import Rule
 
@@ -31,6 +33,12 @@ class LimitPushdownRule(Rule):
             new_limit = Limit(new_read, op.limit)
             new_limit._pushed = True  # type: ignore[attr-defined]
             return new_limit, f"limit={op.limit} pushed into {child.name}"
+        if (isinstance(child, Read) and not child.datasource.supports_limit_pushdown()
+                and accepts_per_task_row_limit(child.datasource)
+                and (child.per_task_row_limit is None or child.per_task_row_limit > op.limit)):
+            # as Ray Data: each read task is asked for at most `limit` rows; the Limit stays
+            new_read = child.replace(per_task_row_limit=op.limit)
+            return Limit(new_read, op.limit), f"per_task_row_limit={op.limit} passed to {child.name}"
         return None
 
 

@@ -19,7 +19,7 @@ class PredicatePushdownRule(Rule):
         child = op.inputs[0]
         if not isinstance(child, Read) or not child.datasource.supports_predicate_pushdown():
             return None
-        schema = child.datasource.schema()
+        schema = child.output_schema()
         if schema is not None and any(c not in schema.names for c in op.expr.columns()):
             return None  # the Filter itself raises the clear missing-column error
         new_read = child.replace(datasource=child.datasource.apply_predicate(op.expr))

@@ -20,7 +20,7 @@ class ProjectionPushdownRule(Rule):
         if not isinstance(child, Read) or not child.datasource.supports_projection_pushdown():
             return None
         columns = op.transform.columns
-        schema = child.datasource.schema()
+        schema = child.output_schema()
         if schema is not None and any(c not in schema.names for c in columns):
             return None  # leave it: the Project raises a clear error naming the missing column
         new_read = child.replace(datasource=child.datasource.apply_projection(columns))

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import use_context
+from streamscope.engine.io.datasource import plan_read_tasks, source_num_rows
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
-from streamscope.engine.transforms.task_function import MapTaskFunction
+from streamscope.engine.transforms.task_function import MapTaskFunction, NumberedPayload
 from streamscope.engine.transforms.write import WriteTransform
 
 if TYPE_CHECKING:
@@ -89,8 +90,10 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             if parallelism is None or parallelism <= 0:
                 parallelism = auto_parallelism(source, services, _first_batch_size(self.transforms))
             with use_context(ctx):  # planning the read sees the run's settings too (block sizes)
-                self._read_tasks = list(source.get_read_tasks(parallelism))
-            rows = [t.num_rows for t in self._read_tasks]
+                self._read_tasks = plan_read_tasks(source, parallelism, self.read_op.per_task_row_limit, data_context=ctx)
+            for task in self._read_tasks:
+                task._source_name = self.read_op.name  # errors in read_fn name the read operator
+            rows = [t.metadata.num_rows for t in self._read_tasks]
             if rows and all(r is not None for r in rows) and all(_preserves_rows(t) for t in self.transforms):
                 self._estimated_rows = sum(rows)  # type: ignore[arg-type]
 
@@ -142,16 +145,22 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         seq = self._next_seq
         if self.read_op is not None:
             read_task = self._read_tasks.pop(0)
-            spec = TaskSpec(self._fn, payload=read_task, inputs=(), resources=self.resources, operator=self.name,
+            spec = TaskSpec(self._fn, payload=self._numbered(seq, read_task), inputs=(), resources=self.resources, operator=self.name,
                             max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
             return spec, MapTaskInfo(seq=seq)
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
-        spec = TaskSpec(self._fn, payload=None, inputs=refs, resources=self.resources, operator=self.name,
+        spec = TaskSpec(self._fn, payload=self._numbered(seq, None), inputs=refs, resources=self.resources, operator=self.name,
                         max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
         return spec, MapTaskInfo(seq=seq, bundles=bundles)
+
+    def _numbered(self, seq: int, payload: Any) -> Any:
+        """A write's tasks learn their number within the operator (``ctx.task_idx``)."""
+        if any(isinstance(t, WriteTransform) for t in self.transforms):
+            return NumberedPayload(seq, payload)
+        return payload
 
     def _take_bundle(self) -> list[RefBundle]:
         queue = self.input_queues[0]
@@ -241,7 +250,7 @@ def auto_parallelism(datasource: Datasource, services: ExecutionServices, batch_
     size = datasource.estimate_inmemory_data_size()
     by_size = 1 if not size else math.ceil(size / max(1, ctx.target_min_block_size))
     n = max(min(by_size, min_blocks), 2 * cpus)
-    rows = datasource.num_rows()
+    rows = source_num_rows(datasource)
     if rows is not None:
         batch = batch_rows_hint
         if batch:
