@@ -62,7 +62,9 @@ def test_read_datasource_refuses_what_it_would_drop(parquet_dir):
     source = ParquetDatasource(parquet_dir)
     with pytest.raises(ValueError, match=r"read_datasource\(runtime_env=\.\.\.\)"):
         ss.read_datasource(source, runtime_env={"pip": ["x"]})
-    with pytest.raises(ValueError, match=r"arguments \['compute'\] are not supported"):
+    with pytest.raises(ValueError, match=r"read_datasource\(compute='tasks'\): reads run as tasks"):
         ss.read_datasource(source, compute="tasks")
+    with pytest.raises(ValueError, match=r"unexpected keyword arguments \['legacy_arg'\]"):
+        ss.read_datasource(source, legacy_arg=1)
     sized = ss.read_datasource(source, ray_remote_args={"num_cpus": 0.25})
     assert sized._plan.dag.resources.num_cpus == 0.25

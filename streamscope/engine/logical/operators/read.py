@@ -22,23 +22,24 @@ class Read(LogicalOperator):
         self.resources = resources
         self.concurrency = concurrency
         self.per_task_row_limit: Optional[int] = None  # set by limit pushdown, passed to get_read_tasks
-        self._known: tuple = (None, None, None)  # (datasource, rows, schema): asked once per datasource
+        self._known: dict = {}  # "rows"/"schema" -> (datasource asked, answer): each asked once
 
-    def _metadata(self) -> tuple:
-        """Rows and schema from the datasource's metadata, asked once: a custom datasource answers
-        from ``get_read_tasks(1)``, which may list files or query a service. A pushdown gives the
-        op a new datasource (``replace``), which is asked afresh."""
-        source, rows, schema = self._known
-        if source is not self.datasource:
-            rows, schema = source_num_rows(self.datasource), source_schema(self.datasource)
-            self._known = (self.datasource, rows, schema)
-        return rows, schema
+    def _metadata(self, what: str) -> Any:
+        """Rows or schema from the datasource's metadata, each asked once and only when wanted:
+        a custom datasource answers from ``get_read_tasks(1)``, which may list files or query a
+        service, and a file datasource's row count may read every footer where its schema needs
+        one. A pushdown gives the op a new datasource (``replace``), which is asked afresh."""
+        known = self._known.get(what)
+        if known is None or known[0] is not self.datasource:
+            answer = source_num_rows(self.datasource) if what == "rows" else source_schema(self.datasource)
+            known = self._known[what] = (self.datasource, answer)
+        return known[1]
 
     def output_num_rows(self) -> Optional[int]:
-        return self._metadata()[0]
+        return self._metadata("rows")
 
     def output_schema(self) -> Any:
-        return self._metadata()[1]
+        return self._metadata("schema")
 
     def detail(self) -> str:
         extra = source_pushdown_summary(self.datasource)
