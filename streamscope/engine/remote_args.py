@@ -172,8 +172,8 @@ RULES: dict[str, RemoteArgRule] = {r.key: r for r in [
                   "kept for the task retry logic (see the retry docs).", local="honour", to_ray=False,
                   check=_retry_exceptions),
     RemoteArgRule("max_restarts", SUPPORTED, "Times a dead actor is restarted (-1: without limit, Ray Data's "
-                  "default); its in-flight batches are re-run on the new actor.", on=ACTORS, local="honour",
-                  check=_counting(-1)),
+                  "default); its in-flight batches are re-run on the new actor. The engine hands it to the actor's "
+                  "runtime (Ray too) itself.", on=ACTORS, local="honour", to_ray=False, check=_counting(-1)),
     RemoteArgRule("max_task_retries", DIFFERENCE, "On the local runtime the batches a dead actor was running are "
                   "always re-run on its restarted actor (Ray Data's default, -1); other values need the Ray "
                   "runtime.", on=ACTORS, local="accept-some", check=_counting(-1),

@@ -17,8 +17,8 @@ from typing import Any, Callable, Optional
 from streamscope.engine import compute as compute_mod
 from streamscope.engine import remote_args as RA
 
-_STACK = 4
-"""warnings point at the user's call: user -> Dataset.map -> map_task_args -> _warn."""
+_STACK = 3
+"""warnings point at the user's call: user -> Dataset.map -> map_task_args."""
 
 
 def map_task_args(operator: str, fn: Any, *, compute: Any = None, concurrency: Any = None,
