@@ -40,10 +40,10 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
         'local'
         >>> streamscope.DataContext.get_current().runtime
         'local'
-        >>> rt = streamscope.init(resources={"licence": 2})  # two maps may hold one each at once
-        >>> rt.total_resources().custom
+        >>> from streamscope.engine.runtime import new_runtime
+        >>> # what streamscope.init(resources={"licence": 2}) installs: two tasks may hold one each
+        >>> new_runtime("local", resources={"licence": 2}).total_resources().custom
         (('licence', 2.0),)
-        >>> _ = streamscope.init()  # back to a default local runtime
     """
     kind = runtime or ("ray" if address is not None else "local")
     if kind not in _RUNTIMES:
