@@ -3,7 +3,8 @@
 Each builds a Datasource and wraps it in a Dataset with a single Read operator; nothing is read
 until the dataset is consumed. Ray Data arguments the engine does not act on (``partitioning``,
 ``partition_filter``, open args, cluster scheduling) are refused by name before anything runs,
-never dropped; ``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``.
+never dropped; ``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``
+and the other ``ray.remote`` options, by the maps' rules (:mod:`streamscope.engine.remote_args`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from streamscope.engine.api.dataset import Dataset
 from streamscope.engine.io.range_datasource import RangeDatasource
 from streamscope.engine.logical.operators import Read
 from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.remote_args import TASKS, split_resources, validate_remote_args
 
 # The file datasources are imported inside their read_* function on purpose: every one of them
 # imports fsspec (through io/paths.py), about 0.25 s that ``import streamscope`` must not pay.
@@ -22,10 +24,13 @@ from streamscope.engine.logical.plan import LogicalPlan
 
 def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optional[float] = None,
                     num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None, **_: Any):
+                    concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None,
+                    ray_remote_args: Optional[dict] = None, **_: Any):
     """A dataset read by ``datasource`` (a :class:`Datasource` subclass): planning asks it for
     metadata and read tasks; each :class:`ReadTask` runs in a worker and yields blocks.
-    ``override_num_blocks`` asks for that many read tasks.
+    ``override_num_blocks`` asks for that many read tasks. ``ray_remote_args`` follow the maps'
+    rules (:mod:`streamscope.engine.remote_args`): custom ``resources`` are counted, Ray-only
+    options are passed to Ray on the Ray runtime and refused on the local one when the run is planned.
 
     Examples:
         >>> import pyarrow as pa
@@ -41,15 +46,22 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
         [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}]
     """
     blocks = override_num_blocks if override_num_blocks else parallelism
+    name = _READER_NAMES.get(type(datasource).__name__, "read_datasource")
+    num_cpus, num_gpus, memory, remote = split_resources(name, num_cpus, num_gpus, memory, dict(ray_remote_args or {}))
+    validate_remote_args(name, remote, on=TASKS)
     resources = None
-    if num_cpus is not None or num_gpus is not None or memory is not None:
-        resources = _Resources(num_cpus, num_gpus, memory)
+    if num_cpus is not None or num_gpus is not None or memory is not None or remote:
+        resources = _Resources(num_cpus, num_gpus, memory, remote)
     return Dataset(LogicalPlan(Read(datasource, parallelism=blocks, resources=resources, concurrency=concurrency)))
 
 
 class _Resources:
-    def __init__(self, num_cpus, num_gpus, memory):
+    """What each read task asks for; ``ray_remote_args`` (the other ``ray.remote`` options) go
+    with its tasks as a map's do."""
+
+    def __init__(self, num_cpus, num_gpus, memory, ray_remote_args=None):
         self.num_cpus, self.num_gpus, self.memory = num_cpus, num_gpus, memory
+        self.ray_remote_args = dict(ray_remote_args or {})
 
 
 def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None):  # noqa: A001
@@ -111,13 +123,16 @@ _READER_NAMES = {
 def _engine_read_args(fn_name: str, kwargs: dict) -> dict:
     """Take the arguments the engine acts on out of ``kwargs``; refuse, by name and before anything
     runs, the Ray Data arguments it would otherwise have to drop (never silently ignored).
-    ``ray_remote_args`` may size each read task (``num_cpus``, ``num_gpus``, ``memory``)."""
+    ``ray_remote_args`` may size each read task (``num_cpus``, ``num_gpus``, ``memory``); its other keys
+    follow the maps' rules."""
     engine_args = {k: kwargs.pop(k) for k in _ENGINE_ARGS if k in kwargs}
     remote = kwargs.pop("ray_remote_args", None) or {}
-    others = sorted(set(remote) - set(_TASK_RESOURCE_KEYS))
+    if not isinstance(remote, dict):
+        raise TypeError(f"{fn_name}: ray_remote_args must be a dict, got {type(remote).__name__}")
+    others = {k: v for k, v in remote.items() if k not in _TASK_RESOURCE_KEYS}
+    validate_remote_args(fn_name, others, on=TASKS)  # the maps' rules: unknown keys, Ray's types
     if others:
-        raise ValueError(f"{fn_name}: ray_remote_args {others} are not supported; only num_cpus, num_gpus and "
-                         "memory are honoured (they size each read task)")
+        engine_args["ray_remote_args"] = others
     for key in _TASK_RESOURCE_KEYS:
         if key in remote:
             if engine_args.get(key) is not None and engine_args[key] != remote[key]:

@@ -39,7 +39,9 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     result: PhysicalOperator
     if isinstance(op, L.Read):
         res = map_resources(op.resources) if op.resources is not None else Resources(cpu=1.0)
-        result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res, concurrency=op.concurrency)
+        result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res,
+                                     concurrency=op.concurrency,
+                                     ray_remote_args=getattr(op.resources, "ray_remote_args", None))
     elif isinstance(op, L.InputData):
         result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name, source_runtime=op.runtime)
     elif isinstance(op, L.AbstractMap):

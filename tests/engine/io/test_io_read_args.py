@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import streamscope as ss
+from streamscope.engine.execution.resource_check import ResourceRequestError
 
 
 @pytest.fixture
@@ -45,9 +46,13 @@ def test_ray_remote_args_size_the_read_tasks(parquet_dir):
     assert via_remote.count() == 10
 
 
-def test_other_ray_remote_args_and_conflicts_are_refused(parquet_dir):
-    with pytest.raises(ValueError, match=r"ray_remote_args \['scheduling_strategy'\]"):
-        ss.read_csv(parquet_dir, ray_remote_args={"scheduling_strategy": "SPREAD"})
+def test_other_ray_remote_args_follow_the_map_rules_and_conflicts_are_refused(parquet_dir):
+    with pytest.raises(TypeError, match=r"read_csv: 'runtimeenv' is not a Ray remote argument; did you mean 'runtime_env'"):
+        ss.read_csv(parquet_dir, ray_remote_args={"runtimeenv": {}})
+    ok = ss.read_parquet(parquet_dir, ray_remote_args={"scheduling_strategy": "SPREAD"})  # one machine: same as DEFAULT
+    assert len(ok.take_all()) == 10
+    with pytest.raises(ResourceRequestError, match=r"runtime_env= needs the Ray runtime"):
+        ss.read_parquet(parquet_dir, ray_remote_args={"runtime_env": {"pip": ["x"]}}).take_all()
     with pytest.raises(ValueError, match="num_cpus given twice"):
         ss.read_parquet(parquet_dir, num_cpus=1, ray_remote_args={"num_cpus": 2})
 
