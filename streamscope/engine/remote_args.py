@@ -114,6 +114,13 @@ def _retry_exceptions(where: str, key: str, value: Any) -> None:
     raise ValueError(f"{where}: retry_exceptions must be either a boolean or a list of exceptions, got {value!r}")
 
 
+def _one_call(where: str, key: str, value: Any) -> None:
+    _counting(0)(where, key, value)
+    if value not in (None, 1):
+        raise ValueError(f"{where}: {key}={value} is not supported: streamscope actors run one call at a time on "
+                         "every runtime; use more actors (ActorPoolStrategy(max_size=...)) instead")
+
+
 def _no_check(where: str, key: str, value: Any) -> None:
     return None
 
@@ -178,9 +185,9 @@ RULES: dict[str, RemoteArgRule] = {r.key: r for r in [
                   "always re-run on its restarted actor (Ray Data's default, -1); other values need the Ray "
                   "runtime.", on=ACTORS, local="accept-some", check=_counting(-1),
                   local_ok=lambda v: v in (None, -1)),
-    RemoteArgRule("max_concurrency", DIFFERENCE, "Streamscope actors run one call at a time: only 1 (Ray's "
-                  "default for these actors) is accepted; use more actors (max_size=) instead.", on=ACTORS,
-                  local="accept-some", check=_counting(0), local_ok=lambda v: v in (None, 1)),
+    RemoteArgRule("max_concurrency", DIFFERENCE, "Streamscope actors run one call at a time on every runtime: "
+                  "only 1 (Ray's default for these actors) is accepted; use more actors (max_size=) instead.",
+                  on=ACTORS, local="accept", check=_one_call),
     RemoteArgRule("allow_out_of_order_execution", DIFFERENCE, "Accepted; with one call at a time per actor the "
                   "order of calls cannot differ (outputs are ordered by the executor either way).", on=ACTORS,
                   local="accept", check=_OPT_BOOL),

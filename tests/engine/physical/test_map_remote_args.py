@@ -158,8 +158,8 @@ def test_values_one_machine_gives_the_same_meaning_run_and_others_are_refused(ct
                                    max_task_retries=-1, max_restarts=0).count() == 6
     with pytest.raises(ResourceRequestError, match=r"scheduling_strategy=<object.*not supported on the local runtime"):
         ss.range(6).map_batches(ident, scheduling_strategy=object()).count()
-    with pytest.raises(ResourceRequestError, match=r"max_concurrency=4 is not supported.*one call at a time"):
-        ss.range(6).map_batches(Ident, max_concurrency=4).count()
+    with pytest.raises(ValueError, match=r"max_concurrency=4 is not supported.*one call at a time"):
+        ss.range(6).map_batches(Ident, max_concurrency=4)  # refused when built: no runtime runs it
     with pytest.raises(ResourceRequestError, match=r"max_task_retries=2 is not supported"):
         ss.range(6).map_batches(Ident, max_task_retries=2).count()
 
