@@ -78,6 +78,23 @@ def check_remote_args(plan: PhysicalPlan, runtime: Runtime) -> None:
                 raise ResourceRequestError(
                     f"{op.name} asks for resources={{{name!r}: {amount:g}}}{each} but only {declared[name]:g} is "
                     f"declared (streamscope.init(resources=...)), so it could never run")
+            if _actor_min_size(op):
+                _check_feeders_keep(op, name, amount * count, declared[name])
+
+
+def _check_feeders_keep(op: PhysicalOperator, name: str, reserved: float, declared: float) -> None:
+    """Actors hold their custom resources for life: the pool's minimum must leave enough for a
+    task upstream that asks for the same resource, or that task (and so the pool's input) would
+    wait forever."""
+    for up in _upstream(op):
+        if isinstance(up, ActorPoolMapOperator) or not isinstance(up, TaskPoolMapOperator):
+            continue
+        need = up.resources.custom_dict().get(name, 0.0)
+        if need and reserved + need > declared + EPS:
+            raise ResourceRequestError(
+                f"{op.name}: its actors reserve {reserved:g} of the {declared:g} {name!r} declared, leaving "
+                f"{up.name} (resources={{{name!r}: {need:g}}}) none to produce their input, so the run could never "
+                f"finish; declare more {name!r}, or use a smaller min_size")
 
 
 def check_actor_cpu_reservations(plan: PhysicalPlan, runtime: Runtime) -> None:

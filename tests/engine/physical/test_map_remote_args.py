@@ -296,6 +296,11 @@ def test_requests_that_can_never_fit_are_refused_when_planned(declared):
         ss.range(2).map_batches(ident, resources={"licence": 2}).count()
     with pytest.raises(ResourceRequestError, match=r"each x 2 actors"):
         ss.range(2).map_batches(Ident, compute=ss.ActorPoolStrategy(size=2), resources={"licence": 1}).count()
+    starving = ss.range(2).map_batches(ident, resources={"pair": 1}).map_batches(
+        Ident, compute=ss.ActorPoolStrategy(size=2), resources={"pair": 1})
+    with pytest.raises(ResourceRequestError, match=r"MapBatches\(Ident\): its actors reserve 2 of the 2 'pair'.*"
+                                                   r"MapBatches\(ident\)"):
+        starving.count()
 
 
 def test_an_unbounded_actor_pool_grows_only_as_far_as_a_custom_resource_allows(declared):
