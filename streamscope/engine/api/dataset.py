@@ -208,9 +208,11 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         name = f"AddColumn({col})"
         udf = UserFunction(fn, name)
         transform = AddColumnTransform(udf, col, batch_format)
-        # Ray wraps fn in a function of its own, so add_column always runs as tasks
+        # Ray wraps fn in a function of its own, so add_column always runs as tasks; it hands its
+        # **ray_remote_args to map_batches, where a ray_remote_args_fn binds to that parameter
+        args_fn = ray_remote_args.pop("ray_remote_args_fn", None)
         args = map_task_args(name, transform, compute=compute, concurrency=concurrency, num_cpus=num_cpus,
-                             num_gpus=num_gpus, memory=memory,
+                             num_gpus=num_gpus, memory=memory, ray_remote_args_fn=args_fn,
                              named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
                                           runtime_env), ray_remote_args=ray_remote_args)
         return self._derive(L.AddColumn(name, self._plan.dag, transform, **args))
