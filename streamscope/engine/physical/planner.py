@@ -68,7 +68,8 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink)], logical_names=(op.name,),
                                      resources=map_resources(op), concurrency=op.concurrency,
                                      min_rows_per_bundle=op.min_rows_per_bundle,
-                                     exact_min_rows=op.min_rows_per_bundle is not None)
+                                     exact_min_rows=op.min_rows_per_bundle is not None,
+                                     ray_remote_args=op.ray_remote_args)
     else:
         raise NotImplementedError(f"no physical operator for logical operator {op.kind}")
     memo[id(op)] = result

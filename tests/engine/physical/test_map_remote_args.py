@@ -11,6 +11,7 @@ import time
 import uuid
 import warnings
 
+import pyarrow.parquet as pq
 import pytest
 
 import streamscope as ss
@@ -336,3 +337,20 @@ def test_maps_fuse_only_with_compatible_remote_args_as_in_ray():
     with pytest.warns(DeprecationWarning):
         with_fn = base.map_batches(ident).map_batches(ident, ray_remote_args_fn=lambda: {})
     assert _fused(with_fn) == [2, 1]
+
+
+# ---- reads and writes follow the same rules ------------------------------------------------------------
+def test_writes_carry_their_remote_args_with_their_tasks(ctx, tmp_path, ray_named):
+    out = tmp_path / "out"
+    ss.range(10, override_num_blocks=2).write_parquet(str(out), ray_remote_args={
+        "num_cpus": 0.5, "runtime_env": {"env_vars": {"A": "1"}}, "resources": {"licence": 1}})
+    assert sorted(pq.read_table(str(out))["id"].to_pylist()) == list(range(10))
+    writes = [s for s in ray_named.tasks if "Write" in s.operator]
+    assert writes and all(s.ray_options == {"runtime_env": {"env_vars": {"A": "1"}}} for s in writes)
+    assert all(s.resources.custom == (("licence", 1.0),) and s.resources.cpu == 0.5 for s in writes)
+
+
+def test_a_write_spread_over_one_machine_runs_locally(ctx, tmp_path):
+    out = tmp_path / "out"
+    ss.range(10).write_parquet(str(out), ray_remote_args={"scheduling_strategy": "SPREAD"})
+    assert pq.read_table(str(out)).num_rows == 10

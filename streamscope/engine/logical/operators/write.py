@@ -18,8 +18,10 @@ class Write(LogicalOperator):
 
     def __init__(self, input_op: LogicalOperator, datasink: Any, concurrency: Optional[int] = None,
                  num_cpus: Optional[float] = None, num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                 min_rows_per_bundle: Optional[int] = None):
+                 min_rows_per_bundle: Optional[int] = None, ray_remote_args: Optional[dict] = None):
         super().__init__(datasink.get_name(), [input_op])
+        self.ray_remote_args = dict(ray_remote_args or {})
+        """The write tasks' other ``ray.remote`` options (see :mod:`streamscope.engine.remote_args`)."""
         self.datasink = datasink
         self.concurrency = concurrency
         self.num_cpus = num_cpus
