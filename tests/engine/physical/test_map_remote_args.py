@@ -354,3 +354,16 @@ def test_a_write_spread_over_one_machine_runs_locally(ctx, tmp_path):
     out = tmp_path / "out"
     ss.range(10).write_parquet(str(out), ray_remote_args={"scheduling_strategy": "SPREAD"})
     assert pq.read_table(str(out)).num_rows == 10
+
+
+def test_a_shuffle_refuses_remote_args_instead_of_dropping_them():
+    with pytest.raises(TypeError, match="did you mean 'num_cpus'"):
+        ss.range(4).random_shuffle(num_cpu=1)
+    with pytest.raises(ValueError, match=r"random_shuffle: num_cpus not supported: the shuffle's map and reduce tasks"):
+        ss.range(4).random_shuffle(num_cpus=1)
+
+
+def test_map_groups_refuses_task_arguments_instead_of_dropping_them():
+    grouped = ss.from_items([{"k": 1, "v": 2}]).groupby("k")
+    with pytest.raises(ValueError, match=r"MapGroups\(ident\): compute, num_cpus not supported"):
+        grouped.map_groups(ident, compute=ss.TaskPoolStrategy(size=1), num_cpus=2)
