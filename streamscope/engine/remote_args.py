@@ -139,7 +139,8 @@ class RemoteArgRule:
 
     ``on``: what Ray accepts it on (task maps, actor maps, both). ``local``: on the local and
     in-process runtimes, "honour" (it takes effect), "accept" (valid, no effect needed: see
-    ``note``), "refuse" (needs the Ray runtime) or "never" (refused on every runtime).
+    ``note``), "accept-some" (the values ``local_ok`` allows are accepted, others need the Ray
+    runtime), "refuse" (needs the Ray runtime) or "never" (refused on every runtime).
     ``to_ray``: passed to Ray's ``.options()`` on the Ray runtime (otherwise the engine acts on it
     itself, or it is refused there too).
     """
