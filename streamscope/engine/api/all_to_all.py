@@ -19,10 +19,12 @@ import pyarrow as pa
 from streamscope.engine import aggregate as A
 from streamscope.engine.api.derive import exchange
 from streamscope.engine.api.grouped_data import GroupedData
+from streamscope.engine.api.map_args import refuse_map_args
 from streamscope.engine.physical.exchange.join import JoinSpec
 from streamscope.engine.physical.exchange.positional import SliceSpec, ZipSpec
 from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
 from streamscope.engine.physical.exchange.sort import SortSpec
+from streamscope.engine.remote_args import validate_remote_args
 
 
 def shuffle_repartition(ds: Any, num_blocks: Optional[int], keys=None, sort: bool = False) -> Any:
@@ -195,6 +197,10 @@ class AllToAllMixin:
             >>> sorted(row["id"] for row in ds.take_all())  # the same rows, in another order
             [0, 1, 2, 3, 4]
         """
+        if ray_remote_args:
+            validate_remote_args("random_shuffle", ray_remote_args)  # unknown keys: TypeError, closest name
+            refuse_map_args("random_shuffle", "the shuffle's map and reduce tasks are sized by the exchange, not "
+                            "per call", **ray_remote_args)
         seed = _seed(seed)
         return exchange(self, f"RandomShuffle[seed={seed}]", RandomShuffleSpec(seed, num_blocks), "RandomShuffle")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
-from streamscope.engine import compute as compute_mod
 from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
+from streamscope.engine.api.map_args import map_task_args
 from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
@@ -96,7 +96,8 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     # ---- row and batch transforms ------------------------------------------------------------
     def map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
             fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
-            **ray_remote_args) -> "Dataset":
+            label_selector=None, fallback_strategy=None, max_calls=None, resources=None, accelerator_type=None,
+            runtime_env=None, ray_remote_args_fn=None, **ray_remote_args) -> "Dataset":
         """Apply ``fn`` to each row (a dict of column name to value); it returns one dict per row.
 
         ``fn`` may be a function or a callable class (run on an actor pool, constructed once per
@@ -108,15 +109,19 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             [{'id': 0}, {'id': 10}, {'id': 20}]
         """
         name = f"Map({describe(fn)})"
+        args = map_task_args(name, fn, compute=compute, concurrency=concurrency, fn_constructor_args=fn_constructor_args,
+                             num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args_fn=ray_remote_args_fn,
+                             named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
+                                          runtime_env), ray_remote_args=ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
-        compute = compute_mod.resolve(compute, concurrency, fn, name)
-        return self._derive(L.MapRows(name, self._plan.dag, MapRowsTransform(udf), compute=compute,
-                                      num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+        return self._derive(L.MapRows(name, self._plan.dag, MapRowsTransform(udf), **args))
 
     def map_batches(self, fn, *, batch_size: Union[int, None, str] = None, compute=None,
                     batch_format: Optional[str] = "default", zero_copy_batch: bool = True, fn_args=None,
                     fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
-                    num_gpus=None, memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
+                    num_gpus=None, memory=None, concurrency=None, label_selector=None, fallback_strategy=None,
+                    max_calls=None, resources=None, accelerator_type=None, runtime_env=None,
+                    ray_remote_args_fn=None, **ray_remote_args) -> "Dataset":
         """Apply ``fn`` to batches: a dict of numpy arrays by default, a pandas DataFrame with
         ``batch_format="pandas"``, a pyarrow Table with ``batch_format="pyarrow"``.
 
@@ -134,16 +139,18 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         name = f"MapBatches({describe(fn)})"
         if batch_size == "auto":
             batch_size = None
+        args = map_task_args(name, fn, compute=compute, concurrency=concurrency, fn_constructor_args=fn_constructor_args,
+                             num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args_fn=ray_remote_args_fn,
+                             named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
+                                          runtime_env), ray_remote_args=ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         transform = MapBatchesTransform(udf, batch_size, batch_format, zero_copy_batch)
-        compute = compute_mod.resolve(compute, concurrency, fn, name)
-        return self._derive(L.MapBatches(name, self._plan.dag, transform, compute=compute, num_cpus=num_cpus,
-                                         num_gpus=num_gpus, memory=memory, min_rows_per_bundle=batch_size,
-                                         ray_remote_args=ray_remote_args))
+        return self._derive(L.MapBatches(name, self._plan.dag, transform, min_rows_per_bundle=batch_size, **args))
 
     def flat_map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
                  fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,
-                 **ray_remote_args) -> "Dataset":
+                 label_selector=None, fallback_strategy=None, max_calls=None, resources=None, accelerator_type=None,
+                 runtime_env=None, ray_remote_args_fn=None, **ray_remote_args) -> "Dataset":
         """Apply ``fn`` to each row; it returns a list of rows (zero, one or many per input row).
 
         Examples:
@@ -151,14 +158,18 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             [{'item': 1}, {'item': 1}, {'item': 2}, {'item': 2}]
         """
         name = f"FlatMap({describe(fn)})"
+        args = map_task_args(name, fn, compute=compute, concurrency=concurrency, fn_constructor_args=fn_constructor_args,
+                             num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args_fn=ray_remote_args_fn,
+                             named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
+                                          runtime_env), ray_remote_args=ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
-        compute = compute_mod.resolve(compute, concurrency, fn, name)
-        return self._derive(L.FlatMap(name, self._plan.dag, FlatMapTransform(udf), compute=compute,
-                                      num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+        return self._derive(L.FlatMap(name, self._plan.dag, FlatMapTransform(udf), **args))
 
     def filter(self, fn=None, expr=None, *, compute=None, fn_args=None, fn_kwargs=None,
                fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None, num_gpus=None,
-               memory=None, concurrency=None, **ray_remote_args) -> "Dataset":
+               memory=None, concurrency=None, label_selector=None, fallback_strategy=None, max_calls=None,
+               resources=None, accelerator_type=None, runtime_env=None, ray_remote_args_fn=None,
+               **ray_remote_args) -> "Dataset":
         """Keep the rows where ``fn(row)`` is true, or where the expression string ``expr`` holds.
 
         An expression (``"amount > 100 and region == 'eu'"``) is evaluated vectorized with pyarrow
@@ -173,18 +184,22 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         """
         if (fn is None) == (expr is None):
             raise ValueError("filter() takes exactly one of fn or expr")
-        if expr is not None:
-            parsed = as_expr(expr)
-            transform = ExprFilterTransform(parsed)
-            return self._derive(L.Filter(f"Filter({parsed})", self._plan.dag, transform, expr=parsed))
-        name = f"Filter({describe(fn)})"
+        parsed = as_expr(expr) if expr is not None else None
+        name = f"Filter({parsed})" if parsed is not None else f"Filter({describe(fn)})"
+        args = map_task_args(name, fn if fn is not None else parsed, compute=compute, concurrency=concurrency,
+                             fn_constructor_args=fn_constructor_args, num_cpus=num_cpus, num_gpus=num_gpus,
+                             memory=memory, ray_remote_args_fn=ray_remote_args_fn,
+                             named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
+                                          runtime_env), ray_remote_args=ray_remote_args)
+        if parsed is not None:
+            return self._derive(L.Filter(name, self._plan.dag, ExprFilterTransform(parsed), expr=parsed, **args))
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
-        compute = compute_mod.resolve(compute, concurrency, fn, name)
-        return self._derive(L.Filter(name, self._plan.dag, FilterRowsTransform(udf), compute=compute,
-                                     num_cpus=num_cpus, num_gpus=num_gpus, memory=memory, ray_remote_args=ray_remote_args))
+        return self._derive(L.Filter(name, self._plan.dag, FilterRowsTransform(udf), **args))
 
     def add_column(self, col: str, fn: Callable, *, batch_format: Optional[str] = "pandas", compute=None,
-                   concurrency=None, num_cpus=None, num_gpus=None, memory=None, **ray_remote_args) -> "Dataset":
+                   concurrency=None, num_cpus=None, num_gpus=None, memory=None, label_selector=None,
+                   fallback_strategy=None, max_calls=None, resources=None, accelerator_type=None, runtime_env=None,
+                   **ray_remote_args) -> "Dataset":
         """Add (or replace) column ``col`` computed by ``fn(batch)``, a pandas DataFrame by default.
 
         Examples:
@@ -194,8 +209,14 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
         name = f"AddColumn({col})"
         udf = UserFunction(fn, name)
         transform = AddColumnTransform(udf, col, batch_format)
-        return self._derive(L.AddColumn(name, self._plan.dag, transform, num_cpus=num_cpus, num_gpus=num_gpus,
-                                        memory=memory, ray_remote_args=ray_remote_args))
+        # Ray wraps fn in a function of its own, so add_column always runs as tasks; it hands its
+        # **ray_remote_args to map_batches, where a ray_remote_args_fn binds to that parameter
+        args_fn = ray_remote_args.pop("ray_remote_args_fn", None)
+        args = map_task_args(name, transform, compute=compute, concurrency=concurrency, num_cpus=num_cpus,
+                             num_gpus=num_gpus, memory=memory, ray_remote_args_fn=args_fn,
+                             named=_named(label_selector, fallback_strategy, max_calls, resources, accelerator_type,
+                                          runtime_env), ray_remote_args=ray_remote_args)
+        return self._derive(L.AddColumn(name, self._plan.dag, transform, **args))
 
     def select_columns(self, cols: Union[str, list[str]], **task_args: Any) -> "Dataset":
         """Keep only ``cols``, in that order. Reads below it (Parquet) read only those columns.
@@ -452,6 +473,13 @@ def _refuse_task_args(op: str, task_args: dict) -> None:
         raise ValueError(f"{op}: {', '.join(given)} not supported: in streamscope {op} runs fused into the "
                          "tasks next to it and has no tasks of its own to size or schedule; leave "
                          f"{'them' if len(given) > 1 else 'it'} out")
+
+
+def _named(label_selector: Any, fallback_strategy: Any, max_calls: Any, resources: Any, accelerator_type: Any,
+           runtime_env: Any) -> dict:
+    """Ray 2.60's named remote parameters of the map methods, by name."""
+    return {"label_selector": label_selector, "fallback_strategy": fallback_strategy, "max_calls": max_calls,
+            "resources": resources, "accelerator_type": accelerator_type, "runtime_env": runtime_env}
 
 
 def _check_names(op: str, cols: Iterable[Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 from streamscope.engine import aggregate as A
 from streamscope.engine.api.derive import aggregate_dataset, exchange
+from streamscope.engine.api.map_args import refuse_map_args
 from streamscope.engine.block import BATCH_FORMATS
 from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
 from streamscope.engine.transforms.udf import UserFunction, describe
@@ -156,6 +157,9 @@ class GroupedData:
         if (batch_format or "default") not in BATCH_FORMATS:
             raise ValueError(f"map_groups: batch_format must be one of {BATCH_FORMATS}, got {batch_format!r}")
         name = f"MapGroups({describe(fn)})"
+        refuse_map_args(name, "in streamscope map_groups runs inside the shuffle's reduce tasks, which are sized "
+                        "by the exchange, not per map", compute=compute, num_cpus=num_cpus, num_gpus=num_gpus,
+                        memory=memory, concurrency=concurrency, **ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         spec = MapGroupsSpec(self._keys, udf, batch_format or "default", self._num_partitions)
         return exchange(self._dataset, name, spec, "MapGroups")

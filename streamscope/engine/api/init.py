@@ -27,7 +27,9 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
     :param runtime: ``"local"`` (default without an address) or ``"ray"``.
     :param kwargs: for ``"ray"``, passed to ``ray.init`` (``num_cpus``, ``runtime_env``,
         ``namespace``, ...); for ``"local"``, the local runtime's ``num_workers``,
-        ``store_capacity`` and ``spill_dir``.
+        ``store_capacity``, ``spill_dir``, ``resources`` (custom resources this machine offers,
+        ``{"name": amount}`` as in ``ray.init``: maps asking ``resources={"name": n}`` are counted
+        against them) and ``memory`` (bytes offered to maps' ``memory=`` requests).
 
     Calling it again replaces the runtime of that kind (the old one shuts down and its blocks are
     gone); materialized datasets made before belong to the old runtime.
@@ -38,6 +40,10 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
         'local'
         >>> streamscope.DataContext.get_current().runtime
         'local'
+        >>> from streamscope.engine.runtime import new_runtime
+        >>> # what streamscope.init(resources={"licence": 2}) installs: two tasks may hold one each
+        >>> new_runtime("local", resources={"licence": 2}).total_resources().custom
+        (('licence', 2.0),)
     """
     kind = runtime or ("ray" if address is not None else "local")
     if kind not in _RUNTIMES:

@@ -5,8 +5,10 @@ until the dataset is consumed. The file readers take Ray Data's file arguments w
 defaults: ``partitioning`` (Hive by default for Parquet, CSV and JSON, as in Ray),
 ``partition_filter``, ``include_paths``, ``ignore_missing_paths``, ``file_extensions`` and
 ``shuffle``. Ray Data arguments the engine does not act on (open args, ``meta_provider``, row
-hashes, cluster scheduling) are refused by name before anything runs, never dropped;
-``ray_remote_args`` may give each read task's ``num_cpus``/``num_gpus``/``memory``.
+hashes) are refused by name before anything runs, never dropped; ``ray_remote_args`` and Ray's
+named task options (``resources``, ``runtime_env``, ``label_selector``...) follow the maps' rules
+(:mod:`streamscope.engine.remote_args`): passed to Ray on the Ray runtime, honoured or refused by
+name on the local one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from streamscope.engine.compute import TaskPoolStrategy
 from streamscope.engine.io.range_datasource import RangeDatasource
 from streamscope.engine.logical.operators import Read
 from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.remote_args import TASKS, split_resources, validate_remote_args
 
 # The file datasources are imported inside their read_* function on purpose: every one of them
 # imports fsspec (through io/paths.py), about 0.25 s that ``import streamscope`` must not pay.
@@ -40,7 +43,10 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
     ``override_num_blocks`` (or the deprecated ``parallelism``) is the ``parallelism`` passed to
     ``get_read_tasks``; ``num_cpus``/``num_gpus``/``memory`` (also inside ``ray_remote_args``)
     size each read task; ``concurrency`` or ``compute=TaskPoolStrategy(size=n)`` caps the read
-    tasks running at once. Arguments that only place Ray tasks on a cluster are refused by name.
+    tasks running at once. ``ray_remote_args`` and Ray's named task options (``resources``,
+    ``runtime_env``, ``label_selector``...) follow the maps' rules
+    (:mod:`streamscope.engine.remote_args`): custom ``resources`` are counted, Ray-only options
+    are passed to Ray on the Ray runtime and refused on the local one when the run is planned.
 
     Examples:
         >>> import pyarrow as pa
@@ -58,25 +64,30 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
         >>> ds.count(), ds.take()
         (4, [{'x': 0}, {'x': 1}, {'x': 4}, {'x': 9}])
     """
-    fn_name = "read_datasource"
     if not callable(getattr(datasource, "get_read_tasks", None)) or not callable(getattr(datasource, "get_name", None)):
-        raise TypeError(f"{fn_name}: expected a streamscope.Datasource (with get_read_tasks), got {type(datasource).__name__}")
+        raise TypeError(f"read_datasource: expected a streamscope.Datasource (with get_read_tasks), got {type(datasource).__name__}")
+    name = _READER_NAMES.get(type(datasource).__name__, "read_datasource")
     if read_args:
-        raise ValueError(f"{fn_name}: unexpected keyword arguments {sorted(read_args)}: Ray Data passes extra "
+        raise ValueError(f"{name}: unexpected keyword arguments {sorted(read_args)}: Ray Data passes extra "
                          "arguments only to a legacy Datasource's create_reader/prepare_read, which streamscope "
                          "does not support; give them to your Datasource's constructor")
-    for name, value in (("label_selector", label_selector), ("fallback_strategy", fallback_strategy),
-                        ("max_calls", max_calls), ("resources", resources), ("accelerator_type", accelerator_type),
-                        ("runtime_env", runtime_env)):
+    concurrency = _read_concurrency(name, compute, concurrency)
+    if ray_remote_args is not None and not isinstance(ray_remote_args, dict):
+        raise TypeError(f"{name}: ray_remote_args must be a dict, got {type(ray_remote_args).__name__}")
+    remote = dict(ray_remote_args or {})
+    for option, value in (("label_selector", label_selector), ("fallback_strategy", fallback_strategy),
+                          ("max_calls", max_calls), ("resources", resources), ("accelerator_type", accelerator_type),
+                          ("runtime_env", runtime_env)):
         if value is not None:
-            raise ValueError(f"{fn_name}({name}=...): not supported: {_CLUSTER_ONLY_WHY}")
-    concurrency = _read_concurrency(fn_name, compute, concurrency)
-    args = _engine_read_args(fn_name, {"num_cpus": num_cpus, "num_gpus": num_gpus, "memory": memory,
-                                       "ray_remote_args": ray_remote_args})
+            if option in remote and remote[option] != value:
+                raise ValueError(f"{name}: {option} given twice, as {option}= and in ray_remote_args; give it once")
+            remote[option] = value
+    num_cpus, num_gpus, memory, remote = split_resources(name, num_cpus, num_gpus, memory, remote)
+    validate_remote_args(name, remote, on=TASKS)
     blocks = override_num_blocks if override_num_blocks else parallelism
     task_resources = None
-    if args.get("num_cpus") is not None or args.get("num_gpus") is not None or args.get("memory") is not None:
-        task_resources = _Resources(args.get("num_cpus"), args.get("num_gpus"), args.get("memory"))
+    if num_cpus is not None or num_gpus is not None or memory is not None or remote:
+        task_resources = _Resources(num_cpus, num_gpus, memory, remote)
     return Dataset(LogicalPlan(Read(datasource, parallelism=blocks, resources=task_resources, concurrency=concurrency)))
 
 
@@ -93,8 +104,12 @@ def _read_concurrency(fn_name: str, compute: Any, concurrency: Optional[int]) ->
 
 
 class _Resources:
-    def __init__(self, num_cpus, num_gpus, memory):
+    """What each read task asks for; ``ray_remote_args`` (the other ``ray.remote`` options) go
+    with its tasks as a map's do."""
+
+    def __init__(self, num_cpus, num_gpus, memory, ray_remote_args=None):
         self.num_cpus, self.num_gpus, self.memory = num_cpus, num_gpus, memory
+        self.ray_remote_args = dict(ray_remote_args or {})
 
 
 def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None):  # noqa: A001
@@ -125,25 +140,17 @@ def range_tensor(n: int, *, shape: tuple = (1,), parallelism: int = -1, concurre
                            concurrency=concurrency, override_num_blocks=override_num_blocks)
 
 
-_ENGINE_ARGS = ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks")
-_TASK_RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory")
+_ENGINE_ARGS = ("parallelism", "num_cpus", "num_gpus", "memory", "concurrency", "override_num_blocks", "ray_remote_args")
+_RAY_TASK_OPTIONS = ("label_selector", "fallback_strategy", "max_calls", "resources", "accelerator_type", "runtime_env")
+"""Ray's named read arguments that are ``ray.remote`` options of the read tasks."""
 _OPEN_ARGS_WHY = ("open options are not passed to the filesystem yet; configure an fsspec filesystem "
                   "with them and pass it as filesystem=")
-_CLUSTER_ONLY_WHY = "it places Ray tasks on a cluster, and streamscope does not pass it to Ray yet; leave it out"
 _REFUSED_READ_ARGS = {
     "arrow_open_stream_args": _OPEN_ARGS_WHY,
     "arrow_open_file_args": _OPEN_ARGS_WHY,
     "meta_provider": "streamscope reads file metadata itself; a custom meta_provider is not supported",
     "include_row_hash": ("row hashes are not supported yet; add a key column with Dataset.map_batches "
                          "(e.g. from the path column of include_paths=True and the row's position)"),
-    "label_selector": _CLUSTER_ONLY_WHY,
-    "fallback_strategy": _CLUSTER_ONLY_WHY,
-    "resources": _CLUSTER_ONLY_WHY,
-    "accelerator_type": _CLUSTER_ONLY_WHY,
-    "max_calls": ("streamscope's read tasks run in a warm pool of worker processes that is not restarted per "
-                  "task; leave max_calls out"),
-    "runtime_env": ("read tasks run in this Python environment; install what they need there and leave "
-                    "runtime_env out"),
     "catalog": "catalogs are not supported by this reader; pass the table's file paths",
 }
 
@@ -157,21 +164,11 @@ _READER_NAMES = {
 
 
 def _engine_read_args(fn_name: str, kwargs: dict) -> dict:
-    """Take the arguments the engine acts on out of ``kwargs``; refuse, by name and before anything
-    runs, the Ray Data arguments it would otherwise have to drop (never silently ignored).
-    ``ray_remote_args`` may size each read task (``num_cpus``, ``num_gpus``, ``memory``)."""
-    engine_args = {k: kwargs.pop(k) for k in _ENGINE_ARGS if k in kwargs}
-    remote = kwargs.pop("ray_remote_args", None) or {}
-    others = sorted(set(remote) - set(_TASK_RESOURCE_KEYS))
-    if others:
-        raise ValueError(f"{fn_name}: ray_remote_args {others} are not supported; only num_cpus, num_gpus and "
-                         "memory are honoured (they size each read task)")
-    for key in _TASK_RESOURCE_KEYS:
-        if key in remote:
-            if engine_args.get(key) is not None and engine_args[key] != remote[key]:
-                raise ValueError(f"{fn_name}: {key} given twice, as {key}={engine_args[key]!r} and in "
-                                 f"ray_remote_args ({remote[key]!r}); give it once")
-            engine_args[key] = remote[key]
+    """Take the arguments the engine acts on out of ``kwargs`` (``read_datasource`` checks them:
+    ``ray_remote_args`` and Ray's named task options follow the maps' rules); refuse, by name and
+    before anything runs, the Ray Data arguments it would otherwise have to drop (never silently
+    ignored)."""
+    engine_args = {k: kwargs.pop(k) for k in _ENGINE_ARGS + _RAY_TASK_OPTIONS if k in kwargs}
     for name, why in _REFUSED_READ_ARGS.items():
         if name in kwargs:
             value = kwargs.pop(name)

@@ -17,10 +17,12 @@ from typing import Any, Callable, Dict, List, Optional
 import cloudpickle
 
 from streamscope.engine.io.datasink import WriteResult, write_operator_name
+from streamscope.engine.context import DataContext
 from streamscope.engine.io.save_mode import SaveMode
 from streamscope.engine.io.write_args import refuse_unsupported, rows_per_file, write_concurrency, write_resources
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
+from streamscope.engine.remote_args import RESOURCE_KEYS, TASKS, runtime_refusal, validate_remote_args
 from streamscope.engine.transforms.write import read_write_results
 
 # Each datasink is imported inside its write_* method on purpose: the file sinks import fsspec
@@ -40,7 +42,9 @@ class WriteMixin:
         raises), ``on_write_failed(error)`` is called instead and the error re-raised.
 
         ``concurrency`` caps the write tasks running at once; ``ray_remote_args`` may set
-        ``num_cpus``, ``num_gpus`` and ``memory`` per write task (other keys are refused). The
+        ``num_cpus``, ``num_gpus`` and ``memory`` per write task, and its other ``ray.remote``
+        options follow the maps' rules (:mod:`streamscope.engine.remote_args`: custom
+        ``resources`` counted, Ray-only options passed to Ray or refused on the local runtime). The
         sink's ``min_rows_per_write`` gives each task at least that many rows.
 
         Examples:
@@ -56,7 +60,8 @@ class WriteMixin:
             raise TypeError(f"write_datasink: expected a streamscope.Datasink, got {type(datasink).__name__}")
         name = write_operator_name(datasink)
         cap = write_concurrency(name, concurrency)
-        resources = write_resources(name, ray_remote_args)
+        sizing, remote = _split_write_remote_args(name, ray_remote_args)
+        resources = write_resources(name, sizing)
         min_rows = datasink.min_rows_per_write
         if getattr(datasink, "min_bytes_per_write", None) is not None:
             if min_rows is not None:
@@ -70,7 +75,8 @@ class WriteMixin:
         datasink.on_write_start(self._plan.dag.output_schema())
         if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run (as Ray)
             return
-        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap, min_rows_per_bundle=min_rows, **resources))
+        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap, min_rows_per_bundle=min_rows,
+                                   ray_remote_args=remote, **resources))
         results: list = []
         try:
             for table in self._iter_tables(plan):
@@ -219,3 +225,19 @@ def _check_picklable(datasink: Any, name: str) -> None:
     except Exception as exc:
         raise TypeError(f"{name}: the datasink cannot be pickled for its write tasks ({exc}); pass arguments "
                         "that cannot be pickled through the *_args_fn callable instead") from exc
+
+
+def _split_write_remote_args(writer: str, ray_remote_args: Any) -> tuple[Any, dict]:
+    """``ray_remote_args`` of a write: the sizing keys (checked by ``write_resources``) and the
+    other ``ray.remote`` options, checked now by the maps' rules and carried with the write's
+    tasks (so the plan-time runtime check and the Ray runtime see them as a map's)."""
+    if not isinstance(ray_remote_args, dict):
+        return ray_remote_args, {}
+    sizing = {k: v for k, v in ray_remote_args.items() if k in RESOURCE_KEYS}
+    remote = {k: v for k, v in ray_remote_args.items() if k not in RESOURCE_KEYS}
+    validate_remote_args(writer, remote, on=TASKS)
+    # checked before on_write_start touches the destination (the run's own check comes later)
+    why = runtime_refusal(writer, remote, DataContext.get_current().runtime or "local")
+    if why is not None:
+        raise ValueError(why)
+    return sizing, remote

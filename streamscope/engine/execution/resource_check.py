@@ -14,6 +14,7 @@ from streamscope.engine.physical.operators.actor_pool_map_operator import ActorP
 from streamscope.engine.physical.operators.base import PhysicalOperator
 from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
 from streamscope.engine.physical.plan import PhysicalPlan
+from streamscope.engine.remote_args import runtime_refusal
 from streamscope.engine.runtime.base import Resources, Runtime
 
 EPS = 1e-9
@@ -43,6 +44,57 @@ def check_plan_resources(plan: PhysicalPlan, runtime: Runtime) -> None:
                 raise ResourceRequestError(
                     f"{op.name} needs at least {min_size} actors with num_gpus={res.gpu:g} each, but {have} fit only {fits}{hint}"
                 )
+
+
+def check_remote_args(plan: PhysicalPlan, runtime: Runtime) -> None:
+    """The per-task arguments that depend on where the plan runs: ``ray.remote`` options only a
+    Ray cluster can honour (``runtime_env``, ``label_selector``, ``max_calls``...; see
+    :mod:`streamscope.engine.remote_args`), ``memory=`` larger than the node, and custom
+    ``resources=`` the runtime does not declare or cannot fit (on Ray, Ray places those itself)."""
+    total = runtime.total_resources()
+    declared = total.custom_dict()
+    for op in plan.ops:
+        if not isinstance(op, TaskPoolMapOperator):
+            continue
+        why = runtime_refusal(op.name, op.ray_remote_args, runtime.name, has_args_fn=op.ray_remote_args_fn is not None)
+        if why is not None:
+            raise ResourceRequestError(why)
+        res = op.resources
+        count = max(1, _actor_min_size(op))
+        each = f" each x {count} actors (min_size)" if _actor_min_size(op) > 1 else ""
+        if res.memory > 0 and total.memory > 0 and res.memory * count > total.memory + EPS:
+            raise ResourceRequestError(
+                f"{op.name} asks for memory={res.memory:.0f} bytes{each} but this node offers {total.memory:.0f} to "
+                "memory requests, so it could never run; ask for less memory (or, on the local runtime, give "
+                "streamscope.init(memory=...) if the machine really has it)")
+        if runtime.name == "ray":
+            continue
+        for name, amount in res.custom:
+            if name not in declared:
+                raise ResourceRequestError(
+                    f"{op.name} asks for resources={{{name!r}: {amount:g}}} but the {runtime.name} runtime declares no "
+                    f"{name!r}: declare it with streamscope.init(resources={{{name!r}: n}}), or remove it")
+            if amount * count > declared[name] + EPS:
+                raise ResourceRequestError(
+                    f"{op.name} asks for resources={{{name!r}: {amount:g}}}{each} but only {declared[name]:g} is "
+                    f"declared (streamscope.init(resources=...)), so it could never run")
+            if _actor_min_size(op):
+                _check_feeders_keep(op, name, amount * count, declared[name])
+
+
+def _check_feeders_keep(op: PhysicalOperator, name: str, reserved: float, declared: float) -> None:
+    """Actors hold their custom resources for life: the pool's minimum must leave enough for a
+    task upstream that asks for the same resource, or that task (and so the pool's input) would
+    wait forever."""
+    for up in _upstream(op):
+        if isinstance(up, ActorPoolMapOperator) or not isinstance(up, TaskPoolMapOperator):
+            continue
+        need = up.resources.custom_dict().get(name, 0.0)
+        if need and reserved + need > declared + EPS:
+            raise ResourceRequestError(
+                f"{op.name}: its actors reserve {reserved:g} of the {declared:g} {name!r} declared, leaving "
+                f"{up.name} (resources={{{name!r}: {need:g}}}) none to produce their input, so the run could never "
+                f"finish; declare more {name!r}, or use a smaller min_size")
 
 
 def check_actor_cpu_reservations(plan: PhysicalPlan, runtime: Runtime) -> None:

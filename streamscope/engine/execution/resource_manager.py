@@ -1,9 +1,13 @@
 """ResourceManager: CPU/GPU slots and the object-store budget for one execution.
 
 Limits are the runtime's totals, narrowed by ``DataContext.execution_options.resource_limits``.
-Tasks asking for 0 CPUs (limit slices) always fit. ``resource_limits.memory`` caps the sum of the
-``memory=`` requests of running tasks (as Ray Data's logical memory); a single task always fits,
-so a request larger than the cap runs alone instead of never.
+Tasks asking for 0 CPUs (limit slices) always fit. The ``memory=`` requests of running tasks and
+live actors (Ray's logical memory) are counted against the node's memory budget (the runtime's
+``total_resources().memory``), narrowed by ``resource_limits.memory``; a task is dispatched only
+while its request fits next to them. A request larger than the node is refused when the run is
+planned (``resource_check``); one larger than ``resource_limits.memory`` alone runs alone instead of
+never. Custom resources (``resources={"name": n}``) the runtime declares are counted the same way,
+strictly: a task waits until its amount is free.
 
 CPU and GPU slots are not divided between concurrent runs: each run may ask for all of them, and
 the runtime's fair queue hands each free worker to the run with the fewest tasks running, so a new
@@ -37,10 +41,13 @@ class ResourceManager:
         self.gpu_limit = _min(total.gpu, limits.gpu)
         store_cap = runtime.store_stats().capacity_bytes or 0
         self.store_limit = _min(float(store_cap) if store_cap else math.inf, limits.object_store_memory)
-        self.memory_limit = _min(math.inf, limits.memory)
+        node_memory = total.memory if total.memory > 0 else math.inf
+        self.memory_limit = _min(node_memory, limits.memory)
+        self.custom_limits: dict[str, float] = total.custom_dict()
         self.cpu_used = 0.0
         self.gpu_used = 0.0
         self.memory_used = 0.0
+        self.custom_used: dict[str, float] = {}
 
     def store_share(self) -> float:
         """This run's part of the store budget: runs open on the same runtime at once split it
@@ -65,28 +72,61 @@ class ResourceManager:
             return False
         if self._memory_full(res):
             return False
+        if self._custom_short(res) is not None:
+            return False
         return True
 
     def _memory_full(self, res: Resources) -> bool:
-        return res.memory > 0 and self.memory_used > 0 and self.memory_used + res.memory > self.memory_limit + 1e-9
+        if res.memory <= 0:
+            return False
+        # with no task running one always may start, even next to actors holding memory: the
+        # actors' input must keep coming (as with the last CPU slot above)
+        held = self.actor_held().memory
+        return self.memory_used > 0 and self.memory_used + held + res.memory > self.memory_limit + 1e-9
+
+    def _custom_short(self, res: Resources) -> Optional[str]:
+        """The first custom resource ``res`` asks for that is all taken now (by running tasks and
+        live actors). Only resources the runtime declares are counted here: the Ray runtime
+        declares none and lets Ray place tasks by its own count; elsewhere the plan-time check
+        refused undeclared ones."""
+        if not res.custom:
+            return None
+        held = self.actor_held().custom_dict()
+        for name, amount in res.custom:
+            limit = self.custom_limits.get(name)
+            if limit is None:
+                continue
+            if self.custom_used.get(name, 0.0) + held.get(name, 0.0) + amount > limit + 1e-9:
+                return name
+        return None
 
     def allocate(self, res: Resources) -> None:
         self.cpu_used += res.cpu
         self.gpu_used += res.gpu
         self.memory_used += res.memory
+        for name, amount in res.custom:
+            self.custom_used[name] = self.custom_used.get(name, 0.0) + amount
 
     def release(self, res: Resources) -> None:
         self.cpu_used = max(0.0, self.cpu_used - res.cpu)
         self.gpu_used = max(0.0, self.gpu_used - res.gpu)
         self.memory_used = max(0.0, self.memory_used - res.memory)
+        for name, amount in res.custom:
+            self.custom_used[name] = max(0.0, self.custom_used.get(name, 0.0) - amount)
 
     def reason(self, res: Resources) -> BlockedReason:
         held = self.actor_held()
         if res.gpu > 0 and self.gpu_used + res.gpu + held.gpu > self.gpu_limit + 1e-9:
             return BlockedReason(RESOURCES, f"waiting for a GPU ({self.gpu_used + held.gpu:g}/{self.gpu_limit:g} in use)")
         if self._memory_full(res):
-            return BlockedReason(RESOURCES, f"memory requests at the limit ({self.memory_used:.0f}/"
-                                            f"{self.memory_limit:.0f} bytes, execution_options.resource_limits.memory)")
+            return BlockedReason(RESOURCES, f"memory requests at the limit ({self.memory_used + held.memory:.0f}/"
+                                            f"{self.memory_limit:.0f} bytes: the node's memory, or "
+                                            "execution_options.resource_limits.memory)")
+        short = self._custom_short(res)
+        if short is not None:
+            used = self.custom_used.get(short, 0.0) + held.custom_dict().get(short, 0.0)
+            return BlockedReason(RESOURCES, f"waiting for custom resource {short!r} ({used:g}/"
+                                            f"{self.custom_limits[short]:g} in use)")
         return BlockedReason(RESOURCES, f"all CPU slots busy ({self.cpu_used:g}/{self.task_cpu_limit():g} for tasks)")
 
 

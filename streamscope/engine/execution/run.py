@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 from typing import Callable, Optional
 
+from streamscope.engine.compute import TaskPoolStrategy
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.io.datasource import is_process_local_io
 from streamscope.engine.execution import run_registry
-from streamscope.engine.execution.resource_check import check_actor_cpu_reservations, check_plan_resources
+from streamscope.engine.execution.resource_check import (
+    check_actor_cpu_reservations,
+    check_plan_resources,
+    check_remote_args,
+)
 from streamscope.engine.execution.stats import DatasetStats
 from streamscope.engine.execution.streaming_executor import StreamingExecutor
 from streamscope.engine.logical import operators as L
@@ -43,6 +48,7 @@ def start_execution(plan: LogicalPlan, name: str = "dataset", purpose: str = "",
     runtime = _runtime_for(optimized, ctx, get_runtime)
     ctx.warn_unused(runtime.name)
     check_plan_resources(physical, runtime)
+    check_remote_args(physical, runtime)
     check_actor_cpu_reservations(physical, runtime)
     executor = StreamingExecutor(physical, runtime, ctx, name=name)
     executor.progress_context = live  # terminal progress follows the caller's live settings
@@ -123,7 +129,8 @@ def _process_local_fs(op: LogicalOperator) -> bool:
 
 def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
     """Small plans skip the worker pool: every source's rows are known and few, and no operator
-    asks for resources, actors or an exchange (those need real workers)."""
+    asks for resources, remote args (custom resources are declared on the local runtime), actors,
+    a task cap or an exchange (those need real workers)."""
     limit = ctx.small_plan_inline_rows
     if not limit:
         return False
@@ -139,7 +146,9 @@ def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
                 return False
             total += op.output_num_rows() or 0
         elif isinstance(op, L.AbstractMap):
-            if op.compute is not None or op.num_gpus or op.num_cpus is not None or op.memory:
+            default_tasks = op.compute is None or (isinstance(op.compute, TaskPoolStrategy) and op.compute.size is None)
+            if not default_tasks or op.num_gpus or op.num_cpus is not None or op.memory or op.ray_remote_args \
+                    or op.ray_remote_args_fn is not None:
                 return False
         elif isinstance(op, (L.Exchange, L.Write)):
             return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from streamscope.engine.physical.operators.base import PhysicalOperator
 from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.remote_args import fusable
 
 
 def can_fuse(up: PhysicalOperator, down: PhysicalOperator, consumers: dict[int, int]) -> bool:
@@ -20,6 +21,10 @@ def can_fuse(up: PhysicalOperator, down: PhysicalOperator, consumers: dict[int, 
     if up.resources != down.resources:
         return False
     if up.concurrency != down.concurrency:
+        return False
+    if up.ray_remote_args_fn is not None or down.ray_remote_args_fn is not None:
+        return False  # what they generate is not known until the tasks start (Ray's rule)
+    if not fusable(up.ray_remote_args, down.ray_remote_args):
         return False
     if down.exact_min_rows:
         # bundles of N rows across everything upstream makes (a write's min_rows_per_file): even a
@@ -43,6 +48,7 @@ def fuse(up: TaskPoolMapOperator, down: TaskPoolMapOperator) -> TaskPoolMapOpera
         resources=up.resources,
         concurrency=up.concurrency,
         min_rows_per_bundle=up.min_rows_per_bundle,
+        ray_remote_args=up.ray_remote_args,
     )
     return fused
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Protocol
 
+from streamscope.engine.remote_args import custom_resources
 from streamscope.engine.runtime.base import Resources
 
 
@@ -24,8 +25,10 @@ class ResourceRequest(Protocol):
 
 
 def map_resources(op: ResourceRequest) -> Resources:
-    """``Resources`` for one task of ``op`` (anything with ``num_cpus``, ``num_gpus``, ``memory``):
-    one CPU unless told otherwise, no GPU, no memory reservation."""
+    """``Resources`` for one task of ``op`` (anything with ``num_cpus``, ``num_gpus``, ``memory``,
+    and optionally ``ray_remote_args`` with custom ``resources``): one CPU unless told otherwise
+    (also for GPU maps, as Ray Data), no GPU, no memory reservation, no custom resources."""
     cpu = 1.0 if op.num_cpus is None else float(op.num_cpus)
     gpu = 0.0 if op.num_gpus is None else float(op.num_gpus)
-    return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0))
+    custom = custom_resources(getattr(op, "ray_remote_args", None) or {})
+    return Resources(cpu=cpu, gpu=gpu, memory=float(op.memory or 0), custom=custom)

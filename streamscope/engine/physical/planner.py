@@ -6,9 +6,7 @@ both layers, so adding an operator family means adding one branch here.
 
 from __future__ import annotations
 
-from typing import Optional
-
-from streamscope.engine.compute import ActorPoolStrategy
+from streamscope.engine.compute import ActorPoolStrategy, task_pool_size
 from streamscope.engine.logical import operators as L
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.physical.fusion import fuse_plan
@@ -34,17 +32,6 @@ def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
     return PhysicalPlan(sink)
 
 
-def _concurrency(op: L.LogicalOperator) -> Optional[int]:
-    compute = getattr(op, "compute", None)
-    size = getattr(compute, "size", None)
-    if size:
-        return int(size)
-    conc = getattr(op, "concurrency", None)
-    if isinstance(conc, int):
-        return conc
-    return None
-
-
 def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalOperator:
     # No memoization: a logical operator used twice (``ds.union(ds)``) gets two physical
     # operators, so every physical operator has exactly one consumer and owns its blocks.
@@ -52,7 +39,9 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     result: PhysicalOperator
     if isinstance(op, L.Read):
         res = map_resources(op.resources) if op.resources is not None else Resources(cpu=1.0)
-        result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res, concurrency=op.concurrency)
+        result = TaskPoolMapOperator(op.name, None, [], logical_names=(op.name,), read_op=op, resources=res,
+                                     concurrency=op.concurrency,
+                                     ray_remote_args=getattr(op.resources, "ray_remote_args", None))
     elif isinstance(op, L.InputData):
         result = InputDataBuffer(tables=op.tables, refs=op.refs, name=op.name, source_runtime=op.runtime)
     elif isinstance(op, L.AbstractMap):
@@ -62,7 +51,8 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         else:
             result = TaskPoolMapOperator(
                 op.name, inputs[0], [op.transform], logical_names=(op.name,), resources=map_resources(op),
-                concurrency=_concurrency(op), min_rows_per_bundle=op.min_rows_per_bundle,
+                concurrency=task_pool_size(compute), min_rows_per_bundle=op.min_rows_per_bundle,
+                ray_remote_args=op.ray_remote_args, ray_remote_args_fn=op.ray_remote_args_fn,
             )
     elif isinstance(op, L.Limit):
         result = LimitOperator(inputs[0], op.limit)
@@ -78,7 +68,8 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = TaskPoolMapOperator(op.name, inputs[0], [WriteTransform(op.datasink, op.name, op.write_uuid)], logical_names=(op.name,),
                                      resources=map_resources(op), concurrency=op.concurrency,
                                      min_rows_per_bundle=op.min_rows_per_bundle,
-                                     exact_min_rows=op.min_rows_per_bundle is not None)
+                                     exact_min_rows=op.min_rows_per_bundle is not None,
+                                     ray_remote_args=op.ray_remote_args)
     else:
         raise NotImplementedError(f"no physical operator for logical operator {op.kind}")
     memo[id(op)] = result

@@ -20,6 +20,7 @@ stored as one or more output blocks (split to ``TaskSpec.max_block_bytes``).
 from __future__ import annotations
 
 import abc
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
@@ -55,6 +56,50 @@ class Resources:
     cpu: float = 1.0
     gpu: float = 0.0
     memory: float = 0.0
+    custom: tuple[tuple[str, float], ...] = ()
+    """Custom resources (``resources={"name": n}``) as sorted ``(name, amount)`` pairs: a tuple so
+    a request stays hashable and two equal requests compare equal."""
+
+    def custom_dict(self) -> dict[str, float]:
+        return dict(self.custom)
+
+    def __add__(self, other: "Resources") -> "Resources":
+        custom = self.custom_dict()
+        for name, amount in other.custom:
+            custom[name] = custom.get(name, 0.0) + amount
+        return Resources(cpu=self.cpu + other.cpu, gpu=self.gpu + other.gpu, memory=self.memory + other.memory,
+                         custom=tuple(sorted(custom.items())))
+
+
+def declared_resources(resources: Optional[dict]) -> tuple[tuple[str, float], ...]:
+    """Custom resources a runtime offers (``init(resources={"name": n})``), checked as Ray's
+    ``ray.init`` checks them, as ``Resources.custom`` pairs."""
+    if resources is None:
+        return ()
+    if not isinstance(resources, dict):
+        raise TypeError(f"resources must be a dict of name to amount, got {type(resources).__name__}")
+    out = []
+    for name, amount in resources.items():
+        if name in ("CPU", "GPU"):
+            raise ValueError("use num_workers (CPUs) and DataContext.num_gpus (GPUs) instead of 'CPU' and 'GPU' "
+                             "in resources")
+        if not isinstance(name, str):
+            raise TypeError(f"resources names must be str, got {name!r}")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
+            raise ValueError(f"resources[{name!r}] must be a number >= 0, got {amount!r}")
+        out.append((name, float(amount)))
+    return tuple(sorted(out))
+
+
+def node_memory_budget(store_capacity: int) -> float:
+    """Bytes this machine offers to ``memory=`` requests: physical memory less the block
+    store's capacity (the store's blocks live in RAM too), as Ray leaves the object store's share
+    out of its ``memory`` resource."""
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0.0  # unknown: no node budget (resource_limits.memory still applies)
+    return float(max(0, phys - int(store_capacity or 0)))
 
 
 @dataclass
@@ -88,6 +133,13 @@ class TaskSpec:
     the task and the task body makes it ``DataContext.get_current()`` while the task runs, so
     datasources, the IO retry and user functions in a worker see the user's settings, not the
     worker's defaults. ``None``: the task runs with whatever context its worker has."""
+    ray_options: dict = field(default_factory=dict, repr=False, compare=False)
+    """Further ``ray.remote`` options for this task (``runtime_env``, ``scheduling_strategy``,
+    custom ``resources``...), already checked against the runtime by the plan-time check: only
+    the Ray runtime has any left to pass on (see :mod:`streamscope.engine.remote_args`)."""
+    ray_options_fn: Optional[Callable[[], dict]] = field(default=None, repr=False, compare=False)
+    """``ray_remote_args_fn``: called when the task is submitted; what it returns goes over
+    ``ray_options`` (Ray runtime only)."""
 
 
 @dataclass
@@ -163,7 +215,14 @@ class ActorSpec:
     context: Optional[DataContext] = field(default=None, repr=False, compare=False)
     """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
     their own, ``TaskSpec.context``)."""
+    ray_options: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+    """Further ``ray.remote`` options for the actor (as ``TaskSpec.ray_options``)."""
+    ray_options_fn: Optional[Callable[[], dict]] = field(default=None, repr=False, compare=False, hash=False)
+    """``ray_remote_args_fn``, called before each actor starts (Ray runtime only)."""
 
+
+UNLIMITED_RESTARTS = 1 << 30
+"""``ActorSpec.max_restarts`` for ``max_restarts=-1`` (Ray: restart without limit)."""
 
 ACTOR_STARTING = "starting"
 ACTOR_ALIVE = "alive"

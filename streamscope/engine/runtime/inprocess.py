@@ -39,6 +39,7 @@ from streamscope.engine.runtime.base import (
     TaskHandle,
     TaskResult,
     TaskSpec,
+    node_memory_budget,
 )
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.gpu import GpuPool, detect_gpu_ids
@@ -186,7 +187,7 @@ class InProcessRuntime(Runtime):
                 self._blocks.pop(ref, None)  # type: ignore[arg-type]
 
     def total_resources(self) -> Resources:
-        return Resources(cpu=float(self._num_threads), gpu=self._gpus.total)
+        return Resources(cpu=float(self._num_threads), gpu=self._gpus.total, memory=node_memory_budget(0))
 
     # ---- actors: objects served by their own thread ------------------------------------------
     def start_actor(self, spec: ActorSpec) -> ActorHandle:
@@ -234,7 +235,10 @@ class InProcessRuntime(Runtime):
     def actor_resources(self) -> Resources:
         with self._lock:
             live = [a.handle.spec.resources for a in self._actors.values() if a.state not in (ACTOR_DEAD, ACTOR_FAILED)]
-        return Resources(cpu=sum(r.cpu for r in live), gpu=sum(r.gpu for r in live))
+        held = Resources(cpu=0.0, gpu=0.0)
+        for res in live:
+            held = held + res
+        return held
 
     def store_stats(self) -> StoreStats:
         with self._lock:

@@ -220,12 +220,13 @@ def test_read_datasource_refuses_what_it_cannot_honour():
     source = NumbersDatasource(3, "x")
     with pytest.raises(ValueError, match=r"unexpected keyword arguments \['n'\].*create_reader"):
         streamscope.read_datasource(source, n=3)
-    with pytest.raises(ValueError, match=r"read_datasource\(label_selector=...\): not supported"):
-        streamscope.read_datasource(source, label_selector={"zone": "a"})
+    placed = streamscope.read_datasource(source, label_selector={"zone": "a"})  # a Ray option: Ray runtime only
+    with pytest.raises(Exception, match=r"label_selector= needs the Ray runtime"):
+        placed.take()
     with pytest.raises(ValueError, match=r"read_datasource\(compute=.*reads run as tasks"):
         streamscope.read_datasource(source, compute=streamscope.ActorPoolStrategy(size=1))
-    with pytest.raises(ValueError, match=r"ray_remote_args \['scheduling_strategy'\] are not supported"):
-        streamscope.read_datasource(source, ray_remote_args={"scheduling_strategy": "SPREAD"})
+    with pytest.raises(TypeError, match=r"'runtime_envs' is not a Ray remote argument; did you mean 'runtime_env'"):
+        streamscope.read_datasource(source, ray_remote_args={"runtime_envs": {}})
     ds = streamscope.read_datasource(source, compute=streamscope.TaskPoolStrategy(size=2))
     assert ds._plan.dag.concurrency == 2
 

@@ -27,6 +27,7 @@ class AbstractMap(LogicalOperator):
         memory: Optional[float] = None,
         min_rows_per_bundle: Optional[int] = None,
         ray_remote_args: Optional[dict] = None,
+        ray_remote_args_fn: Any = None,
     ):
         super().__init__(name, [input_op])
         self.transform = transform
@@ -36,6 +37,9 @@ class AbstractMap(LogicalOperator):
         self.memory = memory
         self.min_rows_per_bundle = min_rows_per_bundle
         self.ray_remote_args = ray_remote_args or {}
+        """The ``ray.remote`` options besides num_cpus/num_gpus/memory (named ones such as
+        ``resources=`` merged in), checked by :mod:`streamscope.engine.remote_args`."""
+        self.ray_remote_args_fn = ray_remote_args_fn
 
     def output_schema(self) -> Any:
         schema_fn = getattr(self.transform, "output_schema", None)

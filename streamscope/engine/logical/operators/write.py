@@ -20,9 +20,12 @@ class Write(LogicalOperator):
 
     def __init__(self, input_op: LogicalOperator, datasink: Any, concurrency: Optional[int] = None,
                  num_cpus: Optional[float] = None, num_gpus: Optional[float] = None, memory: Optional[float] = None,
-                 min_rows_per_bundle: Optional[int] = None, write_uuid: Optional[str] = None):
+                 min_rows_per_bundle: Optional[int] = None, write_uuid: Optional[str] = None,
+                 ray_remote_args: Optional[dict] = None):
         super().__init__(write_operator_name(datasink), [input_op])
         self.write_uuid = write_uuid or uuid.uuid4().hex  # ctx.kwargs["write_uuid"] in every task
+        self.ray_remote_args = dict(ray_remote_args or {})
+        """The write tasks' other ``ray.remote`` options (see :mod:`streamscope.engine.remote_args`)."""
         self.datasink = datasink
         self.concurrency = concurrency
         self.num_cpus = num_cpus

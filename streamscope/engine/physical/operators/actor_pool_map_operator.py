@@ -33,6 +33,7 @@ from streamscope.engine.exceptions import exception_from_task_error
 from streamscope.engine.physical.map_resources import map_resources
 from streamscope.engine.physical.operators.base import ActorTelemetry, ExecutionServices, PhysicalOperator, RefBundle
 from streamscope.engine.physical.operators.map_operator import MapTaskInfo, TaskPoolMapOperator
+from streamscope.engine.remote_args import ray_options
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
     ACTOR_DEAD,
@@ -44,6 +45,7 @@ from streamscope.engine.runtime.base import (
     TaskHandle,
     TaskResult,
     TaskSpec,
+    UNLIMITED_RESTARTS,
 )
 from streamscope.engine.transforms.task_function import MapTaskFunction
 
@@ -110,12 +112,15 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
 
     def __init__(self, name: str, input_op: Optional[PhysicalOperator], transforms: list, *, strategy: ActorPoolStrategy,
                  resources: Resources,
-                 logical_names: tuple[str, ...] = (), min_rows_per_bundle: Optional[int] = None):
+                 logical_names: tuple[str, ...] = (), min_rows_per_bundle: Optional[int] = None,
+                 ray_remote_args: Optional[dict] = None, ray_remote_args_fn: Any = None):
         super().__init__(name, input_op, transforms, logical_names=logical_names, resources=resources,
-                         min_rows_per_bundle=min_rows_per_bundle)
+                         min_rows_per_bundle=min_rows_per_bundle, ray_remote_args=ray_remote_args,
+                         ray_remote_args_fn=ray_remote_args_fn)
         self.strategy = strategy
         self.min_size = int(strategy.min_size or 1)
-        self.max_size: Optional[int] = strategy.max_size
+        self.max_size: Optional[int] = None if math.isinf(strategy.max_size) else int(strategy.max_size)
+        """None: unbounded (Ray's ``inf``), resolved at start to what the resources allow."""
         self.initial_size = int(strategy.initial_size or self.min_size)
         self.max_in_flight = int(strategy.max_tasks_in_flight_per_actor or 0)
         self.actors: dict[int, _PoolActor] = {}
@@ -131,7 +136,8 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
     @classmethod
     def from_logical(cls, op: AbstractMap, input_physical_op: PhysicalOperator) -> "ActorPoolMapOperator":
         return cls(op.name, input_physical_op, [op.transform], strategy=op.compute, resources=map_resources(op),
-                   logical_names=(op.name,), min_rows_per_bundle=op.min_rows_per_bundle)
+                   logical_names=(op.name,), min_rows_per_bundle=op.min_rows_per_bundle,
+                   ray_remote_args=op.ray_remote_args, ray_remote_args_fn=op.ray_remote_args_fn)
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self, services: ExecutionServices) -> None:
@@ -140,21 +146,37 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.max_in_flight = self.max_in_flight or int(ctx.max_tasks_in_flight_per_actor or DEFAULT_MAX_TASKS_IN_FLIGHT)
         fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
         self._fn = services.register(fn, self.name)
-        self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=max(0, int(ctx.actor_init_max_retries)),
-                                    context=ctx)
+        self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=self._max_restarts(),
+                                    context=ctx, ray_options=ray_options(self.ray_remote_args),
+                                    ray_options_fn=self.ray_remote_args_fn)
         self.max_size = self.max_size or self._resource_cap()
         self.max_size = max(self.max_size, self.min_size)
         for _ in range(min(self.initial_size, self.max_size)):
             self._start_actor()
 
+    def _max_restarts(self) -> int:
+        """``max_restarts`` from the map's remote args (-1: without limit, as Ray), else the
+        context's ``actor_init_max_retries``."""
+        given = self.ray_remote_args.get("max_restarts")
+        if given is None:
+            return max(0, int(self.svc.context.actor_init_max_retries))
+        return UNLIMITED_RESTARTS if given < 0 else int(given)
+
     def _resource_cap(self) -> int:
-        """Unbounded ``max_size``: as many actors as the machine's resources allow."""
+        """Unbounded ``max_size``: as many actors as the machine's resources allow (CPUs, GPUs,
+        memory and custom resources each bound it)."""
         total = self.svc.runtime.total_resources()
         caps = [max(1, int(total.cpu))]
         if self.resources.cpu > 0:
             caps.append(max(1, int(total.cpu // self.resources.cpu)))
         if self.resources.gpu > 0:
             caps.append(max(1, int(math.floor(total.gpu / self.resources.gpu + 1e-9))))
+        if self.resources.memory > 0 and total.memory > 0:
+            caps.append(max(1, int(total.memory // self.resources.memory)))
+        have = total.custom_dict()
+        for name, amount in self.resources.custom:
+            if name in have:
+                caps.append(max(1, int(math.floor(have[name] / amount + 1e-9))))
         return min(caps)
 
     def _start_actor(self) -> bool:

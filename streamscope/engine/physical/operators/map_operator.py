@@ -11,12 +11,13 @@ import collections
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import use_context
 from streamscope.engine.io.datasource import plan_read_tasks, source_num_rows
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
+from streamscope.engine.remote_args import ray_options
 from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction, NumberedPayload
 from streamscope.engine.transforms.write import WriteTransform
@@ -55,12 +56,18 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         concurrency: Optional[int] = None,
         min_rows_per_bundle: Optional[int] = None,
         exact_min_rows: bool = False,
+        ray_remote_args: Optional[dict] = None,
+        ray_remote_args_fn: Optional[Callable[[], dict]] = None,
     ):
         super().__init__(name, [input_op] if input_op is not None else [], logical_names)
         self.transforms = transforms
         self.read_op = read_op
         self.resources = resources
         self.concurrency = concurrency
+        self.ray_remote_args: dict = dict(ray_remote_args or {})
+        """The map's ``ray.remote`` options besides num_cpus/num_gpus/memory (checked against the
+        runtime before the run; the Ray runtime gets the ones it passes on with every task)."""
+        self.ray_remote_args_fn = ray_remote_args_fn
         self.min_rows_per_bundle = min_rows_per_bundle
         # exact: a bundle waits for min_rows_per_bundle rows however slow upstream is, and the
         # operator is never fused onto its input (fusion.py). Always so when a row count is asked
@@ -148,13 +155,18 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             spec = TaskSpec(self._fn, payload=self._numbered(seq, read_task), inputs=(), resources=self.resources, operator=self.name,
                             max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
-            return spec, MapTaskInfo(seq=seq)
+            return self._with_ray_options(spec), MapTaskInfo(seq=seq)
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
         spec = TaskSpec(self._fn, payload=self._numbered(seq, None), inputs=refs, resources=self.resources, operator=self.name,
                         max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
-        return spec, MapTaskInfo(seq=seq, bundles=bundles)
+        return self._with_ray_options(spec), MapTaskInfo(seq=seq, bundles=bundles)
+
+    def _with_ray_options(self, spec: TaskSpec) -> TaskSpec:
+        spec.ray_options = ray_options(self.ray_remote_args)
+        spec.ray_options_fn = self.ray_remote_args_fn
+        return spec
 
     def _numbered(self, seq: int, payload: Any) -> Any:
         """A write's tasks learn their number within the operator (``ctx.task_idx``)."""

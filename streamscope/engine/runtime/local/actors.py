@@ -130,12 +130,12 @@ class ActorManager:
         return ActorState(actor.state, len(actor.tasks), actor.pid, actor.restarts, handle.gpu_ids, actor.error)
 
     def held_resources(self) -> Resources:
-        cpu = gpu = 0.0
+        """What live actors hold: CPUs, GPUs, memory and custom resources, for their whole life."""
+        held = Resources(cpu=0.0, gpu=0.0)
         for actor in self.actors.values():
             if actor.state in (ACTOR_STARTING, ACTOR_ALIVE, ACTOR_RESTARTING):
-                cpu += actor.handle.spec.resources.cpu
-                gpu += actor.handle.spec.resources.gpu
-        return Resources(cpu=cpu, gpu=gpu)
+                held = held + actor.handle.spec.resources
+        return held
 
     # ---- tasks ---------------------------------------------------------------------------------
     def submit(self, actor_handle: ActorHandle, handle: TaskHandle) -> None:

@@ -37,6 +37,8 @@ from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ObjectStoreFullError, WorkerCrashedError
 from streamscope.engine.runtime.base import (
+    declared_resources,
+    node_memory_budget,
     BlockRef,
     FunctionHandle,
     Resources,
@@ -81,6 +83,10 @@ class LocalRuntime(Runtime):
     :param shm_root: tmpfs mount for the store (``/dev/shm``).
     :param start_method: ``"forkserver"`` (default) or ``"spawn"``.
     :param free_bytes_fn: ``fn(path) -> free bytes``, to test the disk fallback.
+    :param resources: custom resources this machine offers, ``{"name": amount}`` (as
+        ``ray.init(resources=...)``): maps asking ``resources={"name": n}`` are counted against them.
+    :param memory: bytes available to ``memory=`` requests (as ``ray.init(memory=...)``; default:
+        physical memory less the store's capacity).
     """
 
     name = "local"
@@ -94,8 +100,14 @@ class LocalRuntime(Runtime):
         shm_root: str = session_dir.DEFAULT_SHM_ROOT,
         start_method: Optional[str] = None,
         free_bytes_fn: Any = None,
+        resources: Optional[dict] = None,
+        memory: Optional[float] = None,
     ):
         super().__init__()
+        self._custom = declared_resources(resources)
+        if memory is not None and (isinstance(memory, bool) or not isinstance(memory, (int, float)) or memory <= 0):
+            raise ValueError(f"memory must be a positive number of bytes, got {memory!r}")
+        self._memory = float(memory) if memory is not None else None
         self._num_workers = num_workers
         self._store_capacity = store_capacity
         self._spill_dir = spill_dir
@@ -263,9 +275,14 @@ class LocalRuntime(Runtime):
         self._free_ids([block_id_of(r) for r in refs])
 
     def total_resources(self) -> Resources:
+        """Worker slots as CPUs, the GPUs, the node's memory budget for ``memory=`` requests (the
+        ``memory`` given, else physical memory less the block store's capacity, which lives in
+        RAM too) and the custom resources declared with ``streamscope.init(resources=...)``."""
         pool = self._state.pool
         workers = pool.size if pool is not None else (self._num_workers or _default_workers())
-        return Resources(cpu=float(workers), gpu=self._state.gpus.total)
+        store = self._state.store
+        memory = self._memory if self._memory is not None else node_memory_budget(store.capacity if store else 0)
+        return Resources(cpu=float(workers), gpu=self._state.gpus.total, memory=memory, custom=self._custom)
 
     def gpu_stats(self) -> list[dict]:
         return _gpu_stats(self._state.gpus)

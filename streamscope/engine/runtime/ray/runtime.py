@@ -54,6 +54,7 @@ from streamscope.engine.runtime.base import (
     TaskResult,
     TaskSpec,
     TaskStats,
+    UNLIMITED_RESTARTS,
     WorkerInfo,
 )
 from streamscope.engine.runtime import context_shipping
@@ -186,6 +187,7 @@ class RayRuntime(Runtime):
         if res.memory:
             options["memory"] = int(res.memory)
         try:
+            options.update(_user_options(spec.ray_options, spec.ray_options_fn, res))
             gen = self._remote.options(**options).remote(
                 spec.fn.fn_id, [fn_ref], spec.payload, spec.operator, handle.task_id, spec.max_block_bytes,
                 context_shipping.pack(spec.context), *inputs)
@@ -396,11 +398,13 @@ class RayRuntime(Runtime):
         res = spec.resources
         # max_task_retries=-1: a task in flight when the actor dies re-runs on the restarted actor,
         # as many times as the actor itself may restart.
-        options: dict[str, Any] = {"num_cpus": float(res.cpu), "max_restarts": int(spec.max_restarts), "max_task_retries": -1}
+        restarts = -1 if spec.max_restarts >= UNLIMITED_RESTARTS else int(spec.max_restarts)
+        options: dict[str, Any] = {"num_cpus": float(res.cpu), "max_restarts": restarts, "max_task_retries": -1}
         if res.gpu:
             options["num_gpus"] = float(res.gpu)
         if res.memory:
             options["memory"] = int(res.memory)
+        options.update(_user_options(spec.ray_options, spec.ray_options_fn, res))
         ray_actor = self._actor_cls.options(**options).remote([fn_ref], spec.operator, context_shipping.pack(spec.context))
         handle = ActorHandle(next(self._ids), spec)
         actor = RayActor(handle, ray_actor, ray_actor.ready.remote())
@@ -477,6 +481,18 @@ def _system_exception(spec: TaskSpec, exc: BaseException, actor_id: Optional[int
     if any(k in name for k in ("WorkerCrashed", "NodeDied", "ActorDied", "ActorUnavailable", "OutOfMemory", "ObjectLost")):
         return WorkerCrashedError(f"Ray lost {where} ({name}: {text}); gave up after max_retries={spec.max_retries}")
     return RuntimeError(f"Ray failed {where}: {name}: {text}")
+
+
+def _user_options(given: dict, fn: Any, res: Resources) -> dict[str, Any]:
+    """The map's own ``ray.remote`` options (``runtime_env``, ``scheduling_strategy``,
+    ``label_selector``...; the plan-time check let only valid ones through), its custom
+    ``resources`` and, last, what its ``ray_remote_args_fn`` returns now (as Ray Data, that wins)."""
+    options: dict[str, Any] = dict(given)
+    if res.custom:
+        options["resources"] = res.custom_dict()
+    if fn is not None:
+        options.update(fn())
+    return options
 
 
 def _quiet(fn: Any, *args: Any, **kwargs: Any) -> None:
