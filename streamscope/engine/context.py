@@ -171,9 +171,20 @@ class DataContext(CheckedFields):
     run ends."""
     print_on_execution_start: bool = True
     """Log the dataset's name and physical operators (INFO, same logger) when a run starts."""
+    actor_task_retry_on_errors: Any = False
+    """Errors an actor pool's task is retried on, on the same actor, without limit: True (any),
+    or a list of exception classes (and their subclasses); False retries none."""
+    actor_init_retry_on_errors: bool = False
+    """True: a callable class whose constructor raises is constructed again in the same actor, up
+    to ``actor_init_max_retries`` more times."""
     actor_init_max_retries: int = 3
+    """Constructor retries per actor when ``actor_init_retry_on_errors`` is True (-1: no limit)."""
     max_map_retries: int = 0
+    """Retries of a map task (reads and writes too) whose error ``retried_map_errors`` names; the
+    retry skips the rows the task already delivered (docs/architecture.md, "Retries")."""
     retried_map_errors: Any = False
+    """True (any error) or a list of strings, each a substring of, or a regular expression found in,
+    the error's ``"ClassName: message"``; retried up to ``max_map_retries`` times, with backoff."""
     downstream_capacity_backpressure_ratio: Optional[float] = DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO
     """An operator waits while the next one has more than this many times its parallelism in
     queued input blocks; ``None`` turns the policy off (as in Ray Data)."""
@@ -208,12 +219,6 @@ class DataContext(CheckedFields):
         "execution_no_progress_timeout_s": "a run is never failed for lack of progress; the live views "
             "and Dataset.stats() call it stalled after DataContext.stall_timeout_s, and %dataset cancel "
             "or Ctrl-C stops it.",
-        "max_map_retries": "a task whose function raises fails the run (tasks whose worker process dies "
-            "are re-run on their own); DataContext.max_errored_blocks lets a run drop that many failed "
-            "blocks instead.",
-        "retried_map_errors": "a task whose function raises fails the run (tasks whose worker process "
-            "dies are re-run on their own); DataContext.max_errored_blocks lets a run drop that many "
-            "failed blocks instead.",
     }
     _DEPRECATED = {
         "min_parallelism": "Ray Data deprecated it in 2.10; set read_op_min_num_blocks instead (runs "

@@ -18,6 +18,7 @@ from streamscope.engine.context import use_context
 from streamscope.engine.physical.operators.base import ExecutionServices, PhysicalOperator, RefBundle, TaskInfo
 from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction
+from streamscope.engine.transforms.udf_retry import RetryRule, retry_rules_from_context
 from streamscope.engine.transforms.write import WriteTransform
 
 if TYPE_CHECKING:
@@ -53,8 +54,15 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         concurrency: Optional[int] = None,
         min_rows_per_bundle: Optional[int] = None,
         exact_min_rows: bool = False,
+        remote_retry: Optional[RetryRule] = None,
+        max_task_retries: Optional[int] = None,
     ):
         super().__init__(name, [input_op] if input_op is not None else [], logical_names)
+        # ray_remote_args retry_exceptions/max_retries (udf_retry.rule_from_remote_args), and
+        # max_retries alone: how often a task whose worker died is re-run (None: TaskSpec's default)
+        self.remote_retry = remote_retry
+        self.max_task_retries = max_task_retries
+        self.retry_rules: tuple[RetryRule, ...] = ()
         self.transforms = transforms
         self.read_op = read_op
         self.resources = resources
@@ -77,7 +85,9 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     def start(self, services: ExecutionServices) -> None:
         super().start(services)
         ctx = services.context
-        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
+        self.retry_rules = ((self.remote_retry,) if self.remote_retry else ()) + retry_rules_from_context(ctx, actor=False)
+        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
+                             retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
         if self.read_op is not None:
             source = self.read_op.datasource
@@ -141,13 +151,19 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             spec = TaskSpec(self._fn, payload=read_task, inputs=(), resources=self.resources, operator=self.name,
                             max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
-            return spec, MapTaskInfo(seq=seq)
+            return self._with_crash_retries(spec), MapTaskInfo(seq=seq)
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
         spec = TaskSpec(self._fn, payload=None, inputs=refs, resources=self.resources, operator=self.name,
                         max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
-        return spec, MapTaskInfo(seq=seq, bundles=bundles)
+        return self._with_crash_retries(spec), MapTaskInfo(seq=seq, bundles=bundles)
+
+    def _with_crash_retries(self, spec: TaskSpec) -> TaskSpec:
+        """The map's ``max_retries`` (``ray_remote_args``) also bounds re-runs after worker deaths."""
+        if self.max_task_retries is not None:
+            spec.max_retries = self.max_task_retries
+        return spec
 
     def _take_bundle(self) -> list[RefBundle]:
         queue = self.input_queues[0]
