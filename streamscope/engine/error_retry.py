@@ -37,6 +37,7 @@ def error_text(exc: BaseException) -> str:
     is matched by what it wraps too).
 
     Examples:
+        >>> from streamscope.engine.error_retry import error_text
         >>> try:
         ...     raise KeyError("a") from OSError("disk")
         ... except KeyError as e:
@@ -55,6 +56,7 @@ def matches_any(patterns: Sequence[str], exc: BaseException) -> bool:
     expression found in it (an invalid expression only counts as a substring).
 
     Examples:
+        >>> from streamscope.engine.error_retry import matches_any
         >>> matches_any(["AWS Error SLOW_DOWN"], OSError("AWS Error SLOW_DOWN during read"))
         True
     """
@@ -72,20 +74,23 @@ def matches_any(patterns: Sequence[str], exc: BaseException) -> bool:
 
 def backoff_s(retry: int, max_backoff_s: float = 32.0) -> float:
     """Seconds to wait before retry number ``retry`` (1 for the first): full-jitter exponential,
-    uniform in ``[0, min(2 ** (retry + 1), max_backoff_s)]`` (Ray Data's schedule), so many tasks
-    hitting the same throttled service do not come back in lockstep.
+    uniform in ``[0, min(2 ** retry, max_backoff_s)]`` (Ray Data's schedule: up to 2 s before the
+    first retry, 4 s before the second...), so many tasks hitting the same throttled service do
+    not come back in lockstep.
 
     Examples:
-        >>> 0.0 <= backoff_s(1) <= 4.0 and backoff_s(10, max_backoff_s=0.5) <= 0.5
+        >>> from streamscope.engine.error_retry import backoff_s
+        >>> 0.0 <= backoff_s(1) <= 2.0 and backoff_s(10, max_backoff_s=0.5) <= 0.5
         True
     """
-    return min(2.0 ** (retry + 1), max_backoff_s) * random.random()
+    return min(2.0 ** retry, max_backoff_s) * random.random()
 
 
 class RetryCounter:
     """Retries made by the task running in this thread (``counting_retries`` installs one).
 
     Examples:
+        >>> from streamscope.engine.error_retry import counting_retries, note_retry
         >>> with counting_retries() as counter:
         ...     note_retry()
         >>> counter.retries

@@ -36,7 +36,8 @@ def _retried_errors(match: Optional[Sequence[str]]) -> list[str]:
 
 
 def _backoff(attempt: int, max_backoff_s: float) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(2**(attempt+1), max)]."""
+    """Full-jitter exponential backoff before retry number ``attempt``: uniform in
+    [0, min(2**attempt, max)] (Ray Data's schedule)."""
     return backoff_s(attempt, max_backoff_s)
 
 
