@@ -85,7 +85,9 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     def start(self, services: ExecutionServices) -> None:
         super().start(services)
         ctx = services.context
-        self.retry_rules = ((self.remote_retry,) if self.remote_retry else ()) + retry_rules_from_context(ctx, actor=False)
+        # the DataContext's in-task rule first, then the map's own, as Ray nests Ray Data's in-task
+        # retry inside Ray Core's task retry
+        self.retry_rules = retry_rules_from_context(ctx, actor=False) + ((self.remote_retry,) if self.remote_retry else ())
         fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
                              retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
