@@ -164,8 +164,9 @@ class ActorSpec:
     resources: Resources = field(default_factory=Resources)
     operator: str = ""
     max_restarts: int = 3
-    """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
-    never retried."""
+    """Times a dead actor is restarted (its in-flight tasks are re-run). The runtime never
+    restarts an actor whose constructor raised; ``init_actor`` itself calls the constructor again
+    when the run's DataContext asks (``actor_init_retry_on_errors``)."""
     context: Optional[DataContext] = field(default=None, repr=False, compare=False)
     """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
     their own, ``TaskSpec.context``)."""
