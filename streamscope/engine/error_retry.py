@@ -27,9 +27,10 @@ import random
 import re
 import threading
 import traceback
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
-__all__ = ["RetryCounter", "backoff_s", "counting_retries", "error_text", "matches_any", "note_retry"]
+__all__ = ["RetryCounter", "backoff_s", "counting_retries", "error_text", "matches_any", "note_retry", "retrying_stopped",
+           "stop_retrying_when"]
 
 
 def error_text(exc: BaseException) -> str:
@@ -133,3 +134,43 @@ def note_retry() -> None:
     counter = getattr(_local, "counter", None)
     if counter is not None:
         counter.retries += 1
+
+
+class stop_retrying_when:
+    """``with stop_retrying_when(predicate):``: while ``predicate()`` is true, retries in this
+    thread give up and raise the error at once (:func:`retrying_stopped`).
+
+    Why: a runtime that cannot interrupt a task it cancelled (the in-process runtime runs tasks
+    on threads of the driver) must still stop a task retrying an error without limit
+    (``retry_exceptions=True`` with no ``max_retries``), or the thread would retry forever.
+
+    Examples:
+        >>> from streamscope.engine.error_retry import retrying_stopped, stop_retrying_when
+        >>> with stop_retrying_when(lambda: True):
+        ...     retrying_stopped()
+        True
+        >>> retrying_stopped()
+        False
+    """
+
+    __slots__ = ("predicate", "_prev")
+
+    def __init__(self, predicate: Callable[[], bool]) -> None:
+        self.predicate = predicate
+        self._prev: Optional[Callable[[], bool]] = None
+
+    def __enter__(self) -> "stop_retrying_when":
+        self._prev = getattr(_local, "stop", None)
+        _local.stop = self.predicate
+        return self
+
+    def __exit__(self, *exc: object) -> bool:
+        _local.stop = self._prev
+        self._prev = None
+        return False
+
+
+def retrying_stopped() -> bool:
+    """True when the task running in this thread was cancelled and must not retry any more."""
+    predicate = getattr(_local, "stop", None)
+    return bool(predicate is not None and predicate())

@@ -19,7 +19,7 @@ import time
 from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from streamscope.engine.context import DataContext
-from streamscope.engine.error_retry import backoff_s, matches_any, note_retry
+from streamscope.engine.error_retry import backoff_s, matches_any, note_retry, retrying_stopped
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ def call_with_retry(
             return fn()
         except Exception as exc:
             attempt += 1
-            if attempt >= max_attempts or not is_retryable(exc, patterns):
+            if attempt >= max_attempts or not is_retryable(exc, patterns) or retrying_stopped():
                 _note_attempts(exc, attempt, max_attempts)
                 raise
             delay = _backoff(attempt, max_backoff_s)
@@ -96,7 +96,7 @@ def iterate_with_retry(
             return
         except Exception as exc:
             attempt += 1
-            if attempt >= max_attempts or not is_retryable(exc, patterns):
+            if attempt >= max_attempts or not is_retryable(exc, patterns) or retrying_stopped():
                 _note_attempts(exc, attempt, max_attempts)
                 raise
             delay = _backoff(attempt, max_backoff_s)

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pyarrow as pa
 
-from streamscope.engine.error_retry import backoff_s, matches_any, note_retry
+from streamscope.engine.error_retry import backoff_s, matches_any, note_retry, retrying_stopped
 
 __all__ = ["RetryRule", "retry_rules_from_context", "rule_from_remote_args", "run_with_retries"]
 
@@ -204,7 +204,7 @@ def run_with_retries(chain: Callable[[Iterator[pa.Table]], Iterator[pa.Table]], 
             return
         except Exception as exc:
             index = next((i for i, r in enumerate(rules) if r.names(exc) and r.has_retries_left(used[i])), None)
-            if index is None:
+            if index is None or retrying_stopped():
                 if attempts > 1:
                     _note_attempts(exc, attempts, rules)
                 raise

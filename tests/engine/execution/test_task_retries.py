@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 
+import pyarrow as pa
 import pytest
 
 import streamscope
+from streamscope.engine.error_retry import stop_retrying_when
 from streamscope.engine.runtime import get_runtime
+from streamscope.engine.transforms.udf_retry import RetryRule, run_with_retries
 
 RUNTIMES = ["local", "inprocess"]
 
@@ -247,3 +250,39 @@ def test_constructor_retries_used_up_or_not_asked_for_fail_the_run(rt, ctx, tmp_
         ds.take_all()
     assert "gave up after 2 attempts" in str(info.value)
     assert calls(ctor2) == 2 and calls(path) == 0
+
+
+# ---- the retry loop itself -----------------------------------------------------------------------
+def test_a_cancelled_task_stops_retrying_even_without_a_limit():
+    attempts = []
+
+    def chain(blocks):
+        for t in blocks:
+            attempts.append(1)
+            raise ConnectionError("down for good")
+            yield t
+
+    unlimited = (RetryRule(True, -1, "ray_remote_args retry_exceptions/max_retries"),)
+    stopped = {"now": False}
+    with stop_retrying_when(lambda: stopped["now"] or len(attempts) >= 3):
+        with pytest.raises(ConnectionError) as info:
+            list(run_with_retries(chain, iter([pa.table({"x": [1]})]), unlimited, "Map(f)"))
+    assert len(attempts) == 3 and "gave up after 3 attempts" in info.value._streamscope_retry_note
+
+
+def test_rows_are_skipped_by_count_even_when_batches_are_cut_differently():
+    attempts = []
+
+    def chain(blocks):
+        attempts.append(1)
+        table = pa.concat_tables(list(blocks))
+        size = 4 if len(attempts) == 1 else 3  # another attempt cuts its output differently
+        for start in range(0, table.num_rows, size):
+            if len(attempts) == 1 and start >= 8:
+                raise TimeoutError("slow backend")
+            yield table.slice(start, size)
+
+    blocks = [pa.table({"x": list(range(0, 6))}), pa.table({"x": list(range(6, 12))})]
+    out = list(run_with_retries(chain, iter(blocks), (RetryRule((TimeoutError,), 1, "test"),), "Map(f)"))
+    assert [v for t in out for v in t.column("x").to_pylist()] == list(range(12))
+    assert len(attempts) == 2
