@@ -2,8 +2,8 @@
 
 Why: a block produced by ``map`` and consumed by the next ``filter`` never needs to touch the
 store; fusing the chain removes a store round trip and a scheduling step per block. Fusion stops
-at operators with different resources (CPU vs GPU) or retry arguments, a concurrency cap, an actor pool, a limit or
-an all-to-all barrier.
+at operators with different resources (CPU vs GPU) or retry arguments (``retry_exceptions``,
+``max_retries``), a concurrency cap, an actor pool, a limit or an all-to-all barrier.
 """
 
 from __future__ import annotations

@@ -132,9 +132,9 @@ def retry_rules_from_context(ctx: Any, actor: bool) -> tuple[RetryRule, ...]:
     if not (isinstance(patterns, bool) or (isinstance(patterns, (list, tuple)) and all(isinstance(p, str) for p in patterns))):
         raise ValueError(f"DataContext.retried_map_errors must be True, False or a list of strings matched against "
                          f"error messages, got {patterns!r}")
-    max_map = _retry_count(ctx.max_map_retries, "DataContext.max_map_retries")
-    if max_map < 0:
-        raise ValueError(f"DataContext.max_map_retries must be >= 0, got {max_map}")
+    max_map = ctx.max_map_retries
+    if isinstance(max_map, bool) or not isinstance(max_map, int) or max_map < 0:
+        raise ValueError(f"DataContext.max_map_retries must be a whole number of retries >= 0, got {max_map!r}")
     if patterns and max_map > 0:
         errors = True if patterns is True else tuple(patterns)
         rules.append(RetryRule(errors, max_map, "DataContext.retried_map_errors/max_map_retries", backoff=True))

@@ -49,7 +49,6 @@ from streamscope.engine.runtime.base import (
     TaskResult,
     TaskSpec,
 )
-from streamscope.engine.error_retry import note_retry
 from streamscope.engine.transforms.task_function import MapTaskFunction
 from streamscope.engine.transforms.udf_retry import retry_rules_from_context
 
@@ -92,7 +91,6 @@ class ActorTaskFunction(MapTaskFunction):
                             f"the constructor gave up after {attempt} attempts "
                             f"(DataContext.actor_init_max_retries={retries})")
                     raise
-                note_retry()
 
 
 def _check_actor_init_settings(ctx: DataContext) -> None:
