@@ -25,7 +25,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, Union
 
 from streamscope.engine.context_fields import (  # noqa: F401  (SettingHasNoEffectWarning stays importable from here)
     CheckedFields,
@@ -182,7 +182,7 @@ class DataContext(CheckedFields):
     max_map_retries: int = 0
     """Retries of a map task (reads and writes too) whose error ``retried_map_errors`` names; the
     retry skips the rows the task already delivered (docs/architecture.md, "Retries")."""
-    retried_map_errors: Any = False
+    retried_map_errors: Union[bool, list] = False
     """True (any error) or a list of strings, each a substring of, or a regular expression found in,
     the error's ``"ClassName: message"``; retried up to ``max_map_retries`` times, with backoff."""
     downstream_capacity_backpressure_ratio: Optional[float] = DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO

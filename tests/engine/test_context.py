@@ -80,6 +80,10 @@ def test_set_converts_text_to_the_declared_type():
         ctx.set("num_workers", "2.5")
     ctx.set("retried_io_errors", "AWS Error SLOW_DOWN, Throttled")  # a list, not one string of characters
     assert ctx.retried_io_errors == ["AWS Error SLOW_DOWN", "Throttled"]
+    ctx.set("retried_map_errors", "true")  # True or a list of patterns
+    assert ctx.retried_map_errors is True
+    ctx.set("retried_map_errors", "Throttled, 429")
+    assert ctx.retried_map_errors == ["Throttled", "429"]
 
 
 # ---- fields without effect ----------------------------------------------------------------------
