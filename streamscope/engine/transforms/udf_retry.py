@@ -146,15 +146,27 @@ def retry_rules_from_context(ctx: Any, actor: bool) -> tuple[RetryRule, ...]:
 
 
 class _ReplayableInputs:
-    """The task's input blocks, kept as they are consumed, so every attempt sees the same ones."""
+    """The task's input blocks, kept as they are consumed, so every attempt sees the same ones.
+
+    ``failed``: reading an input block itself raised (the runtime's error, not the user's). The
+    source cannot be resumed then, and a retry would run on fewer inputs and lose rows without a
+    word, so such an error is never retried."""
 
     def __init__(self, blocks: Iterator[pa.Table]):
         self._source = iter(blocks)
         self._seen: list[pa.Table] = []
+        self.failed = False
 
     def attempt(self) -> Iterator[pa.Table]:
         yield from list(self._seen)
-        for table in self._source:
+        while True:
+            try:
+                table = next(self._source)
+            except StopIteration:
+                return
+            except Exception:
+                self.failed = True
+                raise
             self._seen.append(table)
             yield table
 
@@ -204,7 +216,7 @@ def run_with_retries(chain: Callable[[Iterator[pa.Table]], Iterator[pa.Table]], 
             return
         except Exception as exc:
             index = next((i for i, r in enumerate(rules) if r.names(exc) and r.has_retries_left(used[i])), None)
-            if index is None or retrying_stopped():
+            if index is None or inputs.failed or retrying_stopped():
                 if attempts > 1:
                     _note_attempts(exc, attempts, rules)
                 raise

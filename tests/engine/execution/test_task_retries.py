@@ -286,3 +286,19 @@ def test_rows_are_skipped_by_count_even_when_batches_are_cut_differently():
     out = list(run_with_retries(chain, iter(blocks), (RetryRule((TimeoutError,), 1, "test"),), "Map(f)"))
     assert [v for t in out for v in t.column("x").to_pylist()] == list(range(12))
     assert len(attempts) == 2
+
+
+def test_an_error_reading_the_task_inputs_is_never_retried():
+    def inputs():
+        yield pa.table({"x": [1]})
+        raise OSError("block file vanished")
+
+    attempts = []
+
+    def chain(blocks):
+        attempts.append(1)
+        yield from blocks
+
+    with pytest.raises(OSError, match="block file vanished"):
+        list(run_with_retries(chain, inputs(), (RetryRule(True, 5, "test"),), "Map(f)"))
+    assert len(attempts) == 1  # a retry would have run on the one block read so far
