@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 import streamscope
 from streamscope.engine.error_retry import stop_retrying_when
@@ -189,6 +191,34 @@ def test_bad_context_values_are_refused_when_the_run_starts(ctx):
     ctx.retried_map_errors = "flaky"
     with pytest.raises(ValueError, match="retried_map_errors must be True, False or a list of strings"):
         streamscope.range(10).map(lambda r: r).take_all()
+
+
+class FlakyWriteFS(LocalFileSystem):
+    """The local filesystem, except that writing opens numbered in ``fail_on`` raise."""
+
+    def __init__(self, counter: str = "", fail_on: tuple = (), **kwargs):
+        super().__init__(**kwargs)
+        self.counter, self.fail_on = counter, tuple(fail_on)
+
+    def _open(self, path, mode="rb", **kwargs):
+        if "w" in mode and self.counter and bump(self.counter) in self.fail_on:
+            raise RuntimeError(f"flaky write of {path}")
+        return super()._open(path, mode, **kwargs)
+
+
+def test_a_retried_write_task_leaves_each_row_in_one_file_once(rt, ctx, tmp_path):
+    ctx.retried_map_errors = ["flaky write"]  # not an IO error the file retry knows: the task retries
+    ctx.max_map_retries = 1
+    counter, out = str(tmp_path / "opens"), tmp_path / "out"
+    # one write task writing 3 files (one per input block); its second file fails once
+    ds = streamscope.range(30, override_num_blocks=3).repartition(1).map_batches(lambda b: b, batch_size=10)
+    ds.write_csv(str(out), filesystem=FlakyWriteFS(counter=counter, fail_on=(2,)))
+    files = sorted(os.listdir(out))
+    assert len(files) == 3
+    assert not [f for f in files if f.startswith(".")]  # no temporary file left behind
+    rows = sorted(v for f in files for v in pacsv.read_csv(out / f).column("id").to_pylist())
+    assert rows == list(range(30))
+    assert calls(counter) == 1 + 1 + len(files)
 
 
 # ---- actor pools ---------------------------------------------------------------------------------
