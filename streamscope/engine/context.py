@@ -25,7 +25,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, Union
 
 from streamscope.engine.context_fields import (  # noqa: F401  (SettingHasNoEffectWarning stays importable from here)
     CheckedFields,
@@ -171,9 +171,20 @@ class DataContext(CheckedFields):
     run ends."""
     print_on_execution_start: bool = True
     """Log the dataset's name and physical operators (INFO, same logger) when a run starts."""
+    actor_task_retry_on_errors: Any = False
+    """Errors an actor pool's task is retried on, on the same actor, without limit: True (any),
+    or a list of exception classes (and their subclasses); False retries none."""
+    actor_init_retry_on_errors: bool = False
+    """True: a callable class whose constructor raises is constructed again in the same actor, up
+    to ``actor_init_max_retries`` more times."""
     actor_init_max_retries: int = 3
+    """Constructor retries per actor when ``actor_init_retry_on_errors`` is True (-1: no limit)."""
     max_map_retries: int = 0
-    retried_map_errors: Any = False
+    """Retries of a map task (reads and writes too) whose error ``retried_map_errors`` names; the
+    retry skips the rows the task already delivered (docs/architecture.md, "Retries")."""
+    retried_map_errors: Union[bool, list] = False
+    """True (any error) or a list of strings, each a substring of, or a regular expression found in,
+    the error's ``"ClassName: message"``; retried up to ``max_map_retries`` times, with backoff."""
     enable_fallback_to_arrow_object_ext_type: Optional[bool] = None
     """Column values Arrow has no type for (``[1, "a"]``, PIL images, user objects) become a
     column of pickled Python objects; ``False`` makes them an error naming the column instead."""
@@ -211,12 +222,6 @@ class DataContext(CheckedFields):
         "execution_no_progress_timeout_s": "a run is never failed for lack of progress; the live views "
             "and Dataset.stats() call it stalled after DataContext.stall_timeout_s, and %dataset cancel "
             "or Ctrl-C stops it.",
-        "max_map_retries": "a task whose function raises fails the run (tasks whose worker process dies "
-            "are re-run on their own); DataContext.max_errored_blocks lets a run drop that many failed "
-            "blocks instead.",
-        "retried_map_errors": "a task whose function raises fails the run (tasks whose worker process "
-            "dies are re-run on their own); DataContext.max_errored_blocks lets a run drop that many "
-            "failed blocks instead.",
     }
     _DEPRECATED = {
         "min_parallelism": "Ray Data deprecated it in 2.10; set read_op_min_num_blocks instead (runs "

@@ -131,6 +131,8 @@ def coerce_setting(value: Any, current: Any, key: str, declared: str = "") -> An
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
+        if re.search(r"\blist\b", declared):  # Union[bool, list]: retried_map_errors=Throttled,429
+            return [part.strip() for part in text.split(",") if part.strip()]
         raise ValueError(f"{key} expects true/false, got {value!r}")
     if kind in ("int", "float"):
         try:

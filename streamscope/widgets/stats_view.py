@@ -30,6 +30,7 @@ COLUMNS = (
     ("blocks", "blocks", str),
     ("backpressure_s", "backpressure", format_duration),
     ("spilled_bytes", "spilled", format_bytes),
+    ("retries", "retries", str),
 )
 KEYS = tuple(c[0] for c in COLUMNS)
 
@@ -59,6 +60,7 @@ def stats_rows(snapshot: ExecutionSnapshot) -> list[dict]:
             "blocks": op.blocks_out,
             "backpressure_s": op.backpressure_s,
             "spilled_bytes": op.spilled_bytes,
+            "retries": op.retries,
         })
     return rows
 
@@ -127,6 +129,7 @@ def stats_text(snapshot: ExecutionSnapshot) -> str:
             f"  {r['name']}: wall {format_duration(r['wall_s'])}, cpu {format_duration(r['cpu_s'])}, udf {format_duration(r['udf_s'])}, "
             f"rows {r['rows_in']}->{r['rows_out']}, {format_bytes(r['bytes_out'])} out, {r['tasks']} tasks, "
             f"{r['blocks']} blocks, backpressure {format_duration(r['backpressure_s'])}, spilled {format_bytes(r['spilled_bytes'])}"
+            + (f", {r['retries']} retries" if r["retries"] else "")
         )
     return "\n".join(out)
 

@@ -80,27 +80,37 @@ def test_set_converts_text_to_the_declared_type():
         ctx.set("num_workers", "2.5")
     ctx.set("retried_io_errors", "AWS Error SLOW_DOWN, Throttled")  # a list, not one string of characters
     assert ctx.retried_io_errors == ["AWS Error SLOW_DOWN", "Throttled"]
+    ctx.set("retried_map_errors", "true")  # True or a list of patterns
+    assert ctx.retried_map_errors is True
+    ctx.set("retried_map_errors", "Throttled, 429")
+    assert ctx.retried_map_errors == ["Throttled", "429"]
 
 
 # ---- fields without effect ----------------------------------------------------------------------
 def test_a_field_without_effect_warns_once_per_process_and_says_what_works(fresh_warnings):
     ctx = DataContext()
-    ctx.max_map_retries = 0  # its default: nothing to say
+    ctx.execution_no_progress_timeout_s = 1800  # its default: nothing to say
     assert no_effect_warnings(fresh_warnings) == []
-    ctx.max_map_retries = 3
-    ctx.max_map_retries = 5
-    DataContext().max_map_retries = 2  # another context object, same process
+    ctx.execution_no_progress_timeout_s = 60
+    ctx.execution_no_progress_timeout_s = 90
+    DataContext().execution_no_progress_timeout_s = 30  # another context object, same process
     (message,) = no_effect_warnings(fresh_warnings)
-    assert "DataContext.max_map_retries = 3 has no effect" in message and "max_errored_blocks" in message
+    assert "DataContext.execution_no_progress_timeout_s = 60 has no effect" in message and "stall_timeout_s" in message
     ctx.execution_options.exclude_resources = ExecutionResources(cpu=1, gpu=0, object_store_memory=0, memory=0)
     ctx.execution_options.actor_locality_enabled = False
-    ctx.execution_no_progress_timeout_s = -1
-    ctx.retried_map_errors = True
     messages = no_effect_warnings(fresh_warnings)[1:]
     assert [m.split(" = ")[0] for m in messages] == [
-        "DataContext.execution_options.exclude_resources", "DataContext.execution_options.actor_locality_enabled",
-        "DataContext.execution_no_progress_timeout_s", "DataContext.retried_map_errors"]
-    assert "resource_limits" in messages[0] and "stall_timeout_s" in messages[2]
+        "DataContext.execution_options.exclude_resources", "DataContext.execution_options.actor_locality_enabled"]
+    assert "resource_limits" in messages[0]
+
+
+def test_map_retry_settings_act_so_they_never_warn(fresh_warnings):
+    ctx = DataContext()
+    ctx.max_map_retries = 3
+    ctx.retried_map_errors = ["Throttled"]
+    ctx.actor_task_retry_on_errors = [ConnectionError]
+    ctx.actor_init_retry_on_errors = True
+    assert no_effect_warnings(fresh_warnings) == []
 
 
 def test_fields_that_work_never_warn(fresh_warnings):
@@ -116,7 +126,7 @@ def test_fields_that_work_never_warn(fresh_warnings):
     assert no_effect_warnings(fresh_warnings) == [] and not [w for w in fresh_warnings if w.category is FutureWarning]
     ctx.warn_unused("local")
     assert no_effect_warnings(fresh_warnings) == []
-    ctx.max_map_retries = 1  # while one that does nothing does warn
+    ctx.execution_no_progress_timeout_s = 5  # while one that does nothing does warn
     assert len(no_effect_warnings(fresh_warnings)) == 1
 
 

@@ -131,7 +131,7 @@ class SnapshotBuilder:
             wall_s=wall, cpu_s=m.cpu_s, udf_s=m.udf_s, backpressure_s=m.backpressure_s,
             blocked_by=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=op.phase,
-            spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op),
+            spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op), retries=m.retries,
             **op.actor_telemetry(),
         )
 

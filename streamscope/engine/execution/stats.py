@@ -29,6 +29,8 @@ class OperatorStats:
     backpressure_s: float
     spilled_bytes: int
     fused: tuple[str, ...] = ()
+    retries: int = 0
+    """Task retries (errors retried inside tasks, re-runs after worker deaths)."""
 
 
 class DatasetStats(str):
@@ -49,7 +51,8 @@ class DatasetStats(str):
         if snapshot is not None:
             ops = tuple(
                 OperatorStats(o.name, o.op_id, o.wall_s, o.cpu_s, o.udf_s, o.rows_in, o.rows_out, o.bytes_in, o.bytes_out,
-                              o.tasks_done + o.tasks_failed, o.blocks_out, o.backpressure_s, o.spilled_bytes, o.fused)
+                              o.tasks_done + o.tasks_failed, o.blocks_out, o.backpressure_s, o.spilled_bytes, o.fused,
+                              retries=o.retries)
                 for o in snapshot.operators
             )
         text = _render(snapshot, ops, peak_store_bytes)
@@ -86,6 +89,8 @@ def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, .
                      f"backpressure: {format_duration(o.backpressure_s)}")
         if o.spilled_bytes:
             lines.append(f"* Spilled: {format_bytes(o.spilled_bytes)}")
+        if o.retries:
+            lines.append(f"* Retries: {o.retries} (errors retried inside tasks, re-runs after worker deaths)")
         lines.append("")
     s = snapshot.store
     reached = ""

@@ -255,6 +255,7 @@ class StreamingExecutor:
         m.udf_s += stats.udf_s
         m.task_wall_s += stats.wall_s
         m.rows_written += stats.rows_written
+        m.retries += stats.retries + max(0, stats.attempts - 1)
         self._snapshots.record_span(op, stats, result.error is None)
         if result.error is not None:
             m.tasks_failed += 1

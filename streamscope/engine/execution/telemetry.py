@@ -107,6 +107,9 @@ class OperatorSnapshot:
     """For all-to-all operators: "map", "reduce" or ""."""
     spilled_bytes: int = 0
     """Bytes of this operator's outputs that had to be spilled."""
+    retries: int = 0
+    """Retries of the operator's finished tasks so far: errors retried inside a task (user code
+    named by a retry setting, transient IO errors) plus re-runs after a worker died."""
     consumer_id: str = ""
     """``op_id`` of the operator that reads this one's output; "" for the last operator (its
     output goes to the run's consumer). Lets the bottleneck rule follow backpressure downstream."""

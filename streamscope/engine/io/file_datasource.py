@@ -297,8 +297,9 @@ class FileBasedDatasource(Datasource):
         except FileNotFoundError as exc:
             raise DataSourceError(f"{self.get_name()}: file not found: {shown!r}") from exc
         except Exception as exc:
+            note = getattr(exc, "_streamscope_retry_note", "")  # io/retry.py: the attempts made
             raise DataSourceError(
-                f"{self.get_name()}: failed to read {shown!r}: {type(exc).__name__}: {exc}"
+                f"{self.get_name()}: failed to read {shown!r}: {type(exc).__name__}: {exc}" + (f" ({note})" if note else "")
             ) from exc
 
     def _read_file(self, path: str) -> Iterator[pa.Table]:

@@ -1,20 +1,25 @@
 """Retry transient IO errors, the way Ray Data does.
 
 Why by message text: object stores report throttling and flaky connections as generic exceptions
-(``OSError: AWS Error SLOW_DOWN ...``), so the only portable test is a substring of the message.
-The substrings come from ``DataContext.retried_io_errors`` (read when the call starts, so a user
-can change the list between runs). Anything else is raised at once: retrying a corrupt file or a
-missing column only delays the real error.
+(``OSError: AWS Error SLOW_DOWN ...``), so the only portable test is the message. The patterns
+come from ``DataContext.retried_io_errors`` (read when the call starts, so a user can change the
+list between runs); each is a substring of ``"ClassName: message"`` or a regular expression found
+in it, as in Ray Data (``engine/error_retry.py``). Anything else is raised at once: retrying a
+corrupt file or a missing column only delays the real error.
+
+Reads retry per file (``FileBasedDatasource._read_file_checked``), writes per file and per rename
+(``FileDatasink``). Each retry is counted for the task's stats (``note_retry``), so
+``Dataset.stats()`` and the live views show an operator whose storage is flaky.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from streamscope.engine.context import DataContext
+from streamscope.engine.error_retry import backoff_s, matches_any, note_retry, retrying_stopped
 
 T = TypeVar("T")
 
@@ -31,13 +36,13 @@ def _retried_errors(match: Optional[Sequence[str]]) -> list[str]:
 
 
 def _backoff(attempt: int, max_backoff_s: float) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(2**(attempt+1), max)]."""
-    return min(2.0 ** (attempt + 1), max_backoff_s) * random.random()
+    """Full-jitter exponential backoff before retry number ``attempt``: uniform in
+    [0, min(2**attempt, max)] (Ray Data's schedule)."""
+    return backoff_s(attempt, max_backoff_s)
 
 
 def is_retryable(exc: BaseException, match: Sequence[str]) -> bool:
-    text = str(exc)
-    return any(pattern in text for pattern in match)
+    return matches_any(match, exc)
 
 
 def call_with_retry(
@@ -58,10 +63,12 @@ def call_with_retry(
             return fn()
         except Exception as exc:
             attempt += 1
-            if attempt >= max_attempts or not is_retryable(exc, patterns):
+            if attempt >= max_attempts or not is_retryable(exc, patterns) or retrying_stopped():
+                _note_attempts(exc, attempt, max_attempts)
                 raise
             delay = _backoff(attempt, max_backoff_s)
             logger.info("retrying %s after %r (attempt %d of %d, in %.1fs)", description, exc, attempt + 1, max_attempts, delay)
+            note_retry()
             sleep(delay)
 
 
@@ -89,8 +96,21 @@ def iterate_with_retry(
             return
         except Exception as exc:
             attempt += 1
-            if attempt >= max_attempts or not is_retryable(exc, patterns):
+            if attempt >= max_attempts or not is_retryable(exc, patterns) or retrying_stopped():
+                _note_attempts(exc, attempt, max_attempts)
                 raise
             delay = _backoff(attempt, max_backoff_s)
             logger.info("retrying %s after %r (attempt %d of %d)", description, exc, attempt + 1, max_attempts)
+            note_retry()
             sleep(delay)
+
+
+def _note_attempts(exc: BaseException, attempts: int, max_attempts: int) -> None:
+    """Say how many attempts a retried call made, for the error the user sees (the task's error
+    report and the read's ``DataSourceError`` add it)."""
+    if attempts > 1:
+        try:
+            exc._streamscope_retry_note = (  # type: ignore[attr-defined]
+                f"gave up after {attempts} attempts; DataContext.retried_io_errors, at most {max_attempts} attempts")
+        except Exception:  # noqa: BLE001 - an exception refusing attributes keeps its own text
+            pass

@@ -2,8 +2,8 @@
 
 Why: a block produced by ``map`` and consumed by the next ``filter`` never needs to touch the
 store; fusing the chain removes a store round trip and a scheduling step per block. Fusion stops
-at operators with different resources (CPU vs GPU), a concurrency cap, an actor pool, a limit or
-an all-to-all barrier.
+at operators with different resources (CPU vs GPU) or retry arguments (``retry_exceptions``,
+``max_retries``), a concurrency cap, an actor pool, a limit or an all-to-all barrier.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def can_fuse(up: PhysicalOperator, down: PhysicalOperator, consumers: dict[int, 
         return False  # what they generate is not known until the tasks start (Ray's rule)
     if not fusable(up.ray_remote_args, down.ray_remote_args):
         return False
+    if up.remote_retry != down.remote_retry or up.max_task_retries != down.max_task_retries:
+        return False  # as Ray Data: maps whose ray_remote_args differ (retries included) stay apart
     if down.exact_min_rows:
         # bundles of N rows across everything upstream makes (a write's min_rows_per_file): even a
         # read's tasks would each hand their own rows to a fused write
@@ -49,6 +51,8 @@ def fuse(up: TaskPoolMapOperator, down: TaskPoolMapOperator) -> TaskPoolMapOpera
         concurrency=up.concurrency,
         min_rows_per_bundle=up.min_rows_per_bundle,
         ray_remote_args=up.ray_remote_args,
+        remote_retry=up.remote_retry,
+        max_task_retries=up.max_task_retries,
     )
     return fused
 

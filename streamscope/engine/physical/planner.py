@@ -21,6 +21,7 @@ from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperat
 from streamscope.engine.physical.operators.union_operator import UnionOperator
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import Resources
+from streamscope.engine.transforms.udf_retry import rule_from_remote_args
 from streamscope.engine.transforms.write import WriteTransform
 
 
@@ -30,6 +31,17 @@ def plan_physical(logical: LogicalPlan, fuse: bool = True) -> PhysicalPlan:
     if fuse:
         sink = fuse_plan(sink)
     return PhysicalPlan(sink)
+
+
+def _max_task_retries(operator: str, ray_remote_args: dict) -> Optional[int]:
+    """A map's ``max_retries``: also how often a task whose worker died is re-run (-1: always, as
+    Ray's); None when not given (the runtime's default, ``TaskSpec.max_retries``)."""
+    if "max_retries" not in ray_remote_args:
+        return None
+    value = ray_remote_args["max_retries"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ValueError(f"{operator}: max_retries must be a whole number >= 0, or -1 for no limit; got {value!r}")
+    return value
 
 
 def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalOperator:
@@ -49,10 +61,13 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         if isinstance(compute, ActorPoolStrategy):
             result = ActorPoolMapOperator.from_logical(op, inputs[0])
         else:
+            remote_args = op.ray_remote_args or {}
             result = TaskPoolMapOperator(
                 op.name, inputs[0], [op.transform], logical_names=(op.name,), resources=map_resources(op),
                 concurrency=task_pool_size(compute), min_rows_per_bundle=op.min_rows_per_bundle,
                 ray_remote_args=op.ray_remote_args, ray_remote_args_fn=op.ray_remote_args_fn,
+                remote_retry=rule_from_remote_args(op.name, remote_args),
+                max_task_retries=_max_task_retries(op.name, remote_args),
             )
     elif isinstance(op, L.Limit):
         result = LimitOperator(inputs[0], op.limit)

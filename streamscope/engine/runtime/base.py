@@ -113,7 +113,9 @@ class TaskSpec:
     operator: str = ""
     """Name of the operator that submitted the task (used in errors and telemetry)."""
     max_retries: int = 3
-    """Times the runtime re-runs the task when its worker dies (never on a user exception)."""
+    """Times the runtime re-runs the task when its worker dies (-1: without limit). Errors raised
+    by the task's code are never re-run by the runtime: the task function retries those itself
+    (``transforms/udf_retry.py``), the same way on every runtime."""
     max_block_bytes: Optional[int] = None
     """Outputs larger than this are split into several blocks."""
     free_inputs: bool = False
@@ -153,6 +155,10 @@ class TaskStats:
     finished_at: float = 0.0
     worker: str = ""
     attempts: int = 1
+    """Runs of the task by the runtime: 1, plus one per re-run after its worker died."""
+    retries: int = 0
+    """Retries inside the task: of errors its retry rules named (``transforms/udf_retry.py``) and
+    of transient IO errors (``io/retry.py``). A re-run after a worker death counts afresh."""
     rows_written: int = 0
     """Rows a write task stored in its datasink (what a write's progress counts)."""
 
@@ -210,8 +216,9 @@ class ActorSpec:
     resources: Resources = field(default_factory=Resources)
     operator: str = ""
     max_restarts: int = 3
-    """Times a dead actor is restarted (its in-flight tasks are re-run); constructor errors are
-    never retried."""
+    """Times a dead actor is restarted (its in-flight tasks are re-run). The runtime never
+    restarts an actor whose constructor raised; ``init_actor`` itself calls the constructor again
+    when the run's DataContext asks (``actor_init_retry_on_errors``)."""
     context: Optional[DataContext] = field(default=None, repr=False, compare=False)
     """The run's ``DataContext``, current while the actor's constructor runs (its tasks carry
     their own, ``TaskSpec.context``)."""

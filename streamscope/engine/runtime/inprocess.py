@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import use_context
+from streamscope.engine.error_retry import stop_retrying_when
 from streamscope.engine.runtime.base import (
     ACTOR_ALIVE,
     ACTOR_DEAD,
@@ -121,7 +122,22 @@ class InProcessRuntime(Runtime):
     def _run(self, handle: TaskHandle, fn: Any = None) -> None:
         spec = handle.spec
         inputs = (self.get(ref) for ref in spec.inputs)
-        result = run_task(
+        # a cancelled task cannot be interrupted on its thread: it stops retrying errors instead
+        with stop_retrying_when(lambda: handle.task_id in self._cancelled):
+            result = self._run_body(handle, fn, inputs)
+        if result.error is None and spec.free_inputs:
+            self.free(spec.inputs)
+        with self._lock:
+            cancelled = handle.task_id in self._cancelled
+            self._cancelled.discard(handle.task_id)
+            if not cancelled:
+                self._report(handle, result)
+        if cancelled:
+            self.free([ref for ref, _ in result.outputs])
+
+    def _run_body(self, handle: TaskHandle, fn: Any, inputs: Any) -> TaskResult:
+        spec = handle.spec
+        return run_task(
             fn if fn is not None else self._fns[spec.fn.fn_id],
             spec.payload,
             inputs,
@@ -132,15 +148,6 @@ class InProcessRuntime(Runtime):
             worker=f"actor-{spec.actor.actor_id}" if spec.actor is not None else "driver-thread",
             data_context=spec.context,  # this thread only: other runs and the user's code share the process
         )
-        if result.error is None and spec.free_inputs:
-            self.free(spec.inputs)
-        with self._lock:
-            cancelled = handle.task_id in self._cancelled
-            self._cancelled.discard(handle.task_id)
-            if not cancelled:
-                self._report(handle, result)
-        if cancelled:
-            self.free([ref for ref, _ in result.outputs])
 
     def _report(self, handle: TaskHandle, result: TaskResult) -> None:
         """Queue a result for ``_collect`` (call with ``_lock`` held)."""

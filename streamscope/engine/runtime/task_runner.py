@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata, block_size_bytes, split_block
 from streamscope.engine.context import use_context
+from streamscope.engine.error_retry import counting_retries
 from streamscope.engine.runtime.base import TaskContext, TaskError, TaskResult, TaskStats
 
 IO_ERROR_TYPES = (OSError, IOError)
@@ -52,8 +53,10 @@ def iter_task(
     while the task runs, in this thread (and process-wide when ``process_wide``: a worker process
     that runs one task at a time); the previous context is back when the body ends.
     """
-    with use_context(data_context, process_wide):
-        return (yield from _task_body(fn, payload, inputs, operator, task_index, max_block_bytes, worker))
+    with use_context(data_context, process_wide), counting_retries() as retries:
+        result = yield from _task_body(fn, payload, inputs, operator, task_index, max_block_bytes, worker)
+    result.stats.retries = retries.retries
+    return result
 
 
 def _task_body(fn: Callable[..., Iterator[pa.Table]], payload: Any, inputs: Iterable[pa.Table], operator: str,
@@ -135,10 +138,11 @@ def error_from_exception(operator: str, exc: BaseException) -> TaskError:
     if carried is not None:
         carried.__traceback__ = None
     operator = getattr(exc, "_streamscope_operator", None) or operator
+    note = getattr(exc, "_streamscope_retry_note", None)  # udf_retry: the attempts a retried task made
     return TaskError(
         operator=operator,
         type_name=type(exc).__name__,
-        message=str(exc),
+        message=f"{exc} ({note})" if note else str(exc),
         traceback=text,
         exception=carried,
         is_io_error=isinstance(exc, IO_ERROR_TYPES) or getattr(exc, "is_io_error", False),

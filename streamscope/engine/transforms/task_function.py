@@ -2,6 +2,8 @@
 
 It turns a task's input (a ReadTask payload, or input blocks) into output blocks by running the
 fused chain of transforms, then coalesces small outputs so the store holds few, well-sized blocks.
+Errors the operator's retry rules name re-run the chain inside the task (``udf_retry.py``),
+before coalescing, so rows already on their way downstream are never yielded twice.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pyarrow as pa
 from streamscope.engine.block import block_size_bytes, concat_blocks, to_block
 from streamscope.engine.runtime.base import TaskContext
 from streamscope.engine.transforms.rows import chain_row_transforms
+from streamscope.engine.transforms.udf_retry import RetryRule, run_with_retries
 
 
 @dataclass(frozen=True)
@@ -27,23 +30,29 @@ class NumberedPayload:
 
 
 class MapTaskFunction:
-    def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20):
+    def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20,
+                 retry_rules: tuple[RetryRule, ...] = ()):
         self.transforms = chain_row_transforms(list(transforms))
         self.name = name
         self.target_max_block_size = target_max_block_size
         self.coalesce_min_bytes = coalesce_min_bytes
+        self.retry_rules = tuple(retry_rules)
 
     def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         if isinstance(payload, NumberedPayload):
             ctx.task_index = payload.index
             payload = payload.payload
-        if payload is not None and callable(payload):
-            stream: Iterator[pa.Table] = (to_block(t) for t in payload())
-        else:
-            stream = blocks
-        for transform in self.transforms:
-            stream = transform.apply(stream, ctx)
-        yield from _coalesce(stream, self.coalesce_min_bytes)
+
+        def chain(inputs: Iterator[pa.Table]) -> Iterator[pa.Table]:
+            if payload is not None and callable(payload):
+                stream: Iterator[pa.Table] = (to_block(t) for t in payload())
+            else:
+                stream = inputs
+            for transform in self.transforms:
+                stream = transform.apply(stream, ctx)
+            return stream
+
+        yield from _coalesce(run_with_retries(chain, blocks, self.retry_rules, self.name), self.coalesce_min_bytes)
 
 
 def _coalesce(stream: Iterator[pa.Table], min_bytes: int, slow_source_s: float = 0.05) -> Iterator[pa.Table]:

@@ -1,6 +1,7 @@
 import pytest
 
 from streamscope.engine.context import DataContext
+from streamscope.engine.error_retry import counting_retries
 from streamscope.engine.io.retry import call_with_retry, iterate_with_retry
 
 
@@ -57,3 +58,26 @@ def test_iterate_with_retry_does_not_repeat_items():
         yield 3
 
     assert list(iterate_with_retry(make, "read", sleep=lambda s: None)) == [1, 2, 3]
+
+
+def test_patterns_match_class_and_message_as_substrings_or_regular_expressions():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 2:
+            raise ConnectionResetError("peer reset (code 104)")
+        return "ok"
+
+    assert call_with_retry(flaky, "read", match=[r"ConnectionResetError: .*\(code 10\d\)"], sleep=lambda s: None) == "ok"
+    assert len(calls) == 2
+
+
+def test_giving_up_after_retries_notes_the_attempts_and_counts_each_retry():
+    def always():
+        raise OSError("AWS Error SLOW_DOWN")
+
+    with counting_retries() as counter, pytest.raises(OSError) as info:
+        call_with_retry(always, "read", max_attempts=3, sleep=lambda s: None)
+    assert counter.retries == 2
+    assert "gave up after 3 attempts" in info.value._streamscope_retry_note

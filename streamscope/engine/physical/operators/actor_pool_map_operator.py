@@ -14,9 +14,12 @@ class adds the pool:
   actor at a time); an actor idle for ``idle_release_s`` while no input waits is released, down to
   ``min_size``; once the operator's input is exhausted and drained all actors are released, so
   their resources go back to the rest of the plan.
-* **Failures**: an actor whose constructor raised fails the run at once with that traceback
-  (nothing is retried); a dead actor is restarted by the runtime, which re-runs its in-flight
-  batches, so outputs stay exact.
+* **Failures**: a constructor that raises is called again in the same actor up to
+  ``DataContext.actor_init_max_retries`` times when ``actor_init_retry_on_errors`` is True (as
+  Ray Data); once it has no retries left the actor fails the run at once with that traceback. A
+  batch whose UDF raises is retried on the same actor when ``actor_task_retry_on_errors`` or
+  ``retried_map_errors`` names the error (``transforms/udf_retry.py``); a dead actor is restarted
+  by the runtime, which re-runs its in-flight batches, so outputs stay exact.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 import pyarrow as pa
 
 from streamscope.engine.compute import ActorPoolStrategy
+from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import exception_from_task_error
 from streamscope.engine.physical.map_resources import map_resources
 from streamscope.engine.physical.operators.base import ActorTelemetry, ExecutionServices, PhysicalOperator, RefBundle
@@ -48,6 +52,7 @@ from streamscope.engine.runtime.base import (
     UNLIMITED_RESTARTS,
 )
 from streamscope.engine.transforms.task_function import MapTaskFunction
+from streamscope.engine.transforms.udf_retry import retry_rules_from_context
 
 if TYPE_CHECKING:
     from streamscope.engine.logical.operators import AbstractMap
@@ -67,10 +72,36 @@ class ActorTaskFunction(MapTaskFunction):
         return super().__call__(payload, blocks, ctx)
 
     def init_actor(self) -> None:
-        for transform in self.transforms:
-            udf = getattr(transform, "udf", None)
-            if udf is not None and hasattr(udf, "_callable"):
-                udf._callable()
+        """Construct the chain's callable classes; with ``DataContext.actor_init_retry_on_errors``
+        a constructor that raises is called again, up to ``actor_init_max_retries`` more times
+        (-1: no limit), in this same actor, and the last error is raised once none are left."""
+        ctx = DataContext.get_current()
+        retries = int(ctx.actor_init_max_retries) if ctx.actor_init_retry_on_errors else 0
+        attempt = 0
+        while True:
+            try:
+                for transform in self.transforms:
+                    udf = getattr(transform, "udf", None)
+                    if udf is not None and hasattr(udf, "_callable"):
+                        udf._callable()
+                return
+            except Exception as exc:
+                attempt += 1
+                if 0 <= retries < attempt:
+                    if attempt > 1:
+                        exc._streamscope_retry_note = (  # type: ignore[attr-defined]
+                            f"the constructor gave up after {attempt} attempts "
+                            f"(DataContext.actor_init_max_retries={retries})")
+                    raise
+
+
+def _check_actor_init_settings(ctx: DataContext) -> None:
+    """Refuse, when the run starts, constructor-retry settings Ray Data would not take."""
+    if not isinstance(ctx.actor_init_retry_on_errors, bool):
+        raise ValueError(f"DataContext.actor_init_retry_on_errors must be True or False, got {ctx.actor_init_retry_on_errors!r}")
+    value = ctx.actor_init_max_retries
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ValueError(f"DataContext.actor_init_max_retries must be a whole number >= 0, or -1 for no limit; got {value!r}")
 
 
 class _PoolActor:
@@ -144,8 +175,13 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.services = services
         ctx = services.context
         self.max_in_flight = self.max_in_flight or int(ctx.max_tasks_in_flight_per_actor or DEFAULT_MAX_TASKS_IN_FLIGHT)
-        fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
+        _check_actor_init_settings(ctx)
+        self.retry_rules = retry_rules_from_context(ctx, actor=True)
+        fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
+                               retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
+        # actor deaths: the restart budget (ray_remote_args' max_restarts, else ActorSpec's); the
+        # actor_init_* settings are about constructors that raise, handled in init_actor
         self.actor_spec = ActorSpec(self._fn, self.resources, self.name, max_restarts=self._max_restarts(),
                                     context=ctx, ray_options=ray_options(self.ray_remote_args),
                                     ray_options_fn=self.ray_remote_args_fn)
@@ -156,10 +192,11 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
 
     def _max_restarts(self) -> int:
         """``max_restarts`` from the map's remote args (-1: without limit, as Ray), else the
-        context's ``actor_init_max_retries``."""
+        runtime's default budget for dead actors (``ActorSpec.max_restarts``; the context's
+        ``actor_init_*`` settings are about constructors that raise, see ``init_actor``)."""
         given = self.ray_remote_args.get("max_restarts")
         if given is None:
-            return max(0, int(self.svc.context.actor_init_max_retries))
+            return ActorSpec.__dataclass_fields__["max_restarts"].default
         return UNLIMITED_RESTARTS if given < 0 else int(given)
 
     def _resource_cap(self) -> int:

@@ -98,6 +98,9 @@ class OperatorMetrics:
     finished_at: Optional[float] = None
     errored_blocks: int = 0
     rows_written: int = 0
+    retries: int = 0
+    """Retries of this operator's tasks: inside a task (errors its retry rules or the IO retry
+    named) and re-runs after a worker died."""
     rate_window: collections.deque = field(default_factory=lambda: collections.deque(maxlen=64))
 
     def record_output(self, rows: int, nbytes: int, blocks: int) -> None:

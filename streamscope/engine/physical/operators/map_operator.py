@@ -20,6 +20,7 @@ from streamscope.engine.physical.operators.base import ExecutionServices, Physic
 from streamscope.engine.remote_args import ray_options
 from streamscope.engine.runtime.base import BlockRef, FunctionHandle, Resources, TaskHandle, TaskResult, TaskSpec
 from streamscope.engine.transforms.task_function import MapTaskFunction, NumberedPayload
+from streamscope.engine.transforms.udf_retry import RetryRule, retry_rules_from_context
 from streamscope.engine.transforms.write import WriteTransform
 
 if TYPE_CHECKING:
@@ -58,8 +59,15 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         exact_min_rows: bool = False,
         ray_remote_args: Optional[dict] = None,
         ray_remote_args_fn: Optional[Callable[[], dict]] = None,
+        remote_retry: Optional[RetryRule] = None,
+        max_task_retries: Optional[int] = None,
     ):
         super().__init__(name, [input_op] if input_op is not None else [], logical_names)
+        # ray_remote_args retry_exceptions/max_retries (udf_retry.rule_from_remote_args), and
+        # max_retries alone: how often a task whose worker died is re-run (None: TaskSpec's default)
+        self.remote_retry = remote_retry
+        self.max_task_retries = max_task_retries
+        self.retry_rules: tuple[RetryRule, ...] = ()
         self.transforms = transforms
         self.read_op = read_op
         self.resources = resources
@@ -89,7 +97,11 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     def start(self, services: ExecutionServices) -> None:
         super().start(services)
         ctx = services.context
-        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size)
+        # the DataContext's in-task rule first, then the map's own, as Ray nests Ray Data's in-task
+        # retry inside Ray Core's task retry
+        self.retry_rules = retry_rules_from_context(ctx, actor=False) + ((self.remote_retry,) if self.remote_retry else ())
+        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
+                             retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
         if self.read_op is not None:
             source = self.read_op.datasource
@@ -155,17 +167,21 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             spec = TaskSpec(self._fn, payload=self._numbered(seq, read_task), inputs=(), resources=self.resources, operator=self.name,
                             max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
             self._next_seq += 1
-            return self._with_ray_options(spec), MapTaskInfo(seq=seq)
+            return self._task_options(spec), MapTaskInfo(seq=seq)
         bundles = self._take_bundle()
         refs = [ref for b in bundles for ref in b.refs]
         spec = TaskSpec(self._fn, payload=self._numbered(seq, None), inputs=refs, resources=self.resources, operator=self.name,
                         max_block_bytes=self.svc.context.target_max_block_size, stream_outputs=True)
         self._next_seq += 1
-        return self._with_ray_options(spec), MapTaskInfo(seq=seq, bundles=bundles)
+        return self._task_options(spec), MapTaskInfo(seq=seq, bundles=bundles)
 
-    def _with_ray_options(self, spec: TaskSpec) -> TaskSpec:
+    def _task_options(self, spec: TaskSpec) -> TaskSpec:
+        """The map's ``ray.remote`` options go with each task (the Ray runtime passes them on), and
+        its ``max_retries`` (``ray_remote_args``) also bounds re-runs after worker deaths."""
         spec.ray_options = ray_options(self.ray_remote_args)
         spec.ray_options_fn = self.ray_remote_args_fn
+        if self.max_task_retries is not None:
+            spec.max_retries = self.max_task_retries
         return spec
 
     def _numbered(self, seq: int, payload: Any) -> Any:

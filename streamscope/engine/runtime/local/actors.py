@@ -6,7 +6,9 @@ on ACTOR_INIT, then runs TASK messages in the order they were sent. Several task
 its pipe at once, so when it finishes one batch the next is already waiting.
 
 Failures: a constructor that raises marks the actor ``failed`` (its queued tasks fail with that
-error, nothing is retried, so a broken constructor cannot cause a restart storm). A process that
+error, and the runtime restarts nothing, so a broken constructor cannot cause a restart storm;
+``init_actor`` retries the constructor inside the process first when the run's DataContext asks
+for it, ``actor_init_retry_on_errors``). A process that
 dies (a segfault, a SIGKILL, the OOM killer) is restarted up to ``ActorSpec.max_restarts`` times
 and every task it had in flight is sent again to the new process, in order, as a new attempt; the
 dead attempt's partial files are deleted, so results stay exact.

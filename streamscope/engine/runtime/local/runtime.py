@@ -16,7 +16,9 @@ Why it is shaped this way:
   with the fewest tasks running. ``put``/``get``/``free``/``store_stats``/``workers`` are safe
   from any thread.
 * Failures are contained here: a dead worker's attempt is cleaned up and resubmitted (up to
-  ``TaskSpec.max_retries``), a user exception is reported once and never retried, and every
+  ``TaskSpec.max_retries``, -1 without limit), a user exception is reported once and never
+  re-run here (a task function retries the errors its rules name itself,
+  ``transforms/udf_retry.py``), and every
   submitted task yields exactly one result unless it was cancelled.
 """
 
@@ -542,7 +544,7 @@ class LocalRuntime(Runtime):
                 self._state.store.unpin(rec.input_ids)
             self._delete_attempt_files(rec.handle.task_id, rec.attempt)
             spec = rec.handle.spec
-            if rec.attempt <= spec.max_retries:
+            if spec.max_retries < 0 or rec.attempt <= spec.max_retries:
                 self._queue.push(rec.handle, rec.attempt + 1, front=True)
             else:
                 how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exited with code {exitcode}"

@@ -6,7 +6,12 @@ How the contract maps onto Ray (2.60):
   (``ray.put``); workers fetch and unpickle it once per process (see :mod:`.remote`).
 * ``submit``: one call of a Ray remote function with ``num_returns="streaming"``, asking Ray for
   the task's ``num_cpus``/``num_gpus``/``memory`` and ``max_retries`` (Ray re-runs it when its
-  worker or node dies; a user exception is reported in the result and never retried). Input
+  worker or node dies; -1 is Ray's "without limit" too). ``retry_exceptions`` stays False: an
+  exception in the task's code never reaches Ray (the task body reports it in its result), and
+  the errors a map's ``retry_exceptions``/``max_retries`` or the DataContext's retry settings
+  name are retried inside the task function (``transforms/udf_retry.py``), exactly as on the
+  other runtimes, skipping the rows already streamed. Handing them to Ray as well would retry
+  each error twice over and re-deliver nothing Ray could deduplicate better. Input
   blocks are passed as ObjectRefs, so Ray moves them node to node and the driver never touches
   them.
 * ``wait``: ``ray.wait`` over the tasks' ObjectRefGenerators; a task is done when its stream
