@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import logging
 import re
 import sys
 import tempfile
@@ -72,11 +73,24 @@ def _error_text(exc: BaseException, fixtures: Fixtures) -> str:
     return f"{type(exc).__name__}: {_clean(str(exc), fixtures)}"
 
 
+@contextlib.contextmanager
+def _quiet_logs():
+    """Deprecation notes the engine logs while probing are not the table's business."""
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def _realize(result: Any) -> None:
-    """Let planning run on a returned Dataset, so plan-time refusals surface; nothing executes."""
-    explain = getattr(result, "_explain", None)
-    if callable(explain):
-        explain()
+    """Plan a returned Dataset as a run would (optimizer, planner, the checks against the
+    runtime), so plan-time refusals surface; the executor is never started, nothing executes."""
+    plan = getattr(result, "_plan", None)
+    if plan is not None and callable(getattr(result, "_explain", None)):
+        from streamscope.engine.execution.run import start_execution
+
+        start_execution(plan, name="ray-compat probe")
 
 
 def _homes(ss: Any) -> dict[str, Any]:
@@ -103,7 +117,7 @@ def _probe(call, api: str, param: Param, fixtures: Fixtures) -> Outcome:
         return Outcome("not probed", "no probe value")
     if value is None:
         return Outcome("not probed", "no probe value")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet_logs():
         warnings.simplefilter("ignore")
         try:
             _realize(call(**{param.name: value}))
@@ -235,7 +249,29 @@ def render(rows: dict[str, list]) -> str:
                 detail = outcome.note + ("; " + detail if detail else "")
             lines.append(f"| `{name}` | {_MARK[outcome.state]} | {detail} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
+
+
+def _remote_option_lines() -> list[str]:
+    """The ``ray.remote`` options table, from the engine's one table of them (``remote_args``)."""
+    from streamscope.engine.remote_args import remote_arg_rules
+
+    state = {"supported": "supported", "difference": "difference", "refused": "refused"}
+    lines = [
+        "## `ray.remote` options of maps, reads and writes",
+        "",
+        "Given as named parameters (`runtime_env=`, `resources=`, ...), in `ray_remote_args`, or",
+        "returned by `ray_remote_args_fn`. The probes above run on the local runtime (the default),",
+        "where options that place tasks on a Ray cluster are refused when the run is planned; on the",
+        "Ray runtime (`streamscope.init(runtime=\"ray\")`) they are passed to Ray.",
+        "",
+        "| Option | State | Applies to | What streamscope does |",
+        "|---|---|---|---|",
+    ]
+    for rule in sorted(remote_arg_rules(), key=lambda r: r["key"]):
+        note = re.sub(r"\s+", " ", rule["note"]).replace("|", "\\|")
+        lines.append(f"| `{rule['key']}` | {_MARK[state[rule['status']]]} | {rule['applies_to']} | {note} |")
+    return lines + [""]
 
 
 def generate() -> str:
@@ -247,7 +283,7 @@ def generate() -> str:
         rows = build_rows(ss, fixtures)
     if MISSING_PROBES:
         raise SystemExit("no probe value for: " + ", ".join(MISSING_PROBES) + " (add them to scripts/ray_compat/probes.py)")
-    return render(rows)
+    return render(rows) + "\n".join(_remote_option_lines())
 
 
 def main(argv: list[str]) -> int:

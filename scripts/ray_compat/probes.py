@@ -39,7 +39,7 @@ class _Sentinel:
 
 PROBE_VALUES: dict[str, Any] = {
     # per-task arguments of Ray Data's map/read/write functions
-    "num_cpus": 0.5, "num_gpus": 0, "memory": 1024, "concurrency": 2, "compute": "tasks",
+    "num_cpus": 0.5, "num_gpus": 0, "memory": 1024, "concurrency": 2, "compute": "taskpool",
     "label_selector": {"zone": "a"}, "fallback_strategy": [{"label_selector": {"zone": "b"}}],
     "max_calls": 2, "resources": {"probe_resource": 1}, "accelerator_type": "A100",
     "runtime_env": {"env_vars": {"PROBE": "1"}}, "ray_remote_args": {"num_cpus": 1},
@@ -47,12 +47,12 @@ PROBE_VALUES: dict[str, Any] = {
     "aggregator_ray_remote_args": {"num_cpus": 1},
     # map arguments
     "batch_size": 2, "batch_format": "pandas", "zero_copy_batch": False, "fn_args": (), "fn_kwargs": {},
-    "fn_constructor_args": (), "fn_constructor_kwargs": {}, "expr": None, "fn": _keep_row,
+    "fn_constructor_args": None, "fn_constructor_kwargs": None, "expr": None, "fn": _keep_row,
     # reads
     "parallelism": 2, "override_num_blocks": 2, "filesystem": "local", "columns": ["id"],
-    "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": None, "partitioning": None,
+    "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": "partition_filter", "partitioning": "hive",
     "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": ["parquet", "csv", "json", "txt", "npy", "png"],
-    "tensor_column_schema": None, "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
+    "tensor_column_schema": "tensor_schema", "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
     "encoding": "utf-8", "drop_empty_lines": False, "lines": False, "allow_pickle": True, "size": (4, 4),
     "mode": "overwrite", "read_args": None,
     # writes
@@ -105,6 +105,20 @@ def _made(value: Any) -> Any:
         return pyarrow.fs.LocalFileSystem()
     if value == "provider":
         return _Names()
+    if value == "taskpool":
+        import streamscope
+
+        return streamscope.TaskPoolStrategy()
+    if value == "hive":
+        import streamscope.datasource
+
+        return streamscope.datasource.Partitioning("hive")
+    if value == "partition_filter":
+        import streamscope.datasource
+
+        return streamscope.datasource.PathPartitionFilter.of(lambda partitions: True, style="hive")
+    if value == "tensor_schema":
+        return {"id": (np.int64, (1,))}
     return value
 
 

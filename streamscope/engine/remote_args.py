@@ -174,11 +174,13 @@ RULES: dict[str, RemoteArgRule] = {r.key: r for r in [
                   "declared with streamscope.init(resources={'name': n}) and counted like CPUs (a request for "
                   "an undeclared or too large amount is refused when the run is planned); on Ray, passed to Ray.",
                   local="honour", to_ray=False, check=_resources_dict),
-    RemoteArgRule("max_retries", SUPPORTED, "Task retries: validated as Ray does and kept for the task retry "
-                  "logic (see the retry docs).", local="honour", to_ray=False, check=_counting(-1)),
-    RemoteArgRule("retry_exceptions", SUPPORTED, "Which exceptions a task retries on: validated as Ray does and "
-                  "kept for the task retry logic (see the retry docs).", local="honour", to_ray=False,
-                  check=_retry_exceptions),
+    RemoteArgRule("max_retries", SUPPORTED, "Task retries (tasks only, as Ray: actor pools retry with "
+                  "DataContext.actor_task_retry_on_errors): user errors named by retry_exceptions, and re-runs "
+                  "after a worker died; rows already delivered are never delivered again (docs/architecture.md, "
+                  "Retries).", on=TASKS, local="honour", to_ray=False, check=_counting(-1)),
+    RemoteArgRule("retry_exceptions", SUPPORTED, "Which exceptions a task retries on (tasks only, as Ray): True or "
+                  "a list of exception classes; retried inside the task, on every runtime.", on=TASKS,
+                  local="honour", to_ray=False, check=_retry_exceptions),
     RemoteArgRule("max_restarts", SUPPORTED, "Times a dead actor is restarted (-1: without limit, Ray Data's "
                   "default); its in-flight batches are re-run on the new actor. The engine hands it to the actor's "
                   "runtime (Ray too) itself.", on=ACTORS, local="honour", to_ray=False, check=_counting(-1)),

@@ -4,15 +4,13 @@ the elements of list values) and Categorizer (pandas Categorical dtypes)."""
 from __future__ import annotations
 
 import collections
-import pickle
 from typing import Any, Optional
 
 import numpy as np
-import pyarrow as pa
 
 from streamscope.engine import aggregate as A
-from streamscope.engine.aggregate import AggregateFnV2
 from streamscope.preprocessors.base import Preprocessor, output_columns
+from streamscope.preprocessors.value_counts import CounterAggregate, counts_of
 
 
 def _elements(value: Any) -> list:
@@ -21,34 +19,14 @@ def _elements(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-class _ElementCounts(AggregateFnV2):
+class _ElementCounts(CounterAggregate):
     """How often each element of a column's list values (or each scalar value) occurs."""
 
     def __init__(self, on: str):
-        super().__init__(f"element_counts({on})", zero_factory=collections.Counter, on=on, ignore_nulls=True)
+        super().__init__(f"element_counts({on})", on, "MultiHotEncoder")
 
-    def aggregate_block(self, block: pa.Table) -> collections.Counter:
-        if self._target_col_name not in block.column_names:
-            raise KeyError(f"MultiHotEncoder: no column {self._target_col_name!r} (columns: {block.column_names})")
-        counts: collections.Counter = collections.Counter()
-        for value in block.column(self._target_col_name).to_pylist():
-            if value is not None:
-                counts.update(e for e in _elements(value) if e is not None)
-        return counts
-
-    def combine(self, current_accumulator: collections.Counter, new: collections.Counter) -> collections.Counter:
-        merged = collections.Counter(current_accumulator)
-        merged.update(new)
-        return merged
-
-    def finalize(self, accumulator: collections.Counter) -> bytes:
-        """Pickled, so any token type leaves the exchange as one binary value (see ``_counts``)."""
-        return pickle.dumps(accumulator)
-
-
-def _counts(result: dict, name: str) -> collections.Counter:
-    data = result.get(name)
-    return pickle.loads(data) if data is not None else collections.Counter()
+    def values_of(self, value: Any) -> list:
+        return [e for e in _elements(value) if e is not None]
 
 
 def _sorted(values: list) -> list:
@@ -86,7 +64,7 @@ class MultiHotEncoder(Preprocessor):
     def _fit(self, ds):
         result = ds.aggregate(*[_ElementCounts(c) for c in self.columns]) or {}
         for c in self.columns:
-            counts = _counts(result, f"element_counts({c})")
+            counts = counts_of(result, f"element_counts({c})")
             values = list(counts)
             if c in self.max_categories:
                 ranked = sorted(counts.items(), key=lambda kv: -kv[1])

@@ -21,8 +21,10 @@ def simple_split_tokenizer(value: str) -> list[str]:
 
 def tokenize(series: Any, fn: Callable[[str], list]) -> Any:
     """``fn`` over a pandas Series of strings; a missing document stays missing (``fn`` never
-    sees a null)."""
-    return series.map(fn, na_action="ignore")
+    sees a null) as ``None``, whatever pandas used for it (pandas 3's string dtype has NaN), so
+    the output column is a list column with nulls, not lists mixed with floats."""
+    tokens = series.map(fn, na_action="ignore").astype(object)
+    return tokens.where(series.notna(), None)
 
 
 class Tokenizer(Preprocessor):

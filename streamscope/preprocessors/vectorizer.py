@@ -4,46 +4,24 @@ HashingVectorizer (hashed tokens, no fit). Each string column becomes a list of 
 from __future__ import annotations
 
 import collections
-import pickle
 from typing import Any, Callable, Optional
 
-import pyarrow as pa
 
-from streamscope.engine.aggregate import AggregateFnV2
 from streamscope.preprocessors.base import Preprocessor, output_columns
 from streamscope.preprocessors.hasher import simple_hash
 from streamscope.preprocessors.tokenizer import simple_split_tokenizer, tokenize
+from streamscope.preprocessors.value_counts import CounterAggregate, counts_of
 
 
-class _TokenCounts(AggregateFnV2):
+class _TokenCounts(CounterAggregate):
     """Token frequencies of one column (a Counter per partial, merged across tasks)."""
 
     def __init__(self, on: str, tokenization_fn: Callable[[str], list]):
-        super().__init__(f"token_counts({on})", zero_factory=collections.Counter, on=on, ignore_nulls=True)
+        super().__init__(f"token_counts({on})", on, "CountVectorizer")
         self._fn = tokenization_fn
 
-    def aggregate_block(self, block: pa.Table) -> collections.Counter:
-        if self._target_col_name not in block.column_names:
-            raise KeyError(f"CountVectorizer: no column {self._target_col_name!r} (columns: {block.column_names})")
-        counts: collections.Counter = collections.Counter()
-        for doc in block.column(self._target_col_name).to_pylist():
-            if doc is not None:
-                counts.update(self._fn(doc))
-        return counts
-
-    def combine(self, current_accumulator: collections.Counter, new: collections.Counter) -> collections.Counter:
-        merged = collections.Counter(current_accumulator)
-        merged.update(new)
-        return merged
-
-    def finalize(self, accumulator: collections.Counter) -> bytes:
-        """Pickled, so any token type leaves the exchange as one binary value (see ``_counts``)."""
-        return pickle.dumps(accumulator)
-
-
-def _counts(result: dict, name: str) -> collections.Counter:
-    data = result.get(name)
-    return pickle.loads(data) if data is not None else collections.Counter()
+    def values_of(self, value: Any) -> list:
+        return self._fn(value)
 
 
 def _null_where_missing(rows: list, source: Any) -> list:
@@ -81,7 +59,7 @@ class CountVectorizer(Preprocessor):
     def _fit(self, ds):
         result = ds.aggregate(*[_TokenCounts(c, self.tokenization_fn) for c in self.columns]) or {}
         for c in self.columns:
-            counts = _counts(result, f"token_counts({c})")
+            counts = counts_of(result, f"token_counts({c})")
             self.stats_[f"token_counts({c})"] = collections.Counter(dict(counts.most_common(self.max_features)))
 
     def _transform_pandas(self, df):

@@ -119,15 +119,17 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     def map_batches(self, fn, *, batch_size: Union[int, None, str] = None, compute=None,
                     batch_format: Optional[str] = "default", zero_copy_batch: bool = True, fn_args=None,
                     fn_kwargs=None, fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
-                    num_gpus=None, memory=None, concurrency=None, label_selector=None, fallback_strategy=None,
-                    max_calls=None, resources=None, accelerator_type=None, runtime_env=None,
-                    ray_remote_args_fn=None, **ray_remote_args) -> "Dataset":
+                    num_gpus=None, memory=None, concurrency=None, udf_modifying_row_count: bool = True,
+                    label_selector=None, fallback_strategy=None, max_calls=None, resources=None,
+                    accelerator_type=None, runtime_env=None, ray_remote_args_fn=None, **ray_remote_args) -> "Dataset":
         """Apply ``fn`` to batches: a dict of numpy arrays by default, a pandas DataFrame with
         ``batch_format="pandas"``, a pyarrow Table with ``batch_format="pyarrow"``.
 
         ``batch_size`` rows per call (the last batch of a block may be smaller; ``None`` means whole
         blocks). A callable class with ``compute=ActorPoolStrategy(...)`` keeps state (a loaded
         model) across batches; ``num_gpus`` asks for GPUs per task or actor.
+        ``udf_modifying_row_count=False`` promises that ``fn`` returns as many rows as it gets,
+        so a later ``limit`` may move before it (``fn`` then runs on fewer rows), as in Ray Data.
 
         Examples:
             >>> streamscope.range(6).map_batches(lambda batch: {"id": batch["id"] * 2}, batch_size=3).take(4)
@@ -145,7 +147,10 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
                                           runtime_env), ray_remote_args=ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         transform = MapBatchesTransform(udf, batch_size, batch_format, zero_copy_batch)
-        return self._derive(L.MapBatches(name, self._plan.dag, transform, min_rows_per_bundle=batch_size, **args))
+        if not isinstance(udf_modifying_row_count, bool):
+            raise TypeError(f"{name}: udf_modifying_row_count must be True or False, got {udf_modifying_row_count!r}")
+        return self._derive(L.MapBatches(name, self._plan.dag, transform, min_rows_per_bundle=batch_size,
+                                         can_modify_num_rows=udf_modifying_row_count, **args))
 
     def flat_map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None, fn_constructor_args=None,
                  fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, memory=None, concurrency=None,

@@ -64,6 +64,15 @@ class MapRows(AbstractMap):
 class MapBatches(AbstractMap):
     kind = "MapBatches"
 
+    def __init__(self, name: str, input_op: LogicalOperator, transform: Any, *, can_modify_num_rows: bool = True,
+                 **kwargs: Any):
+        super().__init__(name, input_op, transform, **kwargs)
+        self.can_modify_num_rows = can_modify_num_rows
+        """False when the user promised ``udf_modifying_row_count=False``: limits may move below it."""
+
+    def preserves_row_count(self) -> bool:
+        return not self.can_modify_num_rows
+
 
 class FlatMap(AbstractMap):
     kind = "FlatMap"
