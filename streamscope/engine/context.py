@@ -36,6 +36,8 @@ from streamscope.engine.context_fields import (  # noqa: F401  (SettingHasNoEffe
     unknown_field_message,
     warn_once,
 )
+from streamscope.engine.context_ray_fields import NO_EFFECT as RAY_TUNING_NO_EFFECT
+from streamscope.engine.context_ray_fields import RayDataTuningFields
 
 DEFAULT_RETRIED_IO_ERRORS = [
     "AWS Error INTERNAL_FAILURE",
@@ -127,7 +129,7 @@ _task_local = threading.local()
 
 
 @dataclass
-class DataContext(CheckedFields):
+class DataContext(RayDataTuningFields, CheckedFields):
     """Every setting in one place: Ray Data's fields (same names and defaults) plus the local
     runtime's own (store capacity, spill directory, worker count, progress mode).
 
@@ -219,6 +221,7 @@ class DataContext(CheckedFields):
     _current: ClassVar[Optional["DataContext"]] = None
 
     _NO_EFFECT = {
+        **RAY_TUNING_NO_EFFECT,
         "execution_no_progress_timeout_s": "a run is never failed for lack of progress; the live views "
             "and Dataset.stats() call it stalled after DataContext.stall_timeout_s, and %dataset cancel "
             "or Ctrl-C stops it.",

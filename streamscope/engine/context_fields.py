@@ -64,13 +64,21 @@ def field_default(f: dataclasses.Field) -> Any:
     return _DEFAULTS[key]
 
 
+RAY_CONFIG_OBJECTS = ("autoscaling_config", "lance_config", "iceberg_config", "delta_config",
+                      "issue_detectors_config")
+"""Ray Data fields whose values are Ray configuration objects, which streamscope does not take."""
+
+
 def unknown_field_message(owner: str, name: str, choices: Any) -> str:
     """``DataContext has no field 'x'; did you mean 'y'?`` (the suggestion when one is close)."""
+    if owner == "DataContext" and name in RAY_CONFIG_OBJECTS:
+        return (f"DataContext has no field {name!r}: Ray Data's {name} holds a Ray configuration object for "
+                "Ray's own machinery, which streamscope does not use; leave it out (docs/ray-compat.md)")
     close = difflib.get_close_matches(name, list(choices), n=1)
     if close:
         return f"{owner} has no field {name!r}; did you mean {close[0]!r}?"
-    return (f"{owner} has no field {name!r}. streamscope declares the Ray Data settings it acts on "
-            "plus its own (docs/architecture.md, \"Settings\").")
+    return (f"{owner} has no field {name!r}. streamscope declares Ray Data's settings (those without "
+            "effect here warn when set) plus its own (docs/architecture.md, \"Settings\").")
 
 
 def warn_once(key: str, message: str, category: type = SettingHasNoEffectWarning, stacklevel: int = 3) -> bool:

@@ -50,8 +50,10 @@ def test_an_unknown_attribute_names_the_closest_field():
         ctx.execution_options.preserve_ordr = True
     with pytest.raises(AttributeError, match="ExecutionResources has no field 'cpus'; did you mean 'cpu'"):
         ExecutionResources().cpus = 2
-    with pytest.raises(AttributeError, match="DataContext has no field 'use_polars'. streamscope declares"):
-        ctx.use_polars = True  # a Ray Data setting streamscope does not have: no close match
+    with pytest.raises(AttributeError, match="DataContext has no field 'zzz_setting'. streamscope declares"):
+        ctx.zzz_setting = True  # no close match
+    with pytest.raises(AttributeError, match="Ray Data's autoscaling_config holds a Ray configuration object"):
+        ctx.autoscaling_config = object()
     with pytest.raises(TypeError):
         DataContext(target_max_blok_size=1)  # the dataclass constructor refuses it too
 
@@ -244,3 +246,28 @@ def test_mirrored_fields_have_ray_datas_defaults():
     assert differ == {}
     assert ours.execution_options.preserve_order == theirs.execution_options.preserve_order
     assert ours.execution_options.actor_locality_enabled == theirs.execution_options.actor_locality_enabled
+
+
+# ---- Ray Data's tuning fields -------------------------------------------------------------------
+def test_every_ray_data_tuning_field_exists_with_rays_default_and_warns_once_when_changed():
+    """Ray Data code that sets them runs; each says why it changes nothing here, once."""
+    import dataclasses
+    import warnings
+
+    from streamscope.engine import context_fields
+    from streamscope.engine.context_ray_fields import NO_EFFECT, RayDataTuningFields
+
+    names = [f.name for f in dataclasses.fields(RayDataTuningFields)]
+    assert sorted(names) == sorted(NO_EFFECT)  # every field has its reason, and only those
+    ctx = DataContext()
+    assert (ctx.use_push_based_shuffle, ctx.shuffle_compression, ctx.hash_shuffle_reduce_batch_size) == (False, "zstd", 16)
+    assert ctx.scheduling_strategy == "SPREAD" and ctx.custom_execution_callback_classes == []
+    context_fields._warned.discard("use_push_based_shuffle")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ctx.use_push_based_shuffle = False  # the default: silent
+        ctx.use_push_based_shuffle = True
+        ctx.use_push_based_shuffle = True  # once only
+    messages = [str(w.message) for w in caught if issubclass(w.category, context_fields.SettingHasNoEffectWarning)]
+    assert len(messages) == 1 and "use_push_based_shuffle = True has no effect" in messages[0]
+    assert "default_hash_shuffle_parallelism" in messages[0]  # says what does have the effect
