@@ -13,8 +13,9 @@ from typing import Any, Iterator, Optional
 import pyarrow as pa
 
 from streamscope.engine.api.batching import iter_batches
-from streamscope.engine.api.torch import torch_collate
+from streamscope.engine.api.torch import TorchMixin, torch_collate
 from streamscope.engine.block import iter_rows
+from streamscope.engine.context import DataContext
 
 
 class DataIterator:
@@ -80,14 +81,65 @@ class DataIterator:
                                  local_shuffle_seed=local_shuffle_seed, _collate_fn=collate)
 
 
+    to_torch = TorchMixin.to_torch
+
+    def _source(self) -> Any:
+        """The Dataset this iterator reads (its plan, schema and last run)."""
+        raise NotImplementedError
+
+    def materialize(self) -> Any:
+        """What this iterator yields, as a MaterializedDataset (one pass over it).
+
+        Examples:
+            >>> streamscope.range(5).iterator().materialize().count()
+            5
+        """
+        return self._source()._from_tables(list(self._iter_tables()))
+
+    def schema(self) -> Any:
+        """The schema of the rows this iterator yields.
+
+        Examples:
+            >>> streamscope.range(3).iterator().schema().names
+            ['id']
+        """
+        return self._source().schema()
+
+    def stats(self) -> str:
+        """The statistics of the last execution behind this iterator, as text.
+
+        Examples:
+            >>> it = streamscope.range(4).iterator()
+            >>> _ = list(it.iter_rows())
+            >>> "ReadRange" in it.stats()
+            True
+        """
+        return str(self._source().stats())
+
+    def get_context(self) -> DataContext:
+        """The DataContext its runs use: the current one, which each run copies when it starts.
+
+        Examples:
+            >>> streamscope.range(3).iterator().get_context() is streamscope.DataContext.get_current()
+            True
+        """
+        return DataContext.get_current()
+
+
 class DatasetIterator(DataIterator):
     """Runs its dataset anew on each iteration (``Dataset.iterator()``)."""
 
     def __init__(self, dataset: Any):
         self._dataset = dataset
 
+    def _source(self) -> Any:
+        return self._dataset
+
     def _iter_tables(self) -> Iterator[pa.Table]:
         return self._dataset._iter_tables()
+
+    def materialize(self) -> Any:
+        return self._dataset.materialize()
 
     def __repr__(self) -> str:
         return f"DataIterator({self._dataset._plan.dag.name})"
@@ -100,6 +152,9 @@ class StreamSplitDataIterator(DataIterator):
         self._coord = coordinator
         self._index = index
         self._used = False
+
+    def _source(self) -> Any:
+        return self._coord.dataset
 
     def _iter_tables(self) -> Iterator[pa.Table]:
         if self._used:

@@ -320,6 +320,15 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
                 raise TypeError(f"union() expects Datasets, got {type(o).__name__}")
         return self._derive(L.Union([self._plan.dag] + [o._plan.dag for o in other]))
 
+    def _from_tables(self, tables: list) -> "MaterializedDataset":
+        """A MaterializedDataset of blocks already in this process (a split's share of this
+        dataset, ``DataIterator.materialize``); with none, an empty one of this schema."""
+        if not tables:
+            schema = self.schema()
+            arrow = getattr(schema, "base_schema", schema)
+            tables = [arrow.empty_table()] if arrow is not None else []
+        return MaterializedDataset(LogicalPlan(L.InputData(tables=tables, name="FromIterator")))
+
     def materialize(self) -> "MaterializedDataset":
         """Execute and keep every block in the store; later uses read the stored blocks.
 
