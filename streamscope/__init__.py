@@ -14,6 +14,7 @@ from streamscope.engine.compute import ActorPoolStrategy, TaskPoolStrategy
 from streamscope.engine.context import DataContext, ExecutionOptions, ExecutionResources
 from streamscope.engine.api.data_iterator import DataIterator
 from streamscope.engine.api.dataset import Dataset, MaterializedDataset
+from streamscope.engine.api.summary import DatasetSummary
 from streamscope.engine.api.dataset import set_display_provider as _set_display_provider
 from streamscope.engine.exceptions import (
     DataSourceError,

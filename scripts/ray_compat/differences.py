@@ -5,7 +5,10 @@ Keys are ``(name, argument)``; :data:`NAME_NOTES` holds notes on whole names.
 
 from __future__ import annotations
 
-NOTES: dict[tuple[str, str], str] = {}
+NOTES: dict[tuple[str, str], str] = {
+    ("summary", "override_dtype_agg_mapping"): ("keys are pyarrow types (pyarrow.int64()) where Ray's are "
+                                                "ray.data.datatype.DataType objects, which streamscope does not have"),
+}
 """``(name, argument) -> what differs``."""
 
 NAME_NOTES: dict[str, str] = {}

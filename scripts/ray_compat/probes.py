@@ -76,7 +76,7 @@ PROBE_VALUES: dict[str, Any] = {
     "max_concurrent_calls_per_actor": 1, "enable_true_multi_threading": False,
     "resource_limits": None, "exclude_resources": None, "preserve_order": True,
     "actor_locality_enabled": False, "verbose_progress": True, "cpu": 1.0, "gpu": 0.0,
-    "object_store_memory": 1e6, "shape": (2,), "blocks": None, "dataset": None,
+    "object_store_memory": 1e6, "override_dtype_agg_mapping": None, "shape": (2,), "blocks": None, "dataset": None,
 }
 """The value tried for each optional argument, by name (``None`` means: leave it out)."""
 
@@ -230,6 +230,7 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "write_json"): lambda **kw: ds().write_json(fx.out(), **kw),
         ("Dataset", "write_numpy"): lambda **kw: ds().write_numpy(fx.out(), **{"column": "id", **kw}),
         ("Dataset", "to_pandas"): lambda **kw: ds().to_pandas(**kw),
+        ("Dataset", "summary"): lambda **kw: ds().summary(**kw),
         ("Dataset", "to_arrow"): lambda **kw: ds().to_arrow(**kw),
         ("Dataset", "to_torch"): lambda **kw: ds().to_torch(**kw),
         ("Dataset", "materialize"): lambda **kw: ds().materialize(**kw),

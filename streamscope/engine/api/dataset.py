@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
 from streamscope.engine.api.map_args import map_task_args
 from streamscope.engine.api.consume import ConsumeMixin
+from streamscope.engine.api.summary import summarize
 from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
@@ -319,6 +320,20 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
             if not isinstance(o, Dataset):
                 raise TypeError(f"union() expects Datasets, got {type(o).__name__}")
         return self._derive(L.Union([self._plan.dag] + [o._plan.dag for o in other]))
+
+    def summary(self, columns: Optional[list] = None, override_dtype_agg_mapping: Optional[dict] = None):
+        """Per-column statistics chosen by column type, in one aggregation pass (Ray Data's
+        ``summary``): a :class:`~streamscope.engine.api.summary.DatasetSummary` with
+        ``to_pandas()`` and ``get_column_stats(col)``. ``override_dtype_agg_mapping`` maps a
+        pyarrow type (``pyarrow.int64()``) to a function of a column name returning aggregations.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"age": 25, "name": "a"}, {"age": 35, "name": None}])
+            >>> stats = ds.summary().get_column_stats("age")
+            >>> dict(zip(stats["statistic"], stats["value"]))["mean"]
+            30.0
+        """
+        return summarize(self, columns, override_dtype_agg_mapping)
 
     def _from_tables(self, tables: list) -> "MaterializedDataset":
         """A MaterializedDataset of blocks already in this process (a split's share of this
