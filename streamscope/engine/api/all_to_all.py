@@ -318,6 +318,8 @@ class AllToAllMixin:
                          stratify: Optional[str] = None) -> tuple:
         """``(train, test)`` MaterializedDatasets: ``test_size`` is a fraction of the rows or a row
         count, taken from the end; ``shuffle=True`` shuffles first (``seed`` makes it repeatable).
+        ``stratify="col"`` keeps each class's share: the last ``int(n * fraction)`` rows of each
+        class of ``col`` go to test, as Ray Data does it (a grouped pass, then two filters).
 
         Examples:
             >>> train, test = streamscope.range(10).train_test_split(test_size=0.2)
@@ -325,9 +327,18 @@ class AllToAllMixin:
             (8, 2)
             >>> test.take()
             [{'id': 8}, {'id': 9}]
+            >>> ds = streamscope.from_items([{"y": i % 2} for i in range(10)])
+            >>> train, test = ds.train_test_split(test_size=0.4, stratify="y")
+            >>> sorted(row["y"] for row in test.take_all())
+            [0, 0, 1, 1]
         """
+        if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
+            raise TypeError(f"`test_size` must be int or float got {type(test_size)}.")
+        if shuffle and stratify is not None:
+            raise ValueError("Cannot specify both 'shuffle=True' and 'stratify' parameters. Stratified splitting "
+                             "maintains class proportions and is incompatible with shuffling.")
         if stratify is not None:
-            raise NotImplementedError("train_test_split(stratify=...) is not supported yet")
+            return _stratified_split(self, test_size, stratify)
         ds = self.random_shuffle(seed=seed).materialize() if shuffle else self
         total = ds.count()
         if isinstance(test_size, float):
@@ -340,6 +351,37 @@ class AllToAllMixin:
             test_n = int(test_size)
         train, test = ds.split_at_indices([total - test_n])
         return train, test
+
+
+_SPLIT_FLAG = "__streamscope_is_train"
+
+
+def _stratified_split(ds: Any, test_size: Union[int, float], column: str) -> tuple:
+    """Ray Data's stratified split: within each class of ``column`` the last ``int(n * fraction)``
+    rows are test rows (a row-count ``test_size`` becomes that fraction of the whole)."""
+    if isinstance(test_size, int):
+        total = ds.count()
+        if not 0 < test_size < total:
+            raise ValueError("If `test_size` is an int, it must be bigger than 0 and smaller than the size of the "
+                             f"dataset ({total}). Got {test_size}.")
+        fraction = test_size / total
+    else:
+        if not 0 < test_size < 1:
+            raise ValueError("If `test_size` is a float, it must be bigger than 0 and smaller than 1. "
+                             f"Got {test_size}.")
+        fraction = test_size
+    names = ds.columns()
+    if names is not None and column not in names:
+        raise KeyError(f"train_test_split(stratify={column!r}): no such column; the dataset has {names}")
+
+    def flag(group: pa.Table) -> pa.Table:
+        test = int(group.num_rows * fraction)
+        return group.append_column(_SPLIT_FLAG, pa.array([True] * (group.num_rows - test) + [False] * test))
+
+    flagged = ds.groupby(column).map_groups(flag, batch_format="pyarrow").materialize()
+    train = flagged.filter(expr=f"{_SPLIT_FLAG} == True").drop_columns([_SPLIT_FLAG]).materialize()
+    test = flagged.filter(expr=f"{_SPLIT_FLAG} == False").drop_columns([_SPLIT_FLAG]).materialize()
+    return train, test
 
 
 def _slice_into(ds: Any, bounds: list[tuple[int, int]]) -> list:
