@@ -8,6 +8,7 @@ called. Consumption lives in :mod:`streamscope.engine.api.consume`, writes in
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -69,6 +70,40 @@ class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
     @property
     def _logical_plan(self) -> LogicalPlan:
         return self._plan
+
+    def get_dataset_id(self) -> str:
+        """A unique id of this Dataset object, the same on every call (Ray Data's; stats and logs
+        of its runs can be told apart by it).
+
+        Examples:
+            >>> ds = streamscope.range(3)
+            >>> ds.get_dataset_id() == ds.get_dataset_id() != streamscope.range(3).get_dataset_id()
+            True
+        """
+        ident = self.__dict__.get("_dataset_id")
+        if ident is None:
+            ident = self.__dict__["_dataset_id"] = f"dataset_{uuid.uuid4().hex[:12]}"
+        return ident
+
+    @staticmethod
+    def copy(ds: "Dataset", _deep_copy: bool = False, _as: Optional[type] = None) -> "Dataset":
+        """A new Dataset object over the same plan (Ray Data's ``Dataset.copy``): its own id and
+        last run, nothing run; ``_deep_copy`` gives it its own operator tree (the data stays
+        shared); ``_as`` picks the class (``MaterializedDataset`` copies stay materialized).
+
+        Examples:
+            >>> ds = streamscope.range(3)
+            >>> other = streamscope.Dataset.copy(ds)
+            >>> other is ds, other.take_all() == ds.take_all()
+            (False, True)
+        """
+        cls = _as or type(ds)
+        clone = cls.__new__(cls)
+        clone.__dict__.update({k: v for k, v in ds.__dict__.items() if k not in ("_dataset_id", "_last_run")})
+        clone._last_run = None
+        if _deep_copy:  # a new operator tree; data (blocks, datasources) stays shared, never freed twice
+            clone._plan = LogicalPlan(_clone_operators(ds._plan.dag))
+        return clone
 
     def set_name(self, name: Optional[str]) -> None:
         """Name this dataset; the name appears in stats, progress lines and the notebook views.
@@ -452,6 +487,10 @@ class MaterializedDataset(Dataset):
 
     def _derive(self, op: L.LogicalOperator) -> Dataset:
         return Dataset(LogicalPlan(op), name=self._name)
+
+
+def _clone_operators(op: L.LogicalOperator) -> L.LogicalOperator:
+    return op.with_inputs([_clone_operators(child) for child in op.inputs])
 
 
 class BlockOwner:
