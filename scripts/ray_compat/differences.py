@@ -6,6 +6,9 @@ Keys are ``(name, argument)``; :data:`NAME_NOTES` holds notes on whole names.
 from __future__ import annotations
 
 NOTES: dict[tuple[str, str], str] = {
+    ("streaming_train_test_split", "seed"): ("the random draw of a row derives from its values and the seed "
+                                             "(Ray seeds per task): each row is on one side in every run, and "
+                                             "identical rows are on the same side"),
     ("summary", "override_dtype_agg_mapping"): ("keys are pyarrow types (pyarrow.int64()) where Ray's are "
                                                 "ray.data.datatype.DataType objects, which streamscope does not have"),
 }

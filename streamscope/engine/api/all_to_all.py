@@ -20,6 +20,7 @@ from streamscope.engine import aggregate as A
 from streamscope.engine.api.derive import exchange
 from streamscope.engine.api.grouped_data import GroupedData
 from streamscope.engine.api.map_args import refuse_map_args
+from streamscope.engine.api.train_test_splits import split_by_class, split_while_streaming
 from streamscope.engine.physical.exchange.join import JoinSpec
 from streamscope.engine.physical.exchange.positional import SliceSpec, ZipSpec
 from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
@@ -338,7 +339,7 @@ class AllToAllMixin:
             raise ValueError("Cannot specify both 'shuffle=True' and 'stratify' parameters. Stratified splitting "
                              "maintains class proportions and is incompatible with shuffling.")
         if stratify is not None:
-            return _stratified_split(self, test_size, stratify)
+            return split_by_class(self, test_size, stratify)
         ds = self.random_shuffle(seed=seed).materialize() if shuffle else self
         total = ds.count()
         if isinstance(test_size, float):
@@ -352,36 +353,22 @@ class AllToAllMixin:
         train, test = ds.split_at_indices([total - test_n])
         return train, test
 
+    def streaming_train_test_split(self, test_size: float, *, split_type: str = "random",
+                                   hash_column: Optional[str] = None, seed: Optional[int] = None,
+                                   **ray_remote_kwargs) -> tuple:
+        """``(train, test)`` Datasets split row by row while streaming (nothing is materialized),
+        as Ray Data's: ``split_type="hash"`` puts a row in train when the blake2b hash of its
+        ``hash_column`` value falls below ``1 - test_size`` of the range; ``"random"`` draws
+        per row (``seed`` changes the draw). Each row lands on exactly one side, in every
+        execution of either dataset: a row's draw is derived from its values and ``seed``
+        (not from task numbers or batch boundaries), so identical rows land on the same side.
 
-_SPLIT_FLAG = "__streamscope_is_train"
-
-
-def _stratified_split(ds: Any, test_size: Union[int, float], column: str) -> tuple:
-    """Ray Data's stratified split: within each class of ``column`` the last ``int(n * fraction)``
-    rows are test rows (a row-count ``test_size`` becomes that fraction of the whole)."""
-    if isinstance(test_size, int):
-        total = ds.count()
-        if not 0 < test_size < total:
-            raise ValueError("If `test_size` is an int, it must be bigger than 0 and smaller than the size of the "
-                             f"dataset ({total}). Got {test_size}.")
-        fraction = test_size / total
-    else:
-        if not 0 < test_size < 1:
-            raise ValueError("If `test_size` is a float, it must be bigger than 0 and smaller than 1. "
-                             f"Got {test_size}.")
-        fraction = test_size
-    names = ds.columns()
-    if names is not None and column not in names:
-        raise KeyError(f"train_test_split(stratify={column!r}): no such column; the dataset has {names}")
-
-    def flag(group: pa.Table) -> pa.Table:
-        test = int(group.num_rows * fraction)
-        return group.append_column(_SPLIT_FLAG, pa.array([True] * (group.num_rows - test) + [False] * test))
-
-    flagged = ds.groupby(column).map_groups(flag, batch_format="pyarrow").materialize()
-    train = flagged.filter(expr=f"{_SPLIT_FLAG} == True").drop_columns([_SPLIT_FLAG]).materialize()
-    test = flagged.filter(expr=f"{_SPLIT_FLAG} == False").drop_columns([_SPLIT_FLAG]).materialize()
-    return train, test
+        Examples:
+            >>> train, test = streamscope.range(8).streaming_train_test_split(0.25, split_type="hash", hash_column="id")
+            >>> sorted(r["id"] for r in train.take_all()), sorted(r["id"] for r in test.take_all())
+            ([0, 2, 3, 4, 5, 6], [1, 7])
+        """
+        return split_while_streaming(self, test_size, split_type, hash_column, seed, ray_remote_kwargs)
 
 
 def _slice_into(ds: Any, bounds: list[tuple[int, int]]) -> list:
