@@ -34,6 +34,7 @@ from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource,
 from streamscope.engine.io.file_partitions import join_and
 from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.paths import display_path, to_arrow_filesystem
+from streamscope.engine.io.retry import call_with_retry
 from streamscope.engine.io.tensor_columns import check_tensor_column_schema, decode_tensor_columns, tensor_type
 
 # One unit of reading: a file and the row groups to read from it (None = all of them).
@@ -122,16 +123,22 @@ class ParquetDatasource(FileBasedDatasource):
         if index not in self._meta:
             import pyarrow.parquet as pq
 
+            import pyarrow as pa
+
             path = self._paths[index]
-            try:
-                self._meta[index] = pq.read_metadata(path, filesystem=self._arrow_fs())
+            shown = display_path(self._fs, path)
+            try:  # a flaky store (DataContext.retried_io_errors) is retried, as a read task's opens are
+                self._meta[index] = call_with_retry(lambda: pq.read_metadata(path, filesystem=self._arrow_fs()),
+                                                    f"reading the Parquet footer of {shown!r}")
             except FileNotFoundError as exc:
-                raise DataSourceError(f"ReadParquet: file not found: {display_path(self._fs, path)!r}") from exc
-            except Exception as exc:
+                raise DataSourceError(f"ReadParquet: file not found: {shown!r}") from exc
+            except pa.ArrowInvalid as exc:  # what pyarrow says of bytes that are no Parquet footer
                 raise DataSourceError(
-                    f"ReadParquet: cannot read the Parquet footer of {display_path(self._fs, path)!r} "
-                    f"(corrupt or not a Parquet file): {exc}"
+                    f"ReadParquet: cannot read the Parquet footer of {shown!r} (corrupt or not a Parquet file): {exc}"
                 ) from exc
+            except Exception as exc:
+                raise DataSourceError(f"ReadParquet: cannot read the Parquet footer of {shown!r}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
         return self._meta[index]
 
     def _footers(self) -> list[Any]:

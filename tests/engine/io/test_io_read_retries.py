@@ -106,3 +106,45 @@ def test_retried_io_errors_patterns_may_be_regular_expressions(rt, ctx, tmp_path
     ds = streamscope.read_csv(str(data), filesystem=FlakyFS(counter=counter, fail_on=(1,), message="Throttling"))
     assert sorted((r["id"], r["name"]) for r in ds.take_all()) == expected(data)
     assert opens(counter) == 2
+
+
+# ---- Parquet footers, read on the driver when the read is planned --------------------------------
+def test_a_flaky_parquet_footer_read_is_retried_and_a_corrupt_one_is_named(tmp_path, ctx):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from streamscope.engine.exceptions import DataSourceError
+
+    class FlakyMemoryFS(MemoryFileSystem):
+        """fsspec's memory filesystem (pyarrow reads it through fsspec, unlike local files),
+        failing the reading opens numbered in ``fail_on`` with ``message``."""
+
+        def __init__(self, counter, fail_on, message, **kwargs):
+            super().__init__(**kwargs)
+            self.counter, self.fail_on, self.message = counter, fail_on, message
+
+        def _open(self, path, mode="rb", **kwargs):
+            if "r" in mode:
+                self.counter.append(path)
+                if len(self.counter) in self.fail_on:
+                    raise OSError(f"{self.message} (open {len(self.counter)} of {path})")
+            return super()._open(path, mode, **kwargs)
+
+    memory = MemoryFileSystem()
+    with memory.open("/footer-retry/t.parquet", "wb") as f:
+        pq.write_table(pa.table({"id": list(range(25))}), f)
+    opened: list = []
+    flaky = FlakyMemoryFS(opened, (1,), "AWS Error SLOW_DOWN")  # the first open (the footer's) fails
+    assert streamscope.read_parquet("memory:///footer-retry/t.parquet", filesystem=flaky).count() == 25
+    assert len(opened) >= 2  # the count came from the footer, read on a second try
+    other: list = []
+    still = FlakyMemoryFS(other, (1,), "connection reset by peer")  # not a retried error: at once, as IO
+    with pytest.raises(DataSourceError, match=r"cannot read the Parquet footer of .*t.parquet.*: OSError: connection reset"):
+        streamscope.read_parquet("memory:///footer-retry/t.parquet", filesystem=still).count()
+    assert len(other) == 1
+    memory.rm("/footer-retry", recursive=True)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(DataSourceError, match=r"bad.parquet.*corrupt or not a Parquet file"):
+        streamscope.read_parquet(str(bad)).count()
