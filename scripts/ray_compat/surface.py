@@ -44,40 +44,41 @@ class ApiEntry:
     default: str = ""
 
 
-def _split_top_level(text: str) -> list[str]:
-    """Split a parameter list on commas that are not inside brackets, quotes or ``<...>`` reprs."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(text):
+def _unquoted(text: str, start: int = 0):
+    """``(index, char)`` of every character of ``text`` (from ``start``) outside string quotes."""
+    quote = ""
+    for i in range(start, len(text)):
+        ch = text[i]
         if quote:
             if ch == quote:
                 quote = ""
-            continue
-        if ch in "'\"":
+        elif ch in "'\"":
             quote = ch
-        elif ch in "([{<":
+        else:
+            yield i, ch
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split a parameter list on commas that are not inside brackets, quotes or ``<...>`` reprs."""
+    parts, depth, begin = [], 0, 0
+    for i, ch in _unquoted(text):
+        if ch in "([{<":
             depth += 1
         elif ch in ")]}>":
             depth -= 1
         elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    tail = text[start:].strip()
+            parts.append(text[begin:i].strip())
+            begin = i + 1
+    tail = text[begin:].strip()
     if tail:
         parts.append(tail)
     return parts
 
 
 def _matching_paren(text: str, open_at: int) -> int:
-    depth, quote = 0, ""
-    for i in range(open_at, len(text)):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            continue
-        if ch in "'\"":
-            quote = ch
-        elif ch == "(":
+    depth = 0
+    for i, ch in _unquoted(text, open_at):
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
