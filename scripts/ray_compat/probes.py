@@ -76,7 +76,8 @@ PROBE_VALUES: dict[str, Any] = {
     "max_concurrent_calls_per_actor": 1, "enable_true_multi_threading": False,
     "resource_limits": None, "exclude_resources": None, "preserve_order": True,
     "actor_locality_enabled": False, "verbose_progress": True, "cpu": 1.0, "gpu": 0.0,
-    "object_store_memory": 1e6, "override_dtype_agg_mapping": None, "shape": (2,), "blocks": None, "dataset": None,
+    "object_store_memory": 1e6, "override_dtype_agg_mapping": None, "exprs": None, "more_exprs": None,
+    "column_name": None, "shape": (2,), "blocks": None, "dataset": None,
 }
 """The value tried for each optional argument, by name (``None`` means: leave it out)."""
 
@@ -166,6 +167,7 @@ Call = Callable[..., Any]
 def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
     """``(section, name) -> call(**kwargs)``: the name called with its required arguments."""
     from streamscope.engine.api.grouped_data import GroupedData  # noqa: F401  (section home)
+    from streamscope.expressions import col as _col
 
     def ds():
         return ss.from_items([{"id": i, "group": "ab"[i % 2], "x": float(i)} for i in range(8)])
@@ -231,6 +233,8 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "write_numpy"): lambda **kw: ds().write_numpy(fx.out(), **{"column": "id", **kw}),
         ("Dataset", "to_pandas"): lambda **kw: ds().to_pandas(**kw),
         ("Dataset", "summary"): lambda **kw: ds().summary(**kw),
+        ("Dataset", "with_column"): lambda **kw: ds().with_column("y", _col("id") + 1, **kw),
+        ("Dataset", "with_columns"): lambda **kw: ds().with_columns({"y": _col("id") + 1}, **kw),
         ("Dataset", "to_arrow"): lambda **kw: ds().to_arrow(**kw),
         ("Dataset", "to_torch"): lambda **kw: ds().to_torch(**kw),
         ("Dataset", "materialize"): lambda **kw: ds().materialize(**kw),

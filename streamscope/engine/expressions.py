@@ -142,6 +142,28 @@ class Expr:
     def __truediv__(self, other: Any) -> "Expr":
         return Arith("/", self, to_expr(other))
 
+    def __floordiv__(self, other: Any) -> "Expr":
+        return Arith("//", self, to_expr(other))
+
+    def __mod__(self, other: Any) -> "Expr":
+        return Arith("%", self, to_expr(other))
+
+    def __pow__(self, other: Any) -> "Expr":
+        return Arith("**", self, to_expr(other))
+
+    # reflected: ``2 * col("a")``, ``1 - col("a")``
+    def __radd__(self, other: Any) -> "Expr":
+        return Arith("+", to_expr(other), self)
+
+    def __rsub__(self, other: Any) -> "Expr":
+        return Arith("-", to_expr(other), self)
+
+    def __rmul__(self, other: Any) -> "Expr":
+        return Arith("*", to_expr(other), self)
+
+    def __rtruediv__(self, other: Any) -> "Expr":
+        return Arith("/", to_expr(other), self)
+
     def __neg__(self) -> "Expr":
         return Negate(self)
 

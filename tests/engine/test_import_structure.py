@@ -34,6 +34,7 @@ RANKS = {
     "streamscope.aggregate": 7,
     "streamscope.block": 7,
     "streamscope.datasource": 7,
+    "streamscope.expressions": 7,
     "streamscope.preprocessors": 7,
     "streamscope.kernel_ext": 8,
     "streamscope": 9,

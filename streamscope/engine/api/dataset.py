@@ -13,7 +13,9 @@ import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
 from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
+from streamscope.engine.api.expression_columns import ExpressionColumnsMixin
 from streamscope.engine.api.map_args import map_task_args
+from streamscope.engine.api.map_args import named_remote_params as _named
 from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.api.summary import summarize
 from streamscope.engine.api.dataset_repr import dataset_repr
@@ -44,7 +46,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin):
+class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
@@ -541,13 +543,6 @@ def _refuse_task_args(op: str, task_args: dict) -> None:
         raise ValueError(f"{op}: {', '.join(given)} not supported: in streamscope {op} runs fused into the "
                          "tasks next to it and has no tasks of its own to size or schedule; leave "
                          f"{'them' if len(given) > 1 else 'it'} out")
-
-
-def _named(label_selector: Any, fallback_strategy: Any, max_calls: Any, resources: Any, accelerator_type: Any,
-           runtime_env: Any) -> dict:
-    """Ray 2.60's named remote parameters of the map methods, by name."""
-    return {"label_selector": label_selector, "fallback_strategy": fallback_strategy, "max_calls": max_calls,
-            "resources": resources, "accelerator_type": accelerator_type, "runtime_env": runtime_env}
 
 
 def _check_names(op: str, cols: Iterable[Any]) -> None:

@@ -66,3 +66,10 @@ def refuse_map_args(operator: str, why: str, **given: Any) -> None:
     if named:
         raise ValueError(f"{operator}: {', '.join(named)} not supported: {why}; leave "
                          f"{'them' if len(named) > 1 else 'it'} out")
+
+
+def named_remote_params(label_selector: Any, fallback_strategy: Any, max_calls: Any, resources: Any, accelerator_type: Any,
+           runtime_env: Any) -> dict:
+    """Ray 2.60's named remote parameters of the map methods, by name (``map_task_args(named=...)``)."""
+    return {"label_selector": label_selector, "fallback_strategy": fallback_strategy, "max_calls": max_calls,
+            "resources": resources, "accelerator_type": accelerator_type, "runtime_env": runtime_env}

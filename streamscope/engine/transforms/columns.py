@@ -113,6 +113,34 @@ class ExprFilterTransform:
         return schema
 
 
+class WithColumnsTransform:
+    """``with_column(name, expr)`` / ``with_columns({...})``: each expression evaluated with
+    pyarrow compute on whole blocks, its result added as (or replacing) column ``name``. The
+    expressions see the block as it came in (as Ray Data's ``with_columns``)."""
+
+    def __init__(self, exprs: dict):
+        self.exprs = dict(exprs)
+        self.name = "WithColumns(" + ", ".join(f"{k}={v}" for k, v in self.exprs.items()) + ")"
+
+    def preserves_row_count(self) -> bool:
+        return True
+
+    def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
+        for table in blocks:
+            values = {}
+            for name, expr in self.exprs.items():
+                missing = [c for c in expr.columns() if c not in table.column_names]
+                if missing:
+                    raise _missing(self.name, missing, table.column_names)
+                values[name] = expr.evaluate(table)
+            for name, column in values.items():
+                if name in table.column_names:
+                    table = table.set_column(table.column_names.index(name), name, column)
+                else:
+                    table = table.append_column(name, column)
+            yield table
+
+
 class SliceTransform:
     """Keep rows [start, start+length) of the concatenated inputs (used by Limit and Repartition)."""
 
