@@ -485,8 +485,7 @@ class Unique(_ListState):
         return sorted_unique(list(accumulator))
 
     def _map_specs(self, table, p):
-        mode = "only_valid" if self._ignore_nulls else "all"
-        return {p + "in": self._input(table)}, [(p + "in", "distinct", pc.CountOptions(mode=mode), p + "vals")]
+        return distinct_values_specs(self._input(table), self._ignore_nulls, p)
 
     def _combine_specs(self, p):
         return (lambda t: {}), []
@@ -495,6 +494,13 @@ class Unique(_ListState):
         out = [sorted_unique(values) for values in combined.column(p + "vals").to_pylist()]
         typ = combined.schema.field(p + "vals").type
         return pa.array(out, typ)
+
+
+def distinct_values_specs(column, ignore_nulls: bool, p: str) -> tuple:
+    """The map-side state of aggregations over a group's distinct values (``Unique``,
+    ``CountDistinct``): pyarrow's ``distinct`` hash aggregate into column ``p + "vals"``."""
+    mode = "only_valid" if ignore_nulls else "all"
+    return {p + "in": column}, [(p + "in", "distinct", pc.CountOptions(mode=mode), p + "vals")]
 
 
 def sorted_unique(values: list) -> list:

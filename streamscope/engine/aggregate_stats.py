@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streamscope.engine.aggregate import _ALL, _SKIP, _VALID, AggregateFnV2, _ListState, _Vectorized
+from streamscope.engine.aggregate import _ALL, _SKIP, _VALID, AggregateFnV2, _ListState, _Vectorized, distinct_values_specs
 
 
 def _require_on(cls_name: str, on: Any) -> str:
@@ -44,8 +44,7 @@ class CountDistinct(_ListState):
         super().__init__(_require_on("CountDistinct", on), ignore_nulls, alias_name)
 
     def _map_specs(self, table, p):
-        mode = "only_valid" if self._ignore_nulls else "all"
-        return {p + "in": self._input(table)}, [(p + "in", "distinct", pc.CountOptions(mode=mode), p + "vals")]
+        return distinct_values_specs(self._input(table), self._ignore_nulls, p)
 
     def _combine_specs(self, p):
         return (lambda t: {}), []
