@@ -2,13 +2,16 @@
 # Checks the system programs the project needs beyond Python packages, installs them when run as
 # root on Debian, and otherwise says exactly what to install.
 #   check_system.sh notebook  -> Graphviz `dot` (plan graphs; optional: a text fallback exists)
-#   check_system.sh test      -> Graphviz `dot` and Chromium (the browser tests need both)
+#   check_system.sh test      -> Graphviz `dot`, Chromium (the browser tests) and PostgreSQL's server
+#                                programs (`initdb`/`pg_ctl`: the read_sql/write_sql tests start a
+#                                throwaway server on 127.0.0.1)
 set -uo pipefail
 mode=${1:-test}
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 if [ "$mode" = test ]; then
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
