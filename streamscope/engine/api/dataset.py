@@ -35,6 +35,7 @@ from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTrans
 from streamscope.engine.transforms.udf import UserFunction, describe
 from streamscope.engine.api.torch import TorchMixin
 from streamscope.engine.api.writes import WriteMixin
+from streamscope.engine.api.connector_writes import ConnectorWriteMixin
 
 _display_provider: Optional[Callable[["Dataset"], dict]] = None
 
@@ -46,7 +47,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, WriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
+class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
