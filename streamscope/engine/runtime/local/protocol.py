@@ -19,7 +19,9 @@ Driver -> worker::
     12th, ``(stream, skip)``: report outputs as they are written, skipping the first ``skip``
     (a retry of an attempt whose first outputs were already reported), and a 13th, the run's
     DataContext as ``(key, pickled bytes)`` (``runtime/context_shipping.py``), current while the
-    task runs; the worker unpickles each key once. ``None`` in any of them: not used.
+    task runs; the worker unpickles each key once, and a 14th, the bytes of output the task may
+    keep in tmpfs before reporting them (``BlockStore.unreported_output_allowance``; past it,
+    outputs go straight to the spill directory). ``None`` in any of them: not used.
 
 Worker -> driver::
 

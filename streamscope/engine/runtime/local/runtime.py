@@ -289,6 +289,11 @@ class LocalRuntime(Runtime):
     def gpu_stats(self) -> list[dict]:
         return _gpu_stats(self._state.gpus)
 
+    def _output_writers(self, pool: Any) -> int:
+        """Processes that may be writing task outputs at once: the pool's workers and the actors."""
+        actors = self._state.actors
+        return (pool.size if pool is not None else 1) + (len(actors.actors) if actors is not None else 0)
+
     # ---- actors -----------------------------------------------------------------------------------
     def _actors(self) -> ActorManager:
         if self._state.actors is None:
@@ -413,6 +418,7 @@ class LocalRuntime(Runtime):
                     protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
                     spec.max_block_bytes, store.directory, store.spill_dir_path(), cuda_env(gpu_ids or ()),
                     self._streamed.task_args(spec, task_id), context_shipping.pack(spec.context),
+                    store.unreported_output_allowance(self._output_writers(pool)),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
                 store.unpin(input_ids)

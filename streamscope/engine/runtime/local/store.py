@@ -110,6 +110,27 @@ class BlockStore:
         with self._lock:
             return list(self._spill_dirs)
 
+    def unreported_output_allowance(self, writers: int) -> int:
+        """Bytes of output one task may keep in tmpfs before the driver has heard of them.
+
+        Why: the driver spills only blocks it knows about, and a task that reports its outputs
+        when it ends (an exchange's reduce task, an actor call) could otherwise fill the
+        machine's shared memory far past the capacity before the first report (a ``map_groups``
+        returning 128 MiB per group over a thousand groups filled /dev/shm). Past this allowance
+        a task writes its further outputs straight to the spill directory. A quarter of the
+        capacity is shared among the ``writers`` processes that may run tasks at once, so the
+        store's tmpfs holds at most ``1.25 x capacity``, plus the first output block of each
+        running task and the blocks pinned as inputs of running tasks (never moved while read).
+
+        Examples:
+            >>> import tempfile
+            >>> store = BlockStore(tempfile.mkdtemp(), "tmpfs", 64 << 20, None, "me")
+            >>> store.unreported_output_allowance(writers=2) >> 20
+            8
+        """
+        with self._lock:
+            return max(0, self.capacity // (4 * max(1, int(writers))))
+
     def set_capacity(self, capacity: int) -> None:
         with self._lock:
             self.capacity = int(capacity)

@@ -108,9 +108,11 @@ class WorkerLoop:
             os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
         stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
         packed_context = extra[2] if len(extra) > 2 else None
+        allowance = extra[3] if len(extra) > 3 else None
         files: list[tuple[str, str, int, bool]] = []
         produced = [0]
         skipped = [0]
+        unreported = [0]  # tmpfs bytes of outputs the driver will hear of only when the task ends
 
         def put(table: pa.Table) -> LocalBlockRef:
             if skipped[0] < skip_rows:  # rows an earlier attempt of this task already reported
@@ -122,7 +124,13 @@ class WorkerLoop:
             index = produced[0]
             produced[0] += 1
             block_id = blockfile.task_block_id(task_id, attempt, index)
-            entry = write_output(block_id, table, store_dir, spill_dir)
+            # a reported block is the driver's to spill; an unreported one past the allowance
+            # (store.unreported_output_allowance) goes straight to the spill directory
+            to_spill = (not stream and allowance is not None and unreported[0] > 0
+                        and unreported[0] + table.nbytes > allowance)
+            entry = write_output(block_id, table, store_dir, spill_dir, to_spill=to_spill)
+            if not stream and not entry[3]:
+                unreported[0] += entry[2]
             if stream:
                 meta = BlockMetadata(table.num_rows, block_size_bytes(table), table.schema)
                 self.conn.send_bytes(protocol.encode((protocol.PARTIAL, task_id, attempt, entry, meta)))
@@ -171,11 +179,15 @@ def detach_exception(result: TaskResult) -> Optional[bytes]:
         return None
 
 
-def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str]) -> tuple[str, str, int, bool]:
+def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str],
+                 to_spill: bool = False) -> tuple[str, str, int, bool]:
     """Write one output block into the store directory, or straight to the spill dir when tmpfs
-    is full. Returns ``(block_id, path, size, spilled)`` for the driver's accounting."""
+    is full or ``to_spill`` (the task is past its unreported-output allowance). Returns
+    ``(block_id, path, size, spilled)`` for the driver's accounting."""
     path = blockfile.block_path(store_dir, block_id)
     try:
+        if to_spill and spill_dir:
+            raise ObjectStoreFullError(f"the task's outputs in {store_dir} are past its allowance")
         return block_id, path, blockfile.write_block(path, table), False
     except ObjectStoreFullError as first:
         if not spill_dir:
