@@ -202,6 +202,11 @@ class DataContext(RayDataTuningFields, CheckedFields):
     """Worker processes of the local pool; default one per core (env STREAMSCOPE_NUM_WORKERS)."""
     num_gpus: Optional[float] = None
     """GPUs the local runtime may hand out; default detected (env STREAMSCOPE_NUM_GPUS)."""
+    worker_memory_limit_bytes: Optional[int] = None
+    """Private memory (Linux ``RssAnon``: what the task allocated, not the blocks it maps) a pool
+    worker may hold while it runs a task of this run; past it the worker is killed and the task
+    retried like a crash (``max_retries``), then the run fails naming this limit. ``None``: no
+    limit. A task's ``memory=`` stays a reservation for scheduling, as in Ray Data."""
     progress_mode: str = "auto"
     """Terminal progress: "auto", "line" (one line), "operators" (a line per operator), "log", "off"."""
     progress_interval_s: float = 10.0
@@ -239,6 +244,8 @@ class DataContext(RayDataTuningFields, CheckedFields):
             "execution_options.resource_limits.",
         "num_gpus": "on Ray the cluster's GPUs are used; cap a run with execution_options.resource_limits.",
         "small_plan_inline_rows": "on Ray every plan runs on the cluster.",
+        "worker_memory_limit_bytes": "on Ray, Ray's memory monitor kills the workers that use the "
+            "most memory when a node runs short (RAY_memory_usage_threshold).",
     }
     """Fields only the local runtime reads (store, pool, GPUs, inline small plans)."""
 

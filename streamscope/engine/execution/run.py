@@ -130,9 +130,10 @@ def _process_local_fs(op: LogicalOperator) -> bool:
 def runs_inline(plan: LogicalPlan, ctx: DataContext) -> bool:
     """Small plans skip the worker pool: every source's rows are known and few, and no operator
     asks for resources, remote args (custom resources are declared on the local runtime), actors,
-    a task cap or an exchange (those need real workers)."""
+    a task cap or an exchange (those need real workers), and no worker memory limit is set (only a
+    worker process can be held to one)."""
     limit = ctx.small_plan_inline_rows
-    if not limit:
+    if not limit or ctx.worker_memory_limit_bytes is not None:
         return False
     total = 0
     for op in post_order(plan.dag):

@@ -35,7 +35,7 @@ _started_forkserver = False
 class Worker:
     """One worker process and the driver's end of its pipe."""
 
-    __slots__ = ("worker_id", "process", "conn", "fns", "pending", "current", "retiring")
+    __slots__ = ("worker_id", "process", "conn", "fns", "pending", "current", "retiring", "kill_reason")
 
     def __init__(self, worker_id: str, process: Any, conn: Any):
         self.worker_id = worker_id
@@ -48,6 +48,8 @@ class Worker:
         self.current: Any = None
         """The runtime's record of the task attempt running here (None when idle)."""
         self.retiring = False
+        self.kill_reason: Optional[str] = None
+        """Why the driver killed it on purpose (memory_limit.py), for the error of its task."""
 
     @property
     def pid(self) -> Optional[int]:

@@ -38,6 +38,7 @@ import pyarrow as pa
 from streamscope.engine.block import BlockMetadata
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import ObjectStoreFullError, WorkerCrashedError
+from streamscope.engine.runtime.local.memory_limit import MemoryWatchdog, task_memory_limit
 from streamscope.engine.runtime.base import (
     declared_resources,
     node_memory_budget,
@@ -124,6 +125,7 @@ class LocalRuntime(Runtime):
         self._fn_bytes: dict[str, bytes] = {}
         self._queue = FairTaskQueue()
         self._running: dict[int, TaskAttempt] = {}
+        self._memory_watchdog = MemoryWatchdog(lambda: list(self._running.values()))
         self._done: list[tuple[TaskHandle, TaskResult]] = []
         self._streamed = StreamedOutputs()
         self._worker_gpus: dict[str, tuple] = {}
@@ -429,6 +431,8 @@ class LocalRuntime(Runtime):
             rec = TaskAttempt(handle, attempt, worker, input_ids, gpu_ids)
             worker.current = rec
             self._running[task_id] = rec
+            if task_memory_limit(rec):
+                self._memory_watchdog.wake()
             pool.send_task(worker, spec.fn.fn_id, fn_bytes, message)
 
     def _on_ready(self, obj: Any) -> None:
@@ -554,6 +558,8 @@ class LocalRuntime(Runtime):
                 self._queue.push(rec.handle, rec.attempt + 1, front=True)
             else:
                 how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exited with code {exitcode}"
+                if worker.kill_reason:
+                    how = f"was killed because {worker.kill_reason}"
                 exc = WorkerCrashedError(
                     f"worker {worker.worker_id} (pid {worker.pid}) running a task of operator "
                     f"{spec.operator!r} {how}; gave up after {rec.attempt} attempts "
