@@ -193,6 +193,10 @@ class DataContext(RayDataTuningFields, CheckedFields):
     downstream_capacity_backpressure_ratio: Optional[float] = DEFAULT_DOWNSTREAM_CAPACITY_BACKPRESSURE_RATIO
     """An operator waits while the next one has more than this many times its parallelism in
     queued input blocks; ``None`` turns the policy off (as in Ray Data)."""
+    checkpoint_config: Optional[Any] = None
+    """A :class:`~streamscope.checkpoint.CheckpointConfig` (or a dict of its arguments): file
+    writes record the ids of the rows they committed, and a pipeline started again skips them
+    (``docs/reliability.md``, "Checkpoint and resume")."""
     # --- streamscope's own settings (None = resolved at use time) ---
     object_store_capacity_bytes: Optional[int] = None
     """Shared-memory store capacity; default 30% of RAM (env STREAMSCOPE_STORE_CAPACITY)."""

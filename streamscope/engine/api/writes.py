@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import cloudpickle
 
+from streamscope.engine.api import checkpointed_write
 from streamscope.engine.io.datasink import WriteResult, write_operator_name
 from streamscope.engine.context import DataContext
 from streamscope.engine.io.save_mode import SaveMode
@@ -72,10 +73,11 @@ class WriteMixin:
         if min_rows is not None and (not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 1):
             raise ValueError(f"{name}: min_rows_per_write must be a positive int or None, got {min_rows!r}")
         _check_picklable(datasink, name)
-        datasink.on_write_start(self._plan.dag.output_schema())
+        dag, datasink = checkpointed_write.prepare(self._plan.dag, datasink, DataContext.get_current())
+        datasink.on_write_start(dag.output_schema())
         if getattr(datasink, "_skip_write", False):  # mode="ignore" and the path exists: nothing to run (as Ray)
             return
-        plan = LogicalPlan(L.Write(self._plan.dag, datasink, concurrency=cap, min_rows_per_bundle=min_rows,
+        plan = LogicalPlan(L.Write(dag, datasink, concurrency=cap, min_rows_per_bundle=min_rows,
                                    ray_remote_args=remote, **resources))
         results: list = []
         try:
@@ -87,6 +89,7 @@ class WriteMixin:
         except BaseException as exc:
             datasink.on_write_failed(exc)
             raise
+        checkpointed_write.finish(datasink)
 
     def write_parquet(self, path: str, *, partition_cols: Optional[List[str]] = None, filesystem: Any = None,
                       catalog: Any = None, try_create_dir: bool = True,
