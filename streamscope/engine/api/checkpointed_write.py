@@ -56,7 +56,7 @@ class DropCheckpointedRows:
 def prepare(dag: Any, datasink: Any, context: Any) -> tuple[Any, Any]:
     """The plan and sink to run: unchanged without a checkpoint config, else the checkpointing
     sink and a plan that skips what is already committed."""
-    config = as_checkpoint_config(getattr(context, "checkpoint_config", None))
+    config = as_checkpoint_config(context.checkpoint_config)
     if config is None:
         return dag, datasink
     from streamscope.engine.io.checkpointing_datasink import CheckpointingDatasink
