@@ -36,6 +36,7 @@ RANKS = {
     "streamscope.datasource": 7,
     "streamscope.expressions": 7,
     "streamscope.preprocessors": 7,
+    "streamscope.checkpoint": 7,
     "streamscope.kernel_ext": 8,
     "streamscope": 9,
 }
@@ -45,6 +46,7 @@ LAZY_ALLOWED = {
     # the file datasources and datasinks import fsspec (~0.25 s) through io/paths.py
     ("streamscope.engine.api.read", "streamscope.engine.io."),
     ("streamscope.engine.api.writes", "streamscope.engine.io."),
+    ("streamscope.engine.api.checkpointed_write", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
