@@ -142,6 +142,8 @@ class VideoDatasource(FileBasedDatasource):
         wanted = self._file_read_columns()
         with_frames = wanted is None or "frame" in wanted
         max_bytes = DataContext.get_current().target_max_block_size or (128 << 20)
+        # with a limit (and no row filter) the first block need hold no more frames than it
+        max_rows = self._limit if self._limit is not None and self._row_predicate is None else None
         try:
             container = av.open(f, mode="r")
         except (av.error.FFmpegError, OSError) as exc:  # an empty file fails its first seek: OSError
@@ -170,7 +172,7 @@ class VideoDatasource(FileBasedDatasource):
                     nbytes += frames[-1].nbytes
                 else:
                     nbytes += 8
-                if nbytes >= max_bytes:
+                if nbytes >= max_bytes or (max_rows is not None and len(indices) >= max_rows):
                     yield self._block(frames, indices, stamps, with_frames)
                     frames, indices, stamps, nbytes = [], [], [], 0
             if indices:
@@ -206,9 +208,9 @@ class VideoDatasource(FileBasedDatasource):
     def pushdown_summary(self) -> list[str]:
         out = super().pushdown_summary()
         if self._fps is not None:
-            out.append(f"fps={self._fps} (every n-th frame converted)")
+            out.append(f"fps={self._fps}")
         if self._resize is not None:
-            out.append(f"resize={self._resize} at decode")
+            out.append(f"resize={self._resize}")
         return out
 
 
