@@ -48,6 +48,7 @@ LAZY_ALLOWED = {
     ("streamscope.engine.api.writes", "streamscope.engine.io."),
     ("streamscope.engine.api.checkpointed_write", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
+    ("streamscope.engine.api.connectors.media", "streamscope.engine.io."),  # audio/video datasources (fsspec)
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
     # the display hook (widgets only when a Dataset is displayed) and the IPython extension

@@ -156,6 +156,7 @@ _REFUSED_READ_ARGS = {
 
 
 _READER_NAMES = {
+    "AudioDatasource": "read_audio", "VideoDatasource": "read_videos",
     "ParquetDatasource": "read_parquet", "CSVDatasource": "read_csv", "JSONDatasource": "read_json",
     "TextDatasource": "read_text", "ImageDatasource": "read_images", "BinaryDatasource": "read_binary_files",
     "NumpyDatasource": "read_numpy",
