@@ -267,6 +267,10 @@ class Min(_Vectorized):
 
     def __init__(self, on: Optional[str] = None, ignore_nulls: bool = True, alias_name: Optional[str] = None,
                  zero_factory: Any = None):
+        if zero_factory is not None:
+            raise ValueError(f"{type(self).__name__}: zero_factory= is not supported by streamscope: the {self._label} "
+                             "is computed by pyarrow over the column's values, with no initial accumulator (Ray "
+                             "Data's vectorized path does the same); leave it unset")
         super().__init__(on, ignore_nulls, alias_name)
 
     def _map_specs(self, table, p):

@@ -137,8 +137,11 @@ class Preprocessor:
             self._fit(ds)
         return self
 
-    def fit_transform(self, ds: Any, **kwargs: Any) -> Any:
-        """``fit(ds)`` then ``transform(ds)``.
+    def fit_transform(self, ds: Any, *, transform_num_cpus: Optional[float] = None,
+                      transform_memory: Optional[float] = None, transform_batch_size: Optional[int] = None,
+                      transform_concurrency: Optional[int] = None) -> Any:
+        """``fit(ds)`` then ``transform(ds)``; the ``transform_*`` arguments are ``transform``'s
+        ``num_cpus``, ``memory``, ``batch_size`` and ``concurrency`` (Ray Data's names).
 
         Examples:
             >>> from streamscope.preprocessors import MinMaxScaler
@@ -146,14 +149,15 @@ class Preprocessor:
             >>> MinMaxScaler(columns=["x"]).fit_transform(ds).take()
             [{'x': 0.0}, {'x': 0.5}, {'x': 1.0}]
         """
-        return self.fit(ds).transform(ds, **kwargs)
+        return self.fit(ds).transform(ds, batch_size=transform_batch_size, num_cpus=transform_num_cpus,
+                                      memory=transform_memory, concurrency=transform_concurrency)
 
     def _check_fitted(self) -> None:
         if self._is_fittable and self.stats_ is None:
             raise PreprocessorNotFittedException(f"{type(self).__name__} must be fitted before transform; call fit(ds) first")
 
     def transform(self, ds: Any, *, batch_size: Optional[int] = None, num_cpus: Optional[float] = None,
-                  memory: Optional[float] = None, concurrency: Optional[int] = None, **kwargs: Any) -> Any:
+                  memory: Optional[float] = None, concurrency: Optional[int] = None) -> Any:
         """A Dataset with the transformation appended as one pandas ``map_batches`` (lazy; it fuses
         with the maps around it).
 

@@ -105,7 +105,8 @@ class Chain(Preprocessor):
         for p in self.preprocessors:
             p._check_fitted()
 
-    def transform(self, ds: Any, **kwargs: Any) -> Any:
+    def transform(self, ds: Any, *, batch_size: Optional[int] = None, num_cpus: Optional[float] = None,
+                  memory: Optional[float] = None, concurrency: Optional[int] = None) -> Any:
         """Apply every preprocessor in order (each appends its ``map_batches``; they fuse into one task).
 
         Examples:
@@ -116,7 +117,7 @@ class Chain(Preprocessor):
             [{'x': 0.0}, {'x': 1.0}]
         """
         for p in self.preprocessors:
-            ds = p.transform(ds, **kwargs)
+            ds = p.transform(ds, batch_size=batch_size, num_cpus=num_cpus, memory=memory, concurrency=concurrency)
         return ds
 
     def transform_batch(self, data: Any) -> Any:

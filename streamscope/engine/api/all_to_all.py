@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -21,7 +22,7 @@ from streamscope.engine.api.derive import exchange
 from streamscope.engine.api.grouped_data import GroupedData
 from streamscope.engine.api.map_args import refuse_map_args
 from streamscope.engine.api.train_test_splits import split_by_class, split_while_streaming
-from streamscope.engine.physical.exchange.join import JoinSpec
+from streamscope.engine.physical.exchange.join import JoinSpec, check_join_key_types
 from streamscope.engine.physical.exchange.positional import SliceSpec, ZipSpec
 from streamscope.engine.physical.exchange.shuffle import HashRepartitionSpec, RandomShuffleSpec
 from streamscope.engine.physical.exchange.sort import SortSpec
@@ -238,6 +239,15 @@ class AllToAllMixin:
         """
         on = [on] if isinstance(on, str) else list(on)
         right_on = [right_on] if isinstance(right_on, str) else (list(right_on) if right_on else None)
+        if partition_size_hint is not None:
+            warnings.warn("join: partition_size_hint is deprecated and ignored (as in Ray Data 2.60): reduce tasks "
+                          "are sized from the partitions' observed sizes", DeprecationWarning, stacklevel=2)
+        if aggregator_ray_remote_args:
+            raise ValueError("join: aggregator_ray_remote_args= is not supported by streamscope: the join's reduce "
+                             "side runs as tasks of the exchange, not as aggregator actors; cap it with "
+                             "DataContext.execution_options.resource_limits or num_partitions=")
+        if validate_schemas:
+            check_join_key_types(self.schema(), ds.schema(), on, right_on or on)
         spec = JoinSpec(join_type, num_partitions, on, right_on, left_suffix, right_suffix)
         return exchange(self, f"Join[{join_type}, on={on}]", spec, "Join", (ds,))
 

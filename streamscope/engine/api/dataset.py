@@ -9,6 +9,7 @@ called. Consumption lives in :mod:`streamscope.engine.api.consume`, writes in
 from __future__ import annotations
 
 import uuid
+import warnings
 import weakref
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -318,24 +319,39 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
 
     def repartition(self, num_blocks: Optional[int] = None, target_num_rows_per_block: Optional[int] = None, *,
                     strict: bool = False, shuffle: bool = False, keys=None, sort: bool = False) -> "Dataset":
-        """Re-cut the dataset into ``num_blocks`` blocks (or blocks of about
-        ``target_num_rows_per_block`` rows). Without ``shuffle`` or ``keys`` this splits and merges
-        blocks into near-equal row counts, no rows move between workers; ``shuffle=True`` deals
-        rows at random, ``keys=`` puts rows with equal keys in the same block.
+        """Re-cut the dataset into ``num_blocks`` blocks (or blocks of at most
+        ``target_num_rows_per_block`` rows; with ``strict=True`` exactly that many, but the last).
+        Without ``shuffle`` or ``keys`` this splits and merges blocks into near-equal row counts, no
+        rows move between workers; ``shuffle=True`` deals rows at random, ``keys=`` puts rows with
+        equal keys in the same block.
 
         Examples:
             >>> streamscope.range(100).repartition(4).num_blocks()
             4
             >>> streamscope.range(100).repartition(target_num_rows_per_block=30).num_blocks()
             4
+            >>> ds = streamscope.range(100).repartition(target_num_rows_per_block=30, strict=True)
+            >>> [len(batch["id"]) for batch in ds.iter_batches(batch_size=None)]
+            [30, 30, 30, 10]
         """
         if (num_blocks is None) == (target_num_rows_per_block is None):
             raise ValueError("repartition() takes exactly one of num_blocks or target_num_rows_per_block")
-        if shuffle or keys:
-            return shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
-        if num_blocks is not None and num_blocks <= 0:
-            raise ValueError(f"num_blocks must be positive, got {num_blocks}")
-        return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block))
+        if target_num_rows_per_block is not None:
+            if shuffle:
+                raise ValueError("repartition: shuffle must be False when target_num_rows_per_block is set")
+            for name, value in (("keys", keys), ("sort", sort)):
+                if value:  # as Ray Data 2.60: row-count repartitions neither hash nor sort
+                    warnings.warn(f"repartition: {name} is ignored when target_num_rows_per_block is set", stacklevel=2)
+        else:
+            if strict:
+                warnings.warn("repartition: strict is ignored when target_num_rows_per_block is not set; use "
+                              "target_num_rows_per_block to enable strict mode", stacklevel=2)
+            if shuffle or keys:
+                return shuffle_repartition(self, num_blocks, keys=keys, sort=sort)
+            if num_blocks <= 0:
+                raise ValueError(f"num_blocks must be positive, got {num_blocks}")
+        return self._derive(L.Repartition(self._plan.dag, num_blocks, target_num_rows_per_block,
+                                          strict=bool(strict) and target_num_rows_per_block is not None))
 
     def randomize_block_order(self, *, seed: Optional[int] = None) -> "Dataset":
         """Shuffle the order of blocks (not rows within them): a cheap shuffle for training epochs.

@@ -161,5 +161,5 @@ class GroupedData:
                         "by the exchange, not per map", compute=compute, num_cpus=num_cpus, num_gpus=num_gpus,
                         memory=memory, concurrency=concurrency, **ray_remote_args)
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
-        spec = MapGroupsSpec(self._keys, udf, batch_format or "default", self._num_partitions)
+        spec = MapGroupsSpec(self._keys, udf, batch_format or "default", self._num_partitions, zero_copy_batch)
         return exchange(self._dataset, name, spec, "MapGroups")

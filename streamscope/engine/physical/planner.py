@@ -74,7 +74,7 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
     elif isinstance(op, L.Union):
         result = UnionOperator(inputs)
     elif isinstance(op, L.Repartition):
-        result = RepartitionOperator(inputs[0], op.num_blocks, op.target_num_rows_per_block)
+        result = RepartitionOperator(inputs[0], op.num_blocks, op.target_num_rows_per_block, op.strict)
     elif isinstance(op, L.RandomizeBlocks):
         result = RandomizeBlocksOperator(inputs[0], op.seed)
     elif isinstance(op, L.Exchange):

@@ -38,7 +38,9 @@ def rebatch(blocks: Iterator[pa.Table], batch_size: Optional[int]) -> Iterator[p
         yield concat_blocks(pending) if len(pending) > 1 else pending[0]
 
 
-def _writable(batch: Any) -> Any:
+def writable_batch(batch: Any) -> Any:
+    """The batch with every read-only numpy array copied (``zero_copy_batch=False``: the UDF may
+    write into its input, as Ray Data allows)."""
     if isinstance(batch, dict):
         return {k: (np.array(v) if isinstance(v, np.ndarray) and not v.flags.writeable else v) for k, v in batch.items()}
     return batch
@@ -61,7 +63,7 @@ class MapBatchesTransform:
         for table in rebatch(blocks, self.batch_size):
             batch = block_to_batch(table, self.batch_format)
             if not self.zero_copy_batch:
-                batch = _writable(batch)
+                batch = writable_batch(batch)
             with ctx.time_udf():
                 result = self.udf(batch)
                 outputs = list(result) if isinstance(result, (types.GeneratorType, Iterator)) and not isinstance(result, Mapping) else [result]

@@ -21,15 +21,18 @@ class AbstractAllToAll(LogicalOperator):
 class Repartition(AbstractAllToAll):
     kind = "Repartition"
 
-    def __init__(self, input_op: LogicalOperator, num_blocks: Optional[int], target_num_rows_per_block: Optional[int] = None):
+    def __init__(self, input_op: LogicalOperator, num_blocks: Optional[int], target_num_rows_per_block: Optional[int] = None,
+                 strict: bool = False):
         super().__init__("Repartition", [input_op])
         self.num_blocks = num_blocks
         self.target_num_rows_per_block = target_num_rows_per_block
+        self.strict = strict
+        """Blocks of exactly ``target_num_rows_per_block`` rows (the last may be smaller)."""
 
     def detail(self) -> str:
         if self.num_blocks is not None:
             return f"num_blocks={self.num_blocks}"
-        return f"target_num_rows_per_block={self.target_num_rows_per_block}"
+        return f"target_num_rows_per_block={self.target_num_rows_per_block}" + (", strict" if self.strict else "")
 
     def output_num_rows(self):
         return self.inputs[0].output_num_rows()

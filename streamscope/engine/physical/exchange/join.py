@@ -91,3 +91,39 @@ class JoinSpec(ExchangeSpec):
     def reduce_tasks(self, parts):
         schemas = tuple(getattr(self, "input_schemas", [None, None]))
         return [((p, counts, schemas), refs) for (p, counts), refs in super().reduce_tasks(parts)]
+
+
+def check_join_key_types(left_schema: Any, right_schema: Any, on: list[str], right_on: list[str]) -> None:
+    """``join(validate_schemas=True)``: the key lists pair up, every key exists, and each left key
+    has the type of its right key (Ray Data's check), before the run.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> check_join_key_types(pa.schema([("id", pa.int64())]), pa.schema([("id", pa.string())]), ["id"], ["id"])
+        Traceback (most recent call last):
+        ...
+        ValueError: join: key types differ: left ['id'] are [int64], right ['id'] are [string]
+    """
+    if not on:
+        raise ValueError("join: at least one key column to join on is needed")
+    if len(on) != len(right_on):
+        raise ValueError(f"join: {len(on)} left key columns {on} but {len(right_on)} right ones {right_on}")
+    left_schema, right_schema = _arrow_schema(left_schema), _arrow_schema(right_schema)
+    for side, schema, keys in (("left", left_schema, on), ("right", right_schema, right_on)):
+        missing = [k for k in keys if k not in schema.names]
+        if missing:
+            raise ValueError(f"join: {side} dataset has no column {missing[0]!r} (columns: {schema.names})")
+    left_types = [left_schema.field(k).type for k in on]
+    right_types = [right_schema.field(k).type for k in right_on]
+    if left_types != right_types:
+        raise ValueError(f"join: key types differ: left {on} are [{', '.join(map(str, left_types))}], "
+                         f"right {right_on} are [{', '.join(map(str, right_types))}]")
+
+
+def _arrow_schema(schema: Any) -> Any:
+    if isinstance(schema, pa.Schema):
+        return schema
+    base = getattr(schema, "base_schema", None)
+    if isinstance(base, pa.Schema):
+        return base
+    raise ValueError("join: validate_schemas=True needs both schemas, and one could not be determined")

@@ -19,6 +19,7 @@ from streamscope.engine.block import block_to_batch, concat_blocks, to_block
 from streamscope.engine.physical.exchange import ExchangeSpec
 from streamscope.engine.physical.exchange.partition import hash_partition, split_by_partition
 from streamscope.engine.runtime.base import TaskContext
+from streamscope.engine.transforms.batches import writable_batch
 
 
 def _rng(seed: Optional[int], *salt: int) -> np.random.Generator:
@@ -118,8 +119,9 @@ class HashRepartitionSpec(ExchangeSpec):
 class _GroupsReduce:
     """Rows of a partition grouped by key (groups in key order); ``udf`` runs once per group."""
 
-    def __init__(self, keys: list[str], udf: Any, batch_format: str):
+    def __init__(self, keys: list[str], udf: Any, batch_format: str, zero_copy_batch: bool = True):
         self.keys, self.udf, self.batch_format = keys, udf, batch_format
+        self.zero_copy_batch = zero_copy_batch
 
     def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         table = concat_blocks([b for b in blocks if b.num_rows])
@@ -132,6 +134,8 @@ class _GroupsReduce:
         for idx in groups.column("__rows_list").to_pylist():
             group = table.take(pa.array(idx, pa.int64()))
             batch = block_to_batch(group, self.batch_format)
+            if not self.zero_copy_batch:
+                batch = writable_batch(batch)
             with ctx.time_udf():
                 result = self.udf(batch)
                 outs = list(result) if isinstance(result, (types.GeneratorType, Iterator)) and not isinstance(result, Mapping) else [result]
@@ -145,8 +149,9 @@ class MapGroupsSpec(ExchangeSpec):
     ordered_output = False
     hash_partitioned = True
 
-    def __init__(self, keys: list[str], udf: Any, batch_format: str, num_partitions: Optional[int] = None):
+    def __init__(self, keys: list[str], udf: Any, batch_format: str, num_partitions: Optional[int] = None,
+                 zero_copy_batch: bool = True):
         self.keys = list(keys)
         self.requested_partitions = num_partitions
         self.map_fn = _HashMap(self.keys)
-        self.reduce_fn = _GroupsReduce(self.keys, udf, batch_format or "default")
+        self.reduce_fn = _GroupsReduce(self.keys, udf, batch_format or "default", zero_copy_batch)

@@ -69,11 +69,13 @@ class RepartitionOperator(_BarrierOperator[RepartitionTaskInfo]):
 
     kind = "Repartition"
 
-    def __init__(self, input_op: PhysicalOperator, num_blocks: Optional[int], target_rows: Optional[int]):
+    def __init__(self, input_op: PhysicalOperator, num_blocks: Optional[int], target_rows: Optional[int],
+                 strict: bool = False):
         label = f"num_blocks={num_blocks}" if num_blocks is not None else f"target_num_rows_per_block={target_rows}"
-        super().__init__("Repartition", input_op, f"Repartition[{label}]")
+        super().__init__("Repartition", input_op, f"Repartition[{label}{', strict' if strict else ''}]")
         self.num_blocks = num_blocks
         self.target_rows = target_rows
+        self.strict = strict
         self._fn: Optional[FunctionHandle] = None
         self._tasks: list[tuple[int, list[BlockRef], tuple[int, int]]] = []
         self._results: dict[int, list[tuple[BlockRef, BlockMetadata]]] = {}
@@ -92,7 +94,10 @@ class RepartitionOperator(_BarrierOperator[RepartitionTaskInfo]):
             n = max(1, self.num_blocks)
         else:
             n = max(1, -(-total // max(1, self.target_rows or 1)))
-        starts = [total * i // n for i in range(n + 1)]
+        if self.strict and self.target_rows:  # exact blocks; the remainder goes last
+            starts = [min(total, i * self.target_rows) for i in range(n + 1)]
+        else:
+            starts = [total * i // n for i in range(n + 1)]
         offsets = []
         acc = 0
         for _, meta in blocks:
