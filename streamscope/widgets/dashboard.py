@@ -144,10 +144,14 @@ class Dashboard:
 
     # -- following runs --------------------------------------------------------------------------
     def follow(self, buffer: SnapshotBuffer, max_hz: float = 10.0) -> SnapshotPoller:
-        """Poll ``buffer`` on a background thread and stream its snapshots into the panels."""
+        """Poll ``buffer`` on a background thread and stream its snapshots into the panels,
+        after drawing the history the buffer already holds (a dashboard opened during or after
+        a run shows it from its start, not from the moment it was opened)."""
         with self._lock:
             if self._poller is not None:
                 self._poller.stop()
+            for snapshot in buffer.history()[:-1]:  # the poller delivers the latest one
+                self.update(snapshot)
             self._poller = SnapshotPoller(buffer, self.update, max_hz=max_hz, name="streamscope-dashboard")
             return self._poller.start()
 

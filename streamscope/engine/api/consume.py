@@ -334,7 +334,7 @@ class ConsumeMixin:
             return DatasetStats(None)
         run.join(5.0)
         snapshot = run.final_snapshot or run.buffer.latest()
-        return DatasetStats(snapshot, getattr(run, "peak_store_bytes", 0))
+        return DatasetStats(snapshot, getattr(run, "peak_store_bytes", 0), history=run.buffer.history())
 
     @property
     def _last_telemetry(self):

@@ -6,8 +6,9 @@ figures as attributes, built from the run's final telemetry snapshot.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.units import format_bytes, format_duration, format_percent
@@ -46,7 +47,8 @@ class DatasetStats(str):
     peak_store_bytes: int
     error: str
 
-    def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0):
+    def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0,
+                history: tuple = ()):
         ops: tuple[OperatorStats, ...] = ()
         if snapshot is not None:
             ops = tuple(
@@ -68,7 +70,24 @@ class DatasetStats(str):
         obj.peak_store_bytes = peak_store_bytes
         obj.error = snapshot.error if snapshot else ""
         obj.snapshot = snapshot
+        obj.history = tuple(history)
+        """The run's telemetry snapshots, oldest first (the time series a saved report plots)."""
         return obj
+
+    def to_html(self) -> str:
+        """The stats as HTML: the per-operator table and time breakdown the notebook shows (plain
+        HTML and CSS, no script), or the text in a ``<pre>`` where the views are not installed.
+
+        Examples:
+            >>> ds = streamscope.range(10)
+            >>> ds.count()
+            10
+            >>> "<table" in ds.stats().to_html() or "<pre" in ds.stats().to_html()
+            True
+        """
+        if self.snapshot is not None and _html_renderer is not None:
+            return _html_renderer(self)
+        return f'<pre class="streamscope-stats">{html.escape(str(self))}</pre>'
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +95,16 @@ class DatasetStats(str):
             "spilled_bytes": self.spilled_bytes, "restored_bytes": self.restored_bytes,
             "peak_store_bytes": self.peak_store_bytes, "operators": [asdict(o) for o in self.operators],
         }
+
+
+_html_renderer: Optional[Callable[["DatasetStats"], str]] = None
+
+
+def set_html_renderer(renderer: Optional[Callable[["DatasetStats"], str]]) -> None:
+    """Install the HTML renderer of :meth:`DatasetStats.to_html` (the widgets layer's stats view;
+    ``streamscope/__init__`` installs it, so the engine never imports widget code)."""
+    global _html_renderer
+    _html_renderer = renderer
 
 
 def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, ...], peak: int) -> str:
