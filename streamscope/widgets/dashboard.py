@@ -139,6 +139,8 @@ class Dashboard:
         state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
         b = s.bottleneck
         tail = f' · <span style="color:#a60">bottleneck: {esc(b)}</span>' if b is not None else ""
+        if b is not None and b.holds_back:
+            tail += f' <span style="color:#777">(held back: {esc("; ".join(b.holds_back))})</span>'
         return (f"<b>{esc(s.name)}</b> ({esc(s.run_id)}) {state if s.state == 'failed' else esc(state)} · "
                 f"{format_count(s.rows_out)} rows · {format_duration(s.elapsed_s)}{tail}")
 

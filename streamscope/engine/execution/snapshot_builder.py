@@ -58,7 +58,8 @@ class SnapshotBuilder:
         rows_out = max(rows_delivered, ex.plan.sink.progress_rows())
         progress = run_progress(ops, state, rows_out)
         idle_s = self._idle_s(ops, rows_delivered)
-        bottleneck = find_bottleneck(ops, idle_s, ex.context.stall_timeout_s) if state == T.RUN_RUNNING else None
+        bottleneck = (find_bottleneck(ops, idle_s, ex.context.stall_timeout_s, run_store)
+                      if state == T.RUN_RUNNING else None)
         return T.ExecutionSnapshot(
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
             operators=ops, store=run_store, resources=self._resources(), bottleneck=bottleneck,

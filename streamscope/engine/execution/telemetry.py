@@ -60,6 +60,10 @@ INPUT_QUEUE = "input_queue"
 """No stage reports a limit; this one has the most blocks waiting at its input."""
 DRAINING = "draining"
 """Every stage before it is done and nothing waits anywhere: the run waits for its tasks alone."""
+SOURCE = "source"
+"""The read (or first stage) works while every stage after it waits with an empty input."""
+STORE_FULL = "store_full"
+"""The object store is at its capacity and spilling: moving blocks to disk paces the run."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,9 @@ class Bottleneck:
     kind: str
     """One of the bottleneck kinds above (``STALLED``, ``ACTORS_BUSY``, ...)."""
     reason: str
+    holds_back: tuple[str, ...] = ()
+    """The stages held back because of it, each with the policy holding it ("ReadRange->Map(f)
+    by DownstreamCapacity"): what waits, told apart from what limits."""
 
     def __str__(self) -> str:
         return self.reason
