@@ -148,6 +148,7 @@ class IcebergDatasource(Datasource):
                                                           for_write=False)
         self._identifier = identifier
         self._catalog_kwargs = kwargs
+        self._catalog_given = catalog_obj is not None
         self._catalog = open_catalog(CONNECTOR, identifier, kwargs, catalog_obj)
         self._table = load_table(CONNECTOR, self._catalog, identifier)
         scan = _check_scan_kwargs(scan_kwargs, identifier)
@@ -177,6 +178,9 @@ class IcebergDatasource(Datasource):
     # ---- the table, the scan ----------------------------------------------------------------
     def _get_table(self) -> Any:
         if self._table is None:
+            if self._catalog is None and self._catalog_given:
+                raise DataSourceError(f"{CONNECTOR}: this copy of the read of {self._identifier!r} was unpickled "
+                                      "without its catalog object; pass catalog_kwargs to read it elsewhere")
             if self._catalog is None:
                 self._catalog = open_catalog(CONNECTOR, self._identifier, self._catalog_kwargs, None)
             self._table = load_table(CONNECTOR, self._catalog, self._identifier)
@@ -276,19 +280,21 @@ class IcebergDatasource(Datasource):
     def input_files(self) -> list[str]:
         return [t.file.file_path for t in self._planned()]
 
-    def _file_bytes(self, task: Any) -> int:
-        """Decoded bytes of the columns read from one data file (from the manifest's sizes)."""
-        data_file = task.file
-        columns = self._read_columns()
-        sizes = data_file.column_sizes or {}
-        if columns is not None and sizes:
-            ids = [f.field_id for f in self._projection().fields]
-            if all(i in sizes for i in ids):
-                return int(sum(sizes[i] for i in ids) * PARQUET_DECODE_RATIO)
-        return int(data_file.file_size_in_bytes * PARQUET_DECODE_RATIO)
+    def _file_bytes(self, tasks: list) -> list[int]:
+        """Decoded bytes of the columns read from each data file (from the manifests' sizes: the
+        columns' own when the read is narrowed and the manifest has them, else the file's)."""
+        ids = [f.field_id for f in self._projection().fields] if self._read_columns() is not None else None
+        out = []
+        for task in tasks:
+            sizes = task.file.column_sizes or {}
+            if ids is not None and sizes and all(i in sizes for i in ids):
+                out.append(int(sum(sizes[i] for i in ids) * PARQUET_DECODE_RATIO))
+            else:
+                out.append(int(task.file.file_size_in_bytes * PARQUET_DECODE_RATIO))
+        return out
 
     def estimate_inmemory_data_size(self) -> Optional[int]:
-        return sum(self._file_bytes(t) for t in self._planned())
+        return sum(self._file_bytes(self._planned()))
 
     # ---- tasks --------------------------------------------------------------------------------
     def _spec(self) -> IcebergReadSpec:
@@ -305,7 +311,7 @@ class IcebergDatasource(Datasource):
             return []
         spec = self._spec()
         schema = self.schema()
-        sizes = [self._file_bytes(t) for t in planned]
+        sizes = self._file_bytes(planned)
         groups = balanced_groups(list(zip(planned, sizes)), [s or 1 for s in sizes], int(parallelism))
         remaining = self._limit
         all_exact = self._exact(planned)
@@ -382,9 +388,12 @@ class IcebergDatasource(Datasource):
         if self._pushed is not None:
             out.append(f"filter={self._pushed}")
         if not isinstance(self._filter(), AlwaysTrue):
-            total = self._total_data_files()
+            try:
+                total, kept = self._total_data_files(), len(self._planned())
+            except Exception:  # a plan view never fails for this line; the read will say why
+                total = None
             if total is not None:
-                out.append(f"{len(self._planned())} of {total} data files left by manifest pruning")
+                out.append(f"{kept} of {total} data files left by manifest pruning")
         if self._residual is not None:
             out.append(f"row filter={self._residual}")
         if self._selected is not None:

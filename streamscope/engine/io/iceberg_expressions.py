@@ -30,8 +30,8 @@ def to_iceberg(expr: Expr) -> Any:
 
     Examples:
         >>> from streamscope.engine.expressions import parse
-        >>> print(to_iceberg(parse("id >= 3 and name == 'a'")))
-        And(left=GreaterThanOrEqual(term=Reference(name='id'), literal=LongLiteral(3)), right=EqualTo(term=Reference(name='name'), literal=StringLiteral(a)))
+        >>> iceberg_text(to_iceberg(parse("id >= 3 and name == 'a'")))
+        "(id >= 3 and name == 'a')"
     """
     import pyiceberg.expressions as ie
 
@@ -167,7 +167,7 @@ def iceberg_text(expr: Any) -> str:
     Examples:
         >>> import pyiceberg.expressions as ie
         >>> iceberg_text(ie.And(ie.GreaterThanOrEqual("id", 3), ie.Not(ie.IsNull("name"))))
-        "(id >= 3 and not (name is null))"
+        '(id >= 3 and not (name is null))'
     """
     import pyiceberg.expressions as ie
 

@@ -56,16 +56,18 @@ def resolve_catalog(connector: str, table_identifier: str, catalog_kwargs: Optio
         warnings.warn(f"{connector}: catalog and catalog_kwargs are both given; catalog is ignored and "
                       "catalog_kwargs used (as Ray Data does)", UserWarning, stacklevel=3)
         return table_identifier, kwargs, None
-    reader, mode = _ray_catalog_args(for_write)
+    reader, mode = _ray_catalog_args(for_write, type(catalog).__module__.startswith("ray."))
     resolved = catalog.resolve(table_identifier, reader=reader, mode=mode)
     kwargs = dict(getattr(resolved, "catalog_kwargs", None) or {})
     table_identifier = getattr(resolved, "table_identifier", None) or table_identifier
     return table_identifier, kwargs, None
 
 
-def _ray_catalog_args(for_write: bool) -> tuple[Any, Any]:
-    """Ray's ``ReaderFormat.ICEBERG`` and ``CatalogAccessMode`` when Ray is installed (its catalog
-    classes check the types), else their string values (both are ``str`` enums)."""
+def _ray_catalog_args(for_write: bool, ray_catalog: bool) -> tuple[Any, Any]:
+    """Ray's ``ReaderFormat.ICEBERG`` and ``CatalogAccessMode`` for one of Ray's catalog classes
+    (they check the types), else their string values (both are ``str`` enums)."""
+    if not ray_catalog:
+        return "iceberg", "write" if for_write else "read"
     try:
         from ray.data.catalog import CatalogAccessMode, ReaderFormat  # type: ignore[import-not-found]
     except ImportError:
