@@ -83,7 +83,8 @@ class IcebergDatasink(Datasink[IcebergWriteReturn]):
         self._overwrite_filter = as_iceberg_filter(overwrite_filter, CONNECTOR, "overwrite_filter", identifier)
         join_cols = self._upsert_kwargs.get("join_cols")
         if join_cols is not None and (isinstance(join_cols, str) or not all(isinstance(c, str) for c in join_cols)):
-            raise TypeError(f"{CONNECTOR}: upsert_kwargs['join_cols'] must be a list of column names, got {join_cols!r}")
+            raise TypeError(f"{CONNECTOR}: upsert_kwargs['join_cols'] must be a list of column names, "
+                            f"got {join_cols!r}")
         self._write_uuid = uuid.uuid4()
         self._join_cols: list[str] = []
         self._io: Any = None

@@ -104,7 +104,8 @@ def test_read_tasks_are_data_files_or_groups_of_them(three_files):
 
 def test_filter_is_pushed_into_the_scan_and_prunes_data_files(three_files):
     table, kwargs = three_files
-    ds = streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs).filter(expr="id >= 250 and name == 'n1'")
+    ds = streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs)
+    ds = ds.filter(expr="id >= 250 and name == 'n1'")
     source = _optimized_source(ds)
     summary = "; ".join(source.pushdown_summary())
     assert "filter=id >= 250 and name == 'n1'" in summary
@@ -147,7 +148,8 @@ def test_row_filter_and_selected_fields_as_ray_takes_them(three_files):
     assert ds.schema().names == ["id", "name"]
     assert _sorted(ds.take_all()) == _sorted(expected.to_pylist())
     with pytest.warns(DeprecationWarning):
-        text = streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs, row_filter="id < 3 and name = 'n1'")
+        text = streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs,
+                                        row_filter="id < 3 and name = 'n1'")
     assert text.take_all() == table.scan(row_filter="id < 3 and name = 'n1'").to_arrow().to_pylist()
 
 
@@ -241,9 +243,11 @@ def test_read_errors_name_the_connector_and_table(three_files, tmp_path):
     with pytest.raises(streamscope.DataSourceError, match=r"namespace 'other' does not exist"):
         streamscope.read_iceberg(table_identifier="other.t", catalog_kwargs=kwargs)
     bad = {"type": "sql", "uri": f"sqlite:///{tmp_path}/no/such/dir/catalog.db"}
-    with pytest.raises(streamscope.DataSourceError, match=r"read_iceberg: cannot open Iceberg catalog 'default' for table 'db.t'"):
+    with pytest.raises(streamscope.DataSourceError,
+                       match=r"read_iceberg: cannot open Iceberg catalog 'default' for table 'db.t'"):
         streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=bad)
-    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=r"read_iceberg: cannot parse row_filter='id >>> 3' for table 'db.t'"):
+    with pytest.warns(DeprecationWarning), \
+            pytest.raises(ValueError, match=r"read_iceberg: cannot parse row_filter='id >>> 3' for table 'db.t'"):
         streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs, row_filter="id >>> 3")
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=r"row_filter .* does not fit table 'db.t'"):
         streamscope.read_iceberg(table_identifier="db.t", catalog_kwargs=kwargs, row_filter="nope > 1")
@@ -344,10 +348,11 @@ def test_upsert_on_a_join_column(empty_table):
 
 def test_new_columns_are_added_in_the_same_commit(empty_table):
     catalog, kwargs, _ = empty_table
-    streamscope.from_items([{"id": 1, "name": "a", "score": 1.0, "extra": "x"}]).write_iceberg("db.t", catalog_kwargs=kwargs)
+    row = {"id": 1, "name": "a", "score": 1.0, "extra": "x"}
+    streamscope.from_items([row]).write_iceberg("db.t", catalog_kwargs=kwargs)
     table = catalog.load_table("db.t")
     assert table.schema().find_field("extra").field_type == StringType()
-    assert table.scan().to_arrow().to_pylist() == [{"id": 1, "name": "a", "score": 1.0, "extra": "x"}]
+    assert table.scan().to_arrow().to_pylist() == [row]
 
 
 def test_failing_udf_mid_write_leaves_the_table_and_storage_as_before(empty_table):
@@ -398,7 +403,8 @@ def test_write_errors_before_any_task(empty_table, tmp_path):
     with pytest.raises(ValueError, match=r"overwrite_filter is for mode=SaveMode.OVERWRITE"):
         one.write_iceberg("db.t", catalog_kwargs=kwargs, overwrite_filter=col("id") > 1)
     with pytest.raises(ValueError, match=r"upsert_kwargs \['when_matched_update_all'\] are not supported"):
-        one.write_iceberg("db.t", catalog_kwargs=kwargs, mode="upsert", upsert_kwargs={"when_matched_update_all": False})
+        one.write_iceberg("db.t", catalog_kwargs=kwargs, mode="upsert",
+                          upsert_kwargs={"when_matched_update_all": False})
     with pytest.raises(ValueError, match=r"needs upsert_kwargs=\{'join_cols'"):
         one.write_iceberg("db.t", catalog_kwargs=kwargs, mode="upsert")
     with pytest.raises(streamscope.DataSourceError, match=r"do not fit table 'db.t'.*id: long -> string"):
