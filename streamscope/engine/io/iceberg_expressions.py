@@ -25,24 +25,40 @@ class NotTranslatable(ValueError):
     """The expression has no PyIceberg equivalent (arithmetic, two columns compared, ...)."""
 
 
-def to_iceberg(expr: Expr) -> Any:
+def to_iceberg(expr: Expr, same_rows: bool = True) -> Any:
     """The PyIceberg ``BooleanExpression`` meaning ``expr``, or :class:`NotTranslatable`.
+
+    ``same_rows=True`` (a read's pushed filter) keeps exactly the rows streamscope's own filter
+    keeps: ``x not in [...]`` also keeps rows where ``x`` is null (Iceberg's ``NotIn`` drops
+    them), and ``not`` is only pushed over ``is null``, ``in`` and ``is_nan`` (Iceberg rewrites
+    ``not (x > 0)`` as ``x <= 0``, which drops NaN rows that streamscope keeps); the rest stays
+    behind as a row filter. ``same_rows=False`` translates operator by operator, as Ray Data
+    translates an ``overwrite_filter``.
 
     Examples:
         >>> from streamscope.engine.expressions import parse
         >>> iceberg_text(to_iceberg(parse("id >= 3 and name == 'a'")))
         "(id >= 3 and name == 'a')"
+        >>> iceberg_text(to_iceberg(parse("name not in ['a', 'b']")))
+        "(name not in ['a', 'b'] or name is null)"
     """
     import pyiceberg.expressions as ie
 
     if isinstance(expr, BoolOp):
-        parts = [to_iceberg(o) for o in expr.operands]
+        parts = [to_iceberg(o, same_rows) for o in expr.operands]
         out = parts[0]
         for part in parts[1:]:
             out = ie.And(out, part) if expr.op == "and" else ie.Or(out, part)
         return out
     if isinstance(expr, Not):
-        return ie.Not(to_iceberg(expr.operand))
+        inner = expr.operand
+        if isinstance(inner, IsIn):
+            return to_iceberg(IsIn(inner.operand, inner.values, not inner.negated), same_rows)
+        if isinstance(inner, IsNull):
+            return to_iceberg(IsNull(inner.operand, not inner.negated), same_rows)
+        if same_rows and not isinstance(inner, IsNan):
+            raise NotTranslatable(f"{expr}: Iceberg's not of a comparison treats NaN unlike streamscope's filter")
+        return ie.Not(to_iceberg(inner, same_rows))
     if isinstance(expr, IsNull):
         name = _column(expr.operand, expr)
         return ie.NotNull(name) if expr.negated else ie.IsNull(name)
@@ -51,9 +67,11 @@ def to_iceberg(expr: Expr) -> Any:
     if isinstance(expr, IsIn):
         name = _column(expr.operand, expr)
         values = list(expr.values)
-        if not values or any(v is None or isinstance(v, (list, dict)) for v in values):
+        if not values or any(v is None or isinstance(v, (list, dict)) or v != v for v in values):
             raise NotTranslatable(f"{expr}: Iceberg's in takes non-null scalar values")
-        return ie.NotIn(name, values) if expr.negated else ie.In(name, values)
+        if not expr.negated:
+            return ie.In(name, values)
+        return ie.Or(ie.NotIn(name, values), ie.IsNull(name)) if same_rows else ie.NotIn(name, values)
     if isinstance(expr, Compare):
         left, right, op = expr.left, expr.right, expr.op
         if isinstance(left, Literal) and isinstance(right, Column):
@@ -61,7 +79,7 @@ def to_iceberg(expr: Expr) -> Any:
         if not (isinstance(left, Column) and isinstance(right, Literal)):
             raise NotTranslatable(f"{expr}: Iceberg filters compare a column with a literal")
         value = right.value
-        if value is None or isinstance(value, (list, dict)):
+        if value is None or isinstance(value, (list, dict)) or value != value:
             raise NotTranslatable(f"{expr}: no Iceberg comparison with {value!r}")
         cls = {"==": ie.EqualTo, "!=": ie.NotEqualTo, "<": ie.LessThan, "<=": ie.LessThanOrEqual,
                ">": ie.GreaterThan, ">=": ie.GreaterThanOrEqual}[op]
@@ -129,7 +147,7 @@ def as_iceberg_filter(value: Any, connector: str, what: str, table: str) -> Any:
         return value
     if isinstance(value, Expr):
         try:
-            return to_iceberg(value)
+            return to_iceberg(value, same_rows=False)  # operator by operator, as Ray translates it
         except NotTranslatable as exc:
             raise ValueError(f"{connector}: {what}={value} for table {table!r} has no Iceberg equivalent ({exc}); "
                              "use comparisons of a column with a literal joined by and/or/not") from None
