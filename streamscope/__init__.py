@@ -45,6 +45,7 @@ from streamscope.engine.api.read import (
     read_text,
 )
 from streamscope.engine.api.connectors.media import read_audio, read_videos
+from streamscope.engine.api.connectors.iceberg import read_iceberg
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -116,11 +117,50 @@ def unload_ipython_extension(ipython):  # pragma: no cover
     _unload(ipython)
 
 
+# one name per line, sorted: additions from different changes merge without conflicts
 __all__ = [
-    "Preprocessor", "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
-    "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
-    "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
-    "from_numpy", "from_pandas", "init", "save_report", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
-    "read_audio", "read_videos", "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
-    "SaveMode", "FileShuffleConfig",
+    "ActorPoolStrategy",
+    "DataContext",
+    "DataIterator",
+    "Dataset",
+    "DatasetContext",
+    "Datasink",
+    "Datasource",
+    "DataSourceError",
+    "ExecutionCancelled",
+    "ExecutionOptions",
+    "ExecutionResources",
+    "FileShuffleConfig",
+    "from_arrow",
+    "from_blocks",
+    "from_items",
+    "from_numpy",
+    "from_pandas",
+    "from_torch",
+    "GroupedData",
+    "init",
+    "MaterializedDataset",
+    "ObjectStoreFullError",
+    "Preprocessor",
+    "range",
+    "range_tensor",
+    "read_audio",
+    "read_binary_files",
+    "read_csv",
+    "read_datasource",
+    "read_iceberg",
+    "read_images",
+    "read_json",
+    "read_numpy",
+    "read_parquet",
+    "read_text",
+    "read_videos",
+    "ReadTask",
+    "save_report",
+    "SaveMode",
+    "Schema",
+    "StreamscopeError",
+    "TaskPoolStrategy",
+    "UserCodeException",
+    "WorkerCrashedError",
 ]
