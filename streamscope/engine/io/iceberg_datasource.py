@@ -140,6 +140,8 @@ class IcebergDatasource(Datasource):
     that needs it.
     """
 
+    read_function_name = "read_iceberg"  # errors about read arguments name it
+
     def __init__(self, table_identifier: str, *, row_filter: Any = None, selected_fields: Any = ("*",),
                  snapshot_id: Optional[int] = None, scan_kwargs: Optional[dict] = None,
                  catalog_kwargs: Optional[dict] = None, catalog: Any = None):
