@@ -43,6 +43,7 @@ from streamscope.engine.api.read import (
     read_parquet,
     read_text,
 )
+from streamscope.engine.api.connectors.sql import read_sql
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -92,6 +93,6 @@ __all__ = [
     "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
-    "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
+    "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_sql", "read_text", "Schema",
     "SaveMode", "FileShuffleConfig",
 ]
