@@ -31,7 +31,7 @@ psycopg = pytest.importorskip("psycopg")  # the sql extra; the dev extra install
 
 # ---- helpers ---------------------------------------------------------------------------------------
 def _shard_hash(value):
-    return zlib.crc32(str(value).encode())
+    return None if value is None else zlib.crc32(str(value).encode())  # NULL in, NULL out, as SQL's hashes
 
 
 def sqlite_with_hash(path):
@@ -150,6 +150,22 @@ def test_empty_result_keeps_the_column_names(people_db):
     ds = streamscope.read_sql("SELECT id, name FROM people WHERE id < 0", functools.partial(sqlite3.connect, people_db))
     assert ds.count() == 0
     assert ds.schema().names == ["id", "name"]
+
+
+def test_a_column_null_in_the_first_chunk_gets_its_type_later(tmp_path):
+    path = str(tmp_path / "late.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE late(id INTEGER, v INTEGER)")
+        conn.executemany("INSERT INTO late VALUES (?, ?)", ((i, i if 1500 <= i < 2500 else None) for i in range(5000)))
+    table = streamscope.read_sql("SELECT * FROM late", functools.partial(sqlite3.connect, path)).to_arrow()
+    assert table.schema.field("v").type == pa.int64()
+    assert table.sort_by("id").column("v").to_pylist() == [i if 1500 <= i < 2500 else None for i in range(5000)]
+
+
+def test_values_pyarrow_cannot_hold_in_one_column_name_the_column(tmp_path):
+    connect = functools.partial(sqlite3.connect, str(tmp_path / "m.db"))
+    with pytest.raises(Exception, match="read_sql: column 'v' has values pyarrow cannot hold in one column .int, str."):
+        streamscope.read_sql("SELECT 1 AS v UNION ALL SELECT 'a'", connect).take_all()
 
 
 def test_a_task_fetches_in_chunks_and_yields_bounded_blocks(tmp_path):
@@ -327,6 +343,29 @@ def test_failed_write_leaves_the_sqlite_table_unchanged(tmp_path):
     assert _stage_tables_sqlite(path) == []
 
 
+def test_rows_wait_in_the_stage_until_the_write_completes(tmp_path):
+    from streamscope.datasource import WriteResult
+    from streamscope.engine.io.sql_datasink import SQLDatasink
+
+    path = str(tmp_path / "s.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE s(id INTEGER)")
+    target = lambda: sqlite3.connect(path).execute("SELECT id FROM s ORDER BY id").fetchall()  # noqa: E731
+    for outcome in ("failed", "complete"):
+        sink = SQLDatasink("INSERT INTO s VALUES (?)", functools.partial(sqlite3.connect, path))
+        sink.on_write_start()
+        assert sink.staged and len(_stage_tables_sqlite(path)) == 1
+        assert sink.write([pa.table({"id": [1, 2]}), pa.table({"id": [3]})], None) == 3
+        assert target() == [] and _stage_tables_sqlite(path) != []
+        if outcome == "failed":
+            sink.on_write_failed(RuntimeError("a later task failed"))
+            assert target() == []
+        else:
+            sink.on_write_complete(WriteResult(3, 24, [3]))
+            assert target() == [(1,), (2,), (3,)]
+        assert _stage_tables_sqlite(path) == []
+
+
 def test_column_list_inserts_get_the_tables_defaults(tmp_path):
     path = str(tmp_path / "d.db")
     with sqlite3.connect(path) as conn:
@@ -438,6 +477,18 @@ def test_pg_reads_through_a_server_side_cursor_in_chunks(pg):
     assert len(blocks) >= 3 and sum(b.num_rows for b in blocks) == 40_000
     auto = functools.partial(SpyPGConnection.connect, pg.conninfo(), autocommit=True)
     assert sum(b.num_rows for b in _blocks(SQLDatasource("SELECT 1 AS one", auto))) == 1
+    from psycopg.rows import dict_row
+
+    dicts = functools.partial(psycopg.connect, pg.conninfo(), row_factory=dict_row)
+    assert streamscope.read_sql("SELECT id, name FROM items WHERE id < 3 ORDER BY id", dicts).take_all() == \
+        pg_rows(pg, "SELECT id, name FROM items WHERE id < 3 ORDER BY id")
+
+
+def test_pg_percent_in_a_query_without_params_survives_pushdown(pg):
+    sql = "SELECT * FROM items WHERE name LIKE 'item1%'"
+    got = streamscope.read_sql(sql, pg_factory(pg)).filter(expr="qty > 2").select_columns(["id"]).take_all()
+    expected = pg_rows(pg, "SELECT id FROM items WHERE name LIKE 'item1%%' AND qty > %s", (2,))
+    assert _sorted(got) == _sorted(expected) and expected
 
 
 def test_pg_shards_read_every_row_once(pg):
