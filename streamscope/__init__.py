@@ -46,6 +46,7 @@ from streamscope.engine.api.read import (
 )
 from streamscope.engine.api.connectors.media import read_audio, read_videos
 from streamscope.engine.api.connectors.iceberg import read_iceberg
+from streamscope.engine.api.connectors.sql import read_sql
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -153,6 +154,7 @@ __all__ = [
     "read_json",
     "read_numpy",
     "read_parquet",
+    "read_sql",
     "read_text",
     "read_videos",
     "ReadTask",
