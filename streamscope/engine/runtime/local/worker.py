@@ -72,6 +72,8 @@ class WorkerLoop:
         self.conn = conn
         self.worker_id = worker_id
         self.fns: dict[str, Callable] = {}
+        self.fn_errors: dict[str, BaseException] = {}
+        """Functions that did not unpickle here, with why: their tasks fail with that reason."""
         self.contexts = ContextCache()
         """Runs' DataContexts, unpickled once per key (see ``runtime/context_shipping.py``)."""
         self.handlers: dict[str, Callable[[tuple], Optional[tuple]]] = {
@@ -96,14 +98,19 @@ class WorkerLoop:
     def on_fn(self, message: tuple) -> None:
         global _fn_loads
         _, fn_id, fn_bytes = message
-        self.fns[fn_id] = protocol.decode(fn_bytes)
+        try:
+            self.fns[fn_id] = protocol.decode(fn_bytes)
+        except Exception as exc:  # e.g. a module the driver has and this process cannot import
+            self.fn_errors[fn_id] = exc
+            return
         _fn_loads += 1
 
     def on_forget(self, message: tuple) -> None:
         self.fns.pop(message[1], None)
+        self.fn_errors.pop(message[1], None)
 
     def on_task(self, message: tuple) -> tuple:
-        (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
+        (_, task_id, attempt, fn_id, payload_bytes, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
         if extra and extra[0]:
             os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
         stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
@@ -139,6 +146,15 @@ class WorkerLoop:
             return LocalBlockRef(block_id)
 
         fn = self.fns.get(fn_id)
+        try:
+            if fn_id in self.fn_errors:
+                raise self.fn_errors[fn_id]
+            payload = protocol.decode(payload_bytes)
+        except Exception as exc:  # what the driver sent does not unpickle in this process
+            err = error_from_exception(operator, RuntimeError(
+                f"{operator}: the task could not be loaded in worker {self.worker_id}: {type(exc).__name__}: {exc} "
+                "(is everything it uses importable in a fresh Python process?)"))
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), files, None)
         if fn is None:  # a driver bug, but say so instead of dying with a KeyError
             err = error_from_exception(operator, RuntimeError(f"function {fn_id} was never sent to {self.worker_id}"))
             err.system = True
