@@ -117,8 +117,9 @@ class LanceScan:
 
     def read(self, groups: Sequence[tuple[int, tuple[int, ...]]], limit: Optional[int]) -> Iterator[pa.Table]:
         remaining = limit
-        ctx = DataContext.get_current()
-        match = list(ctx.retried_io_errors or []) + ["LanceError(IO)"]
+        # DataContext.retried_io_errors only: Ray also retries every "LanceError(IO)", which Lance
+        # reports for a truncated or corrupt file too; add it there to retry flaky object stores
+        match = list(DataContext.get_current().retried_io_errors or [])
         for index, fragment_ids in groups:
             uri = self.uris[index]
             if remaining is not None and remaining <= 0:
