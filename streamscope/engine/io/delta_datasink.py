@@ -91,6 +91,7 @@ class DeltaDatasink(Datasink[DeltaFilesWritten]):
         self._table_schema: Optional[pa.Schema] = None  # an existing table's, for appends
         self._plan_schema: Optional[pa.Schema] = None
         self._created_root = False
+        self._start_version: Optional[int] = None  # the table's version when the write started
         self._fs: Any = None
 
     def get_name(self) -> str:
@@ -149,6 +150,7 @@ class DeltaDatasink(Datasink[DeltaFilesWritten]):
             self._skip_write = True
             return
         dt = self._open()
+        self._start_version = dt.version()
         existing = list(dt.metadata().partition_columns)
         if not self._partition_by:
             self._partition_by = existing
@@ -319,6 +321,10 @@ class DeltaDatasink(Datasink[DeltaFilesWritten]):
         directories that held only them; a new table's directory goes too if nothing is left."""
         import pyarrow.fs as pafs
 
+        if self._committed_anyway():
+            logger.warning("%s: the write failed after its commit reached the Delta table at %s; its files are "
+                           "kept (the table references them)", WRITER, self._path)
+            return
         fs = self.arrow_filesystem()
         try:
             infos = fs.get_file_info(pafs.FileSelector(self._root or "", recursive=True, allow_not_found=True))
@@ -340,6 +346,20 @@ class DeltaDatasink(Datasink[DeltaFilesWritten]):
                 os.rmdir(self._root)  # only if empty: a table this write would have created
             except OSError:
                 pass
+
+    def _committed_anyway(self) -> bool:
+        """Whether a commit of this write is in the table after all (an error raised after the
+        commit, by a post-commit hook): its files must then stay."""
+        try:
+            if not self._table_exists():
+                return False
+            dt = self._open()
+            if dt.version() == self._start_version:
+                return False
+            paths = pa.table(dt.get_add_actions(flatten=False)).column("path").to_pylist()
+        except Exception:  # noqa: BLE001 - cannot tell: delete, as for any failed write
+            return False
+        return any(self._write_uuid in urllib.parse.unquote(p) for p in paths)
 
     def _remove_empty_dirs_up_to_root(self, fs: Any, directory: str) -> None:
         import pyarrow.fs as pafs

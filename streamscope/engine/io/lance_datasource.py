@@ -63,20 +63,12 @@ def _read_fragments(scan: "LanceScan", groups: tuple, limit: Optional[int]) -> I
     return scan.read(groups, limit)
 
 
-_OPEN: dict[tuple, Any] = {}  # datasets opened in this process, by (uri, version, options)
-
-
 def open_lance(uri: str, version: Any, storage_options: Optional[dict]) -> Any:
+    """The dataset at ``uri`` as of ``version``, opened afresh (a cached handle could outlive a
+    dataset deleted and written again under the same URI and version number)."""
     import lance
 
-    key = (uri, version, tuple(sorted((storage_options or {}).items())))
-    ds = _OPEN.get(key)
-    if ds is None:
-        ds = lance.dataset(uri, version=version, storage_options=storage_options)
-        if len(_OPEN) >= 8:
-            _OPEN.pop(next(iter(_OPEN)))
-        _OPEN[key] = ds
-    return ds
+    return lance.dataset(uri, version=version, storage_options=storage_options)
 
 
 class LanceScan:

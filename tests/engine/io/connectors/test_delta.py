@@ -323,3 +323,39 @@ def test_failed_write_of_a_new_table_leaves_nothing(tmp_path, runtime):
         streamscope.range(12, override_num_blocks=4).map_batches(_fail_on_late_rows).write_delta(
             str(path), partition_by=None)
     assert not path.exists()
+
+
+def test_empty_dataset_creates_an_empty_table(tmp_path, runtime):
+    path = str(tmp_path / "empty")
+    streamscope.from_arrow(pa.table({"id": pa.array([], pa.int64())})).write_delta(path)
+    assert DeltaTable(path).version() == 0 and DeltaTable(path).to_pyarrow_table().num_rows == 0
+    assert streamscope.read_delta(path).count() == 0 and streamscope.read_delta(path).schema().names == ["id"]
+
+
+def test_pyarrow_filesystems_and_scan_options(tmp_path, runtime):
+    import pyarrow.fs as pafs
+
+    path = str(tmp_path / "t")
+    streamscope.range(6, override_num_blocks=3).write_delta(path, filesystem=pafs.LocalFileSystem())
+    assert sorted(DeltaTable(path).to_pyarrow_table().column("id").to_pylist()) == list(range(6))
+    rooted = pafs.SubTreeFileSystem(path, pafs.LocalFileSystem())  # read's filesystem is rooted at the table
+    ds = streamscope.read_delta(path, filesystem=rooted, shuffle="files", batch_size=2)
+    assert sorted(r["id"] for r in ds.take_all()) == list(range(6))
+
+
+def test_an_error_after_the_commit_keeps_the_committed_files(tmp_path, runtime, monkeypatch):
+    from streamscope.engine.io.delta_datasink import DeltaDatasink
+
+    path = str(tmp_path / "t")
+    streamscope.range(2).write_delta(path)
+    commit = DeltaDatasink.on_write_complete
+
+    def commit_then_fail(self, result):  # as a post-commit hook failing would
+        commit(self, result)
+        raise RuntimeError("after the commit")
+
+    monkeypatch.setattr(DeltaDatasink, "on_write_complete", commit_then_fail)
+    with pytest.raises(RuntimeError, match="after the commit"):
+        streamscope.range(3).write_delta(path)
+    assert DeltaTable(path).version() == 1
+    assert sorted(DeltaTable(path).to_pyarrow_table().column("id").to_pylist()) == [0, 0, 1, 1, 2]

@@ -260,3 +260,10 @@ def test_written_fragments_follow_max_rows_per_file(tmp_path, runtime):
     sizes = sorted(f.count_rows() for f in lance.dataset(uri).get_fragments())
     assert sizes == [2, 4, 4]
     assert pc.sum(lance.dataset(uri).to_table().column("id")).as_py() == 45
+
+
+def test_data_storage_version_reaches_lance(tmp_path, runtime):
+    uri = str(tmp_path / "t.lance")
+    streamscope.range(3).write_lance(uri, data_storage_version="legacy")
+    assert lance.dataset(uri).data_storage_version == "0.1"
+    assert sorted(r["id"] for r in streamscope.read_lance(uri).take_all()) == [0, 1, 2]
