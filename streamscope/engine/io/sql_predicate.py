@@ -39,7 +39,7 @@ def to_sql(expr: Expr, quote: str = "`") -> Optional[str]:
         >>> to_sql(parse("a > 1 and b == 'x'"))
         "(`a` > 1 AND `b` = 'x')"
         >>> to_sql(parse("a not in [1, 2]"))
-        "NOT ((`a` IS NOT NULL AND `a` IN (1, 2)))"
+        'NOT ((`a` IS NOT NULL AND `a` IN (1, 2)))'
         >>> to_sql(parse("a / 2 > 1")) is None
         True
     """
