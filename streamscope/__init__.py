@@ -47,6 +47,8 @@ from streamscope.engine.api.read import (
 from streamscope.engine.api.connectors.media import read_audio, read_videos
 from streamscope.engine.api.connectors.iceberg import read_iceberg
 from streamscope.engine.api.connectors.sql import read_sql
+from streamscope.engine.api.connectors.delta import read_delta
+from streamscope.engine.api.connectors.lance import read_lance
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -149,9 +151,11 @@ __all__ = [
     "read_binary_files",
     "read_csv",
     "read_datasource",
+    "read_delta",
     "read_iceberg",
     "read_images",
     "read_json",
+    "read_lance",
     "read_numpy",
     "read_parquet",
     "read_sql",
