@@ -44,6 +44,9 @@ from streamscope.engine.api.read import (
     read_text,
 )
 from streamscope.engine.schema import Schema
+from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.huggingface import from_huggingface
+from streamscope.engine.api.connectors.orc import read_orc
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 from streamscope import block, datasource  # noqa: E402  (public modules mirroring ray.data.block, .datasource)
@@ -94,4 +97,5 @@ __all__ = [
     "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
     "SaveMode", "FileShuffleConfig",
+    "read_avro", "read_orc", "from_huggingface",
 ]

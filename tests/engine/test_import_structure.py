@@ -45,6 +45,8 @@ LAZY_ALLOWED = {
     # the file datasources and datasinks import fsspec (~0.25 s) through io/paths.py
     ("streamscope.engine.api.read", "streamscope.engine.io."),
     ("streamscope.engine.api.writes", "streamscope.engine.io."),
+    ("streamscope.engine.api.connectors.avro", "streamscope.engine.io."),  # file readers: fsspec, as above
+    ("streamscope.engine.api.connectors.orc", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
