@@ -37,12 +37,9 @@ def from_huggingface(dataset: Any, parallelism: int = -1, concurrency: Optional[
         >>> hf = datasets.Dataset.from_dict({"text": ["a", "b", "c"], "label": [0, 1, 0]})
         >>> streamscope.from_huggingface(hf.select([2, 0])).take()
         [{'text': 'c', 'label': 0}, {'text': 'a', 'label': 0}]
-        >>> def rows(shards):
-        ...     for shard in shards:
-        ...         yield {"shard": shard}
-        >>> stream = datasets.IterableDataset.from_generator(rows, gen_kwargs={"shards": [0, 1, 2]})
-        >>> streamscope.from_huggingface(stream).count()
-        3
+        >>> stream = hf.to_iterable_dataset(num_shards=3)
+        >>> stream.n_shards, streamscope.from_huggingface(stream).count()
+        (3, 3)
     """
     datasets = import_optional("datasets", extra="hf", connector="from_huggingface")
     if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
