@@ -257,6 +257,12 @@ class AvroDatasource(FileBasedDatasource):
     def schema(self) -> pa.Schema:
         return self._schema_with_file_columns(self._file_schema())
 
+    def supports_predicate_pushdown(self) -> bool:
+        """A filter is taken into the read: conjuncts over partition columns drop whole files,
+        the rest is applied to each block as it is decoded, so a projection after the filter
+        still narrows the columns decoded (to those kept plus those the filter reads)."""
+        return True
+
     def apply_projection(self, columns: list[str]) -> "AvroDatasource":
         if self._columns is not None:
             missing = [c for c in columns if c not in self._columns]

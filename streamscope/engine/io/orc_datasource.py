@@ -100,6 +100,12 @@ class ORCDatasource(FileBasedDatasource):
         total = sum(self._footer(i).num_rows for i in self._kept_indices())
         return total if self._limit is None else min(total, self._limit)
 
+    def supports_predicate_pushdown(self) -> bool:
+        """A filter is taken into the read: conjuncts over partition columns drop whole files,
+        the rest is applied to each block as it is decoded, so a projection after the filter
+        still narrows the columns decoded (to those kept plus those the filter reads)."""
+        return True
+
     def apply_projection(self, columns: list[str]) -> "ORCDatasource":
         if self._columns is not None:
             missing = [c for c in columns if c not in self._columns]

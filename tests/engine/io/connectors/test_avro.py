@@ -161,6 +161,12 @@ def test_projection_becomes_the_reader_schema(events, run_tasks, monkeypatch):
     assert [[f["name"] for f in s["fields"]] for s in seen if s is not None] == [["s", "price"]]
 
 
+def test_filter_and_projection_both_go_into_the_read(events):
+    ds = streamscope.read_avro(events).filter(expr="i >= 10").select_columns(["s"])
+    assert "ReadAvro (columns=['s']; row filter=i >= 10)" in ds._explain().text()
+    assert ds.take_all() == [{"s": "s10"}, {"s": "s11"}]
+
+
 def test_files_are_tasks_with_partitions_and_paths(tmp_path):
     schema = {"type": "record", "name": "R", "fields": [{"name": "v", "type": "int"}]}
     a = _write(tmp_path / "day=1" / "a.avro", [{"v": 1}, {"v": 2}], schema)

@@ -99,6 +99,13 @@ def test_projection_goes_into_read_stripe(striped, run_tasks, monkeypatch):
     assert seen == {("s",)}
 
 
+def test_filter_and_projection_both_go_into_the_read(striped):
+    path, table = striped
+    ds = streamscope.read_orc(path).filter(expr="id >= 20478").select_columns(["s"])
+    assert "ReadORC (columns=['s']; row filter=id >= 20478)" in ds._explain().text()
+    assert ds.take_all() == [{"s": "20478"}, {"s": "20479"}]
+
+
 def test_partitions_paths_and_partition_only_projection(tmp_path):
     for part, values in (("a", [1, 2]), ("b", [3])):
         os.makedirs(tmp_path / f"k={part}")
