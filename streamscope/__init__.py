@@ -50,6 +50,9 @@ from streamscope.engine.api.connectors.sql import read_sql
 from streamscope.engine.api.connectors.delta import read_delta
 from streamscope.engine.api.connectors.lance import read_lance
 from streamscope.engine.schema import Schema
+from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.huggingface import from_huggingface
+from streamscope.engine.api.connectors.orc import read_orc
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 from streamscope import block, datasource  # noqa: E402  (public modules mirroring ray.data.block, .datasource)
@@ -136,6 +139,7 @@ __all__ = [
     "FileShuffleConfig",
     "from_arrow",
     "from_blocks",
+    "from_huggingface",
     "from_items",
     "from_numpy",
     "from_pandas",
@@ -148,6 +152,7 @@ __all__ = [
     "range",
     "range_tensor",
     "read_audio",
+    "read_avro",
     "read_binary_files",
     "read_csv",
     "read_datasource",
@@ -157,6 +162,7 @@ __all__ = [
     "read_json",
     "read_lance",
     "read_numpy",
+    "read_orc",
     "read_parquet",
     "read_sql",
     "read_text",
