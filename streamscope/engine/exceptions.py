@@ -39,7 +39,9 @@ class UserCodeException(StreamscopeError):
     """
 
     def __init__(self, operator: str, message: str, remote_traceback: str = ""):
-        super().__init__(message)
+        # not super(): in a combined type the next class is the user's, whose constructor may
+        # want other arguments (``class E(Exception): def __init__(self, a, b)``)
+        Exception.__init__(self, message)
         self.operator = operator
         self.remote_traceback = remote_traceback
 
@@ -128,8 +130,9 @@ def exception_from_task_error(error) -> BaseException:
         f"Traceback from the worker:\n{error.traceback.rstrip()}"
     )
     cls = UserCodeException
-    if error.exception is not None and isinstance(error.exception, Exception):
-        cls = _combined_type(type(error.exception))
+    original = type(error.exception) if error.exception is not None else getattr(error, "exception_type", None)
+    if isinstance(original, type) and issubclass(original, Exception):
+        cls = _combined_type(original)
     try:
         exc = cls(error.operator, message, error.traceback)
     except Exception:

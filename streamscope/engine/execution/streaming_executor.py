@@ -13,6 +13,7 @@ sink really finished.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Iterator, Optional
@@ -33,6 +34,8 @@ from streamscope.engine.physical.operators.base import ExecutionServices, Physic
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import BlockRef, Runtime, TaskHandle, TaskResult
 from streamscope.engine.runtime.run_channel import RunChannel
+
+logger = logging.getLogger(__name__)
 
 
 class StreamingExecutor:
@@ -59,6 +62,9 @@ class StreamingExecutor:
         self._input_done_marked: set[int] = set()
         self._blocked: dict[str, BlockedReason] = {}
         self._rows_delivered = 0
+        self._errored_blocks = 0
+        """Failed tasks whose blocks were dropped under ``max_errored_blocks``, all operators
+        together (Ray Data counts one budget per run, not per operator)."""
         self._thread: Optional[threading.Thread] = None
         self.progress_context: Optional[DataContext] = None
         """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
@@ -261,8 +267,11 @@ class StreamingExecutor:
             m.tasks_failed += 1
             self.services.free([r for r, _ in result.outputs])
             limit = self.context.max_errored_blocks
-            if not result.error.system and (limit < 0 or m.errored_blocks < limit):
+            if not result.error.system and (limit < 0 or self._errored_blocks < limit):
+                self._errored_blocks += 1
                 m.errored_blocks += 1
+                logger.warning("a task of %s failed and its block is dropped (%s of max_errored_blocks=%s): %s: %s",
+                               op.name, self._errored_blocks, limit, result.error.type_name, result.error.message)
                 self._free_task_inputs(info)
                 op.on_task_skipped(handle, info)
                 return

@@ -45,6 +45,7 @@ from streamscope.engine.runtime.local import blockfile
 from streamscope.engine.runtime.local import protocol
 from streamscope.engine.runtime.local.actor_process import actor_main
 from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.worker import attach_exception
 
 
 class ActorResourcesBusy(RuntimeError):
@@ -235,11 +236,7 @@ class ActorManager:
             if error is None:
                 actor.state = ACTOR_ALIVE
                 return
-            if exc_bytes is not None:
-                try:
-                    error.exception = protocol.decode(exc_bytes)
-                except Exception:
-                    error.exception = None
+            attach_exception(error, exc_bytes)
             actor.error = error
             actor.state = ACTOR_FAILED
             for task in list(actor.tasks.values()):

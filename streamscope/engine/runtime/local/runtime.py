@@ -32,7 +32,6 @@ from collections import Counter
 from multiprocessing.connection import wait as wait_for_objects
 from typing import Any, Optional, Sequence
 
-import cloudpickle
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
@@ -57,7 +56,7 @@ from streamscope.engine.runtime.base import (
     ActorSpec,
     ActorState,
 )
-from streamscope.engine.runtime import context_shipping
+from streamscope.engine.runtime import context_shipping, pickling
 from streamscope.engine.runtime.local import blockfile, protocol, session_dir
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
 from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
@@ -67,6 +66,7 @@ from streamscope.engine.runtime.local.refs import LocalBlockRef, block_id_of
 from streamscope.engine.runtime.local.started_session import StartedSession, TaskAttempt
 from streamscope.engine.runtime.local.store import BlockStore
 from streamscope.engine.runtime.local.wakeup import WakeupPipe
+from streamscope.engine.runtime.local.worker import attach_exception
 from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.task_runner import error_from_exception
@@ -177,7 +177,7 @@ class LocalRuntime(Runtime):
 
     # ---- functions -----------------------------------------------------------------------------
     def register_function(self, fn, name: str = "") -> FunctionHandle:
-        fn_bytes = cloudpickle.dumps(fn, protocol=protocol.PROTOCOL)
+        fn_bytes = pickling.dumps(fn, protocol=protocol.PROTOCOL)  # tracebacks keep the user's file names
         fn_id = f"fn-{next(self._ids)}"
         with self._lock:
             self._fn_bytes[fn_id] = fn_bytes
@@ -509,11 +509,7 @@ class LocalRuntime(Runtime):
                   files: list, exception_bytes: Optional[bytes]) -> None:
         """Account a finished attempt's outputs in the store and queue its result (tasks and
         actor tasks alike)."""
-        if exception_bytes is not None and result.error is not None:
-            try:
-                result.error.exception = protocol.decode(exception_bytes)
-            except Exception:  # its class does not exist in the driver: keep the text only
-                result.error.exception = None
+        attach_exception(result.error, exception_bytes)
         store = self._state.store
         assert store is not None
         store.unpin(input_ids)

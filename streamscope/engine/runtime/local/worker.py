@@ -186,13 +186,39 @@ def detach_exception(result: TaskResult) -> Optional[bytes]:
     exception object (the error keeps its type name, message and traceback text) instead of the
     whole result message."""
     error = result.error
-    if error is None or error.exception is None:
+    if error is None:
         return None
+    return detach_error_exception(error)
+
+
+def detach_error_exception(error: Any) -> Optional[bytes]:
+    """Take the exception (or, when only its class pickles, the class) out of a ``TaskError``
+    and pickle it on its own; :func:`attach_exception` puts it back in the driver."""
     exc, error.exception = error.exception, None
+    exc_type, error.exception_type = error.exception_type, None
+    for carried in (exc, exc_type):
+        if carried is None:
+            continue
+        try:
+            return protocol.encode(carried)
+        except Exception:
+            continue
+    return None
+
+
+def attach_exception(error: Any, exception_bytes: Optional[bytes]) -> None:
+    """The driver's side of :func:`detach_error_exception`: an exception, or its class alone. A
+    class the driver cannot import leaves the error with its type name and traceback text."""
+    if error is None or exception_bytes is None:
+        return
     try:
-        return protocol.encode(exc)
-    except Exception:
-        return None
+        carried = protocol.decode(exception_bytes)
+    except Exception:  # its class does not exist in the driver: keep the text only
+        return
+    if isinstance(carried, type):
+        error.exception_type = carried
+    else:
+        error.exception = carried
 
 
 def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str],
