@@ -174,3 +174,70 @@ def tree(path: Any) -> list[str]:
     """Relative paths of every file under ``path``, hidden ones included, sorted."""
     root = Path(path)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+# ---- faults in tasks that run no user code (exchanges) --------------------------------------------
+def _dying_task(how: str, write_first: bool):
+    """A task function that reads its inputs, writes one unreported output block (a partial
+    result the runtime must delete) and then dies the chosen way."""
+
+    def dying(payload, blocks, ctx):
+        import pyarrow as pa
+
+        for _ in blocks:
+            pass
+        if write_first:
+            yield pa.table({"partial": [1, 2, 3]})
+        die(how)
+        yield  # pragma: no cover - a generator, like every task function
+
+    return dying
+
+
+class DispatchFaults:
+    """While active, the chosen dispatches of an operator's tasks on the local runtime's task
+    pool run a function that dies (``how``) in the worker instead of the task; the runtime sees
+    a worker die with that task in flight, exactly as if the task's own code had crashed, and
+    re-runs it (a re-run is a new dispatch: it dies too only if its number is chosen).
+
+    ``operator``: a prefix of the task's operator name ("Sort", "Aggregate", "Join");
+    ``dispatches``: 1-based numbers of that operator's dispatches to kill, ``"all"``, or
+    ``"first-attempts"`` (every task of the operator dies once, on its first attempt).
+    ``hits`` counts the kills. Used as a context manager; the pool is restored on exit.
+    """
+
+    def __init__(self, runtime, operator: str, dispatches: Any = (1,), how: str = "sigkill"):
+        self.runtime, self.operator, self.how = runtime, operator, how
+        self.dispatches = dispatches
+        self.seen = 0
+        self.hits = 0
+        self.killed_operators: list[str] = []
+
+    def __enter__(self) -> "DispatchFaults":
+        from streamscope.engine.runtime.local import protocol
+
+        pool = self.runtime.pool
+        original = pool.send_task
+
+        def send_task(worker, fn_id, fn_bytes, message):
+            decoded = protocol.decode(message)
+            operator = decoded[6]
+            if operator.startswith(self.operator):
+                self.seen += 1
+                first = decoded[2] == 1
+                if (self.dispatches == "all" or (self.dispatches == "first-attempts" and first)
+                        or (isinstance(self.dispatches, (tuple, list, set)) and self.seen in self.dispatches)):
+                    self.hits += 1
+                    self.killed_operators.append(operator)
+                    stream = bool(decoded[11] and decoded[11][0])
+                    chaos_id = f"chaos-{self.how}-{'stream' if stream else 'files'}"
+                    body = cloudpickle.dumps(_dying_task(self.how, write_first=not stream))
+                    return original(worker, chaos_id, body, protocol.encode((*decoded[:3], chaos_id, *decoded[4:])))
+            return original(worker, fn_id, fn_bytes, message)
+
+        pool.send_task = send_task
+        self._pool = pool
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool.__dict__.pop("send_task", None)

@@ -44,7 +44,7 @@ from streamscope.engine.runtime.gpu import GpuPool, cuda_env
 from streamscope.engine.runtime.local import blockfile
 from streamscope.engine.runtime.local import protocol
 from streamscope.engine.runtime.local.actor_process import actor_main
-from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.pool import Worker, WorkerPool, exit_code_of_dying
 from streamscope.engine.runtime.local.worker import attach_exception
 
 
@@ -258,7 +258,7 @@ class ActorManager:
 
     def _on_death(self, actor: _Actor) -> None:
         worker = actor.worker
-        exitcode = worker.process.exitcode if worker is not None else None
+        exitcode = exit_code_of_dying(worker.process) if worker is not None else None
         self._stop_process(actor)
         for task in actor.tasks.values():
             self.rt._delete_attempt_files(task.handle.task_id, task.attempt)

@@ -61,7 +61,7 @@ from streamscope.engine.runtime.local import blockfile, protocol, session_dir
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
 from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
 from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
-from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.pool import Worker, WorkerPool, exit_code_of_dying
 from streamscope.engine.runtime.local.refs import LocalBlockRef, block_id_of
 from streamscope.engine.runtime.local.started_session import StartedSession, TaskAttempt
 from streamscope.engine.runtime.local.store import BlockStore
@@ -539,8 +539,8 @@ class LocalRuntime(Runtime):
         assert pool is not None
         rec: Optional[TaskAttempt] = worker.current
         worker.current = None
-        exitcode = worker.process.exitcode
-        pool.kill([worker])  # reaps it (it may still be dying) and forgets it
+        exitcode = exit_code_of_dying(worker.process)
+        pool.kill([worker])  # reaps it (if it still runs) and forgets it
         if exitcode is None:
             exitcode = worker.process.exitcode
         if rec is not None:
