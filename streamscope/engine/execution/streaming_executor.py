@@ -187,11 +187,21 @@ class StreamingExecutor:
 
     def op_output_budget(self, op: PhysicalOperator) -> Optional[float]:
         """This operator's share of the store: half the store's budget, divided between the runs
-        open on the runtime right now and then between this run's operators."""
+        open on the runtime right now and then between this run's operators; at least 8 MiB, but
+        never more than a quarter of the run's share (a floor of 8 MiB each let a two-stage
+        pipeline hold 16 MiB in a 1 MiB store, all of it spilled)."""
         if self.resources is None or self.resources.store_limit == float("inf"):
             return None
+        share = self.resources.store_share()
         n = max(1, len(self.plan.ops))
-        return max(self.resources.store_share() * 0.5 / n, 8 << 20)
+        return max(share * 0.5 / n, min(8 << 20, share * 0.25))
+
+    def bundle_bytes_limit(self) -> Optional[float]:
+        """The most input bytes a map task waits for (``ExecutionServices.min_bundle_bytes``):
+        half an operator's output budget, so the bundle a stage gathers fits inside what
+        backpressure lets the stage before it produce."""
+        budget = self.op_output_budget(self.plan.sink)
+        return None if budget is None else budget / 2
 
     def pending_output_bytes(self, op: PhysicalOperator) -> int:
         total = op.queued_output()[1]
@@ -212,6 +222,7 @@ class StreamingExecutor:
     def _run(self) -> None:
         try:
             self.resources = ResourceManager(self.runtime, self.context)
+            self.services.bundle_bytes_limit = self.bundle_bytes_limit
             for op in self.plan.ops:
                 op.start(self.services)
                 op.metrics.started_at = None
