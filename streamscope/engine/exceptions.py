@@ -137,5 +137,21 @@ def exception_from_task_error(error) -> BaseException:
         exc = cls(error.operator, message, error.traceback)
     except Exception:
         exc = UserCodeException(error.operator, message, error.traceback)
+    if error.exception is not None:
+        _copy_attributes(error.exception, exc)
     exc.__cause__ = error.exception if error.exception is not None else RemoteTraceback(error.traceback)
     return exc
+
+
+def _copy_attributes(original: BaseException, exc: BaseException) -> None:
+    """The original's own attributes on the raised exception, so handlers that read them work
+    as without streamscope (``except OSError as e: e.errno``, ``e.path`` of a user's class)."""
+    if isinstance(original, OSError) and isinstance(exc, OSError):
+        exc.errno, exc.strerror, exc.filename = original.errno, original.strerror, original.filename
+    for name, value in getattr(original, "__dict__", {}).items():
+        if name in ("operator", "remote_traceback") or name.startswith("_streamscope"):
+            continue
+        try:
+            setattr(exc, name, value)
+        except Exception:  # a read-only attribute of the combined type
+            pass
