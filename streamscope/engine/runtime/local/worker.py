@@ -116,6 +116,14 @@ class WorkerLoop:
         stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
         packed_context = extra[2] if len(extra) > 2 else None
         allowance = extra[3] if len(extra) > 3 else None
+        spill_dirs = extra[4] if len(extra) > 4 and extra[4] else ()
+        outside = first_path_outside(paths, (store_dir, spill_dir, *spill_dirs))
+        if outside is not None:  # never read a file the session does not own
+            err = error_from_exception(operator, PermissionError(
+                f"{self.worker_id} refuses to read input {outside!r}: not a block file in the session's "
+                f"store ({store_dir}) or spill directories"))
+            err.system = True
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), [], None)
         files: list[tuple[str, str, int, bool]] = []
         produced = [0]
         skipped = [0]
@@ -179,6 +187,24 @@ class WorkerLoop:
         if stream:
             result.outputs = []  # every written block was reported as it was written
         return (protocol.DONE, task_id, attempt, result, files, detach_exception(result))
+
+
+def first_path_outside(paths: Any, directories: Any) -> Optional[str]:
+    """The first of ``paths`` that is not a block file (``<id>.arrow``) directly inside one of
+    ``directories``, or None. Paths are normalised first, so ``store/../elsewhere`` is outside.
+
+    Examples:
+        >>> first_path_outside(["/dev/shm/s-1/t1-a1-0.arrow"], ["/dev/shm/s-1"]) is None
+        True
+        >>> first_path_outside(["/dev/shm/s-1/../s-2/t1-a1-0.arrow"], ["/dev/shm/s-1"])
+        '/dev/shm/s-1/../s-2/t1-a1-0.arrow'
+    """
+    allowed = {os.path.normpath(d) for d in directories if d}
+    for path in paths:
+        normal = os.path.normpath(path)
+        if os.path.dirname(normal) not in allowed or not normal.endswith(blockfile.SUFFIX):
+            return path
+    return None
 
 
 def detach_exception(result: TaskResult) -> Optional[bytes]:
