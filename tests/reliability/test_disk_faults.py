@@ -139,6 +139,9 @@ def test_a_write_into_a_full_disk_names_the_path_and_leaves_no_partial_file(runt
     assert info.value.errno == errno.ENOSPC
     assert out in str(info.value) and "No space left" in str(info.value)
     assert files_under(full_dir) == set() and not os.path.exists(out)  # nothing half-written
+    # the same write again (default mode="error") is not refused as "already exists"
+    getattr(ss.range(100).map_batches(_noisy), f"write_{fmt}")(out)
+    assert len(getattr(ss, f"read_{fmt}")(out).take_all()) == 100
     leaks.check()
     _session_goes_on()
 
