@@ -148,7 +148,7 @@ def _send_task(rt, worker, paths, fn=_read_first_input):
     store = rt.store
     worker.conn.send_bytes(protocol.encode((protocol.FN, "fn-crafted", cloudpickle.dumps(fn))))
     worker.conn.send_bytes(protocol.encode((
-        protocol.TASK, 1, 1, "fn-crafted", None, paths, "Crafted", None, store.directory, store.spill_dir_path(),
+        protocol.TASK, 1, 1, "fn-crafted", protocol.encode(None), paths, "Crafted", None, store.directory, store.spill_dir_path(),
         None, None, None, None, store.spill_dirs())))
     assert worker.conn.poll(60), "the worker did not answer"
     return protocol.decode(worker.conn.recv_bytes())
