@@ -23,7 +23,10 @@ Driver -> worker::
     DataContext as ``(key, pickled bytes)`` (``runtime/context_shipping.py``), current while the
     task runs; the worker unpickles each key once, and a 14th, the bytes of output the task may
     keep in tmpfs before reporting them (``BlockStore.unreported_output_allowance``; past it,
-    outputs go straight to the spill directory). ``None`` in any of them: not used.
+    outputs go straight to the spill directory), and a 15th, every spill directory of the session
+    (blocks spilled before ``spill_dir`` changed stay where they are). ``None`` in any of them:
+    not used. A worker reads input blocks only from ``store_dir`` and the spill directories and
+    refuses a task naming any other path.
 
 Worker -> driver::
 
