@@ -43,6 +43,8 @@ from streamscope.engine.api.read import (
     read_parquet,
     read_text,
 )
+from streamscope.engine.api.connectors.tfrecords import read_tfrecords
+from streamscope.engine.api.connectors.webdataset import read_webdataset
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -93,5 +95,5 @@ __all__ = [
     "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
     "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
     "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
-    "SaveMode", "FileShuffleConfig",
+    "SaveMode", "FileShuffleConfig", "read_tfrecords", "read_webdataset",
 ]

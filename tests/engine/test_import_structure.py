@@ -45,6 +45,10 @@ LAZY_ALLOWED = {
     # the file datasources and datasinks import fsspec (~0.25 s) through io/paths.py
     ("streamscope.engine.api.read", "streamscope.engine.io."),
     ("streamscope.engine.api.writes", "streamscope.engine.io."),
+    # a connector's Dataset write method: the connector's module (and its library) only when it is called
+    ("streamscope.engine.api.connector_writes", "streamscope.engine.api.connectors."),
+    ("streamscope.engine.api.connectors.webdataset", "streamscope.engine.io."),  # file readers: fsspec, as above
+    ("streamscope.engine.api.connectors.tfrecords", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
