@@ -7,8 +7,10 @@ A row has ``__key__`` (the sample key), one column per member field (``png``, ``
 ``expand_json=True`` the top-level keys of the decoded ``json`` field become columns too. As in
 Ray Data, a value that is a list of exactly one item becomes that item.
 
-The tar is read as a stream (``tarfile`` mode ``r|*``, which also takes gzip/bz2/xz tars) and
-samples are gathered into blocks of ``_SAMPLES_PER_BLOCK`` (Ray's 512) or
+The tar is read as a stream (``tarfile`` mode ``r|``; gzip/bz2/xz tars are recognised by their
+first bytes, whatever their extension); the header after the last member is checked, so a tar
+cut short or corrupt between members fails instead of ending early (tarfile alone stops quietly
+there). Samples are gathered into blocks of ``_SAMPLES_PER_BLOCK`` (Ray's 512) or
 ``DataContext.target_max_block_size`` bytes, each yielded as soon as it is full. A projection
 with the built-in decoder skips the members of dropped columns unread and undecoded (a
 ``select_columns(["cls"])`` over an image shard decodes no image).
@@ -92,8 +94,9 @@ class WebDatasetDatasource(FileBasedDatasource):
     def _members(self, f: Any, url: str, fields: Optional[set]) -> Iterator[tuple[str, bytes]]:
         """``(name, data)`` of the selected regular members, after ``filerename``."""
         last = None
+        source = _TailReader(_decompressed(f))
         try:
-            stream = tarfile.open(fileobj=f, mode="r|*")
+            stream = tarfile.open(fileobj=source, mode="r|")
             if self.verbose_open:
                 print(f"start {url}")
             for info in stream:
@@ -113,11 +116,13 @@ class WebDatasetDatasource(FileBasedDatasource):
                         continue
                 data = stream.extractfile(info).read()
                 yield name, data
+            _check_end(source, stream.offset, last)
             if self.verbose_open:
                 print(f"done {url}")
-        except tarfile.TarError as exc:
+        except (tarfile.TarError, EOFError, OSError) as exc:
             after = f" after member {last!r}" if last else ""
-            raise WebDatasetFormatError(f"not a valid tar file or truncated{after}: {type(exc).__name__}: {exc}") from None
+            raise WebDatasetFormatError(f"not a valid tar file, or truncated{after}: {type(exc).__name__}: "
+                                        f"{exc}") from None
 
     def _samples(self, members: Iterator[tuple[str, bytes]], url: str, fields: Optional[set]) -> Iterator[dict]:
         """Group members into samples (Ray's rules: a new key starts a sample; a key seen again
@@ -220,6 +225,97 @@ class WebDatasetDatasource(FileBasedDatasource):
             if name not in table.column_names:
                 table = table.append_column(name, pa.nulls(table.num_rows))
         return table
+
+
+class _TailReader:
+    """A binary stream for ``tarfile`` that counts the bytes read and keeps the last 64 KiB, so
+    the header block where tarfile stopped can be examined (tarfile ends quietly at a corrupt or
+    truncated header once it has read a member)."""
+
+    _KEEP = 1 << 16
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+        self.pos = 0
+        self.tail = b""
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.pos += len(data)
+        self.tail = (self.tail + data)[-self._KEEP:]
+        return data
+
+    def block(self, offset: int, size: int) -> Optional[bytes]:
+        """The bytes at ``offset`` (reading on as needed); None when the stream ended before it."""
+        while self.pos < offset + size:
+            if not self.read(offset + size - self.pos):
+                break
+        if self.pos < offset:
+            return None
+        start = len(self.tail) - (self.pos - offset)
+        return self.tail[max(start, 0):max(start, 0) + size]
+
+
+def _check_end(source: _TailReader, offset: int, last: Optional[str]) -> None:
+    """After tarfile's last member: the archive must end with a zero block (or plainly, at a
+    block boundary); a partial or non-zero header there is a truncated or corrupt tar."""
+    block = source.block(offset, tarfile.BLOCKSIZE)
+    after = f" after member {last!r}" if last else ""
+    if block is None:
+        raise WebDatasetFormatError(f"truncated tar{after}: the archive ends {offset - source.pos} bytes before the "
+                                    f"next header (byte {offset})")
+    if not block or block.count(0) == len(block) == tarfile.BLOCKSIZE:
+        return
+    if len(block) < tarfile.BLOCKSIZE:
+        raise WebDatasetFormatError(f"truncated tar{after}: a partial header of {len(block)} bytes at byte {offset}")
+    raise WebDatasetFormatError(f"corrupt tar{after}: the header at byte {offset} is not a valid tar header")
+
+
+def _codec(head: bytes) -> Optional[str]:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return "bz2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
+
+
+class _Prefixed:
+    """A stream with bytes already read put back in front."""
+
+    def __init__(self, head: bytes, raw: Any):
+        self.head, self.raw = head, raw
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            if n is None or n < 0:
+                out, self.head = self.head + self.raw.read(), b""
+                return out
+            out, self.head = self.head[:n], self.head[n:]
+            return out if len(out) == n else out + self.raw.read(n - len(out))
+        return self.raw.read(n)
+
+
+def _decompressed(f: Any) -> Any:
+    """``f`` decompressed when its first bytes are a gzip, bz2 or xz header (a compressed tar
+    whose extension did not say so), else as it is."""
+    head = f.read(10)
+    stream = _Prefixed(head, f)
+    codec = _codec(head)
+    if codec == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=stream, mode="rb")
+    if codec == "bz2":
+        import bz2
+
+        return bz2.BZ2File(stream, mode="rb")
+    if codec == "xz":
+        import lzma
+
+        return lzma.LZMAFile(stream, mode="rb")
+    return stream
 
 
 def _size(value: Any) -> int:
