@@ -11,10 +11,13 @@ Ray Data 2.60's mapping of a record to a row, kept here:
 - with ``tf_schema``, lists are never unwrapped, a feature the schema lacks is an error, and
   so is a feature whose stored type differs from the schema's.
 
-Where Ray fails, streamscope decides: a feature holding one value in some records and several in
-others (Ray: "Unable to merge ... list<int64> vs int64") becomes a list column for the records of
-that block, and checksums are verified (Ray skips the data CRC), so a corrupt file fails with the
-record index instead of producing garbage rows.
+Where Ray fails to combine the records of a file ("Unable to merge ... list<int64> vs int64"),
+streamscope decides, per block: a feature holding several values in some records is a list
+column (a record's single value a one-item list); one holding a single value or none is a scalar
+column with nulls for the empty records (so a null that ``write_tfrecords`` stored as an empty
+list reads back as a null); one empty in every record of the block is ``list<null>``, as in Ray.
+Checksums are verified (Ray skips the data CRC), so a corrupt file fails with the record index
+instead of producing garbage rows.
 
 Records are gathered into blocks of up to ``_ROWS_PER_BLOCK`` rows or
 ``DataContext.target_max_block_size`` bytes, each yielded as soon as it is full, so a large
@@ -58,12 +61,18 @@ def schema_text(kinds: dict[str, Optional[str]]) -> str:
 
 
 class _Column:
-    __slots__ = ("kinds", "is_list", "values")
+    __slots__ = ("kinds", "force_list", "max_len", "values")
 
     def __init__(self, rows_before: int):
         self.kinds: set = set()
-        self.is_list = False
+        self.force_list = False
+        self.max_len = 0
         self.values: list = [None] * rows_before
+
+    @property
+    def is_list(self) -> bool:
+        """A list column unless every record holds at most one value and one holds exactly one."""
+        return self.force_list or self.max_len != 1
 
 
 class _BlockBuilder:
@@ -76,13 +85,14 @@ class _BlockBuilder:
         self.nbytes = 0
 
     def add(self, row: dict[str, tuple[Optional[str], Any, bool]], nbytes: int) -> None:
-        for name, (kind, values, is_list) in row.items():
+        for name, (kind, values, force_list) in row.items():
             column = self.columns.get(name)
             if column is None:
                 column = self.columns[name] = _Column(self.rows)
             if kind is not None:
                 column.kinds.add(kind)
-            column.is_list = column.is_list or is_list
+            column.force_list = column.force_list or force_list
+            column.max_len = max(column.max_len, len(values))
             column.values.append(values)
         self.rows += 1
         for column in self.columns.values():
@@ -109,9 +119,9 @@ class _BlockBuilder:
                                       "lists in different records; one feature must keep one type")
         kind = next(iter(column.kinds), None)
         value_type = _ARROW_TYPES[kind]
-        if not column.is_list:
-            return pa.array([None if v is None else (v[0] if kind == BYTES else v[0].item()) for v in column.values],
-                            type=value_type)
+        if not column.is_list:  # an empty list in a column of single values is a null
+            return pa.array([None if v is None or not len(v) else (v[0] if kind == BYTES else v[0].item())
+                             for v in column.values], type=value_type)
         offsets = [0]
         mask = []
         flat: list = []
@@ -160,7 +170,7 @@ class TFRecordDatasource(FileBasedDatasource):
             if values is None:
                 values = []
             if schema is None:
-                row[name] = (kind, values, len(values) != 1)
+                row[name] = (kind, values, False)
                 continue
             if name not in schema:
                 raise TFRecordFormatError(f"{where}: found extra unexpected feature {name!r} not in the specified "

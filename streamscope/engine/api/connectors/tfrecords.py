@@ -47,7 +47,8 @@ def read_tfrecords(
 
     As in Ray Data: ``bytes_list`` features become ``binary`` columns, ``float_list`` ``float``
     (float32), ``int64_list`` ``int64``; a feature holding exactly one value becomes a scalar,
-    other lengths a list. ``tf_schema`` (a ``tensorflow_metadata`` ``schema_pb2.Schema``) keeps
+    other lengths a list (within a block of records, a feature with several values in some
+    records is a list column, one with one value or none a scalar with nulls). ``tf_schema`` (a ``tensorflow_metadata`` ``schema_pb2.Schema``) keeps
     every feature a list of the schema's type and refuses features it lacks or whose type
     differs. Length and data checksums are verified: a corrupt or truncated file fails naming
     the file and the record. ``.gz``/``.bz2``/``.zst`` files are decompressed (or pass
