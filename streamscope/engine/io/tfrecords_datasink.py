@@ -26,7 +26,7 @@ import pyarrow as pa
 from streamscope.engine import tensor
 from streamscope.engine.io.file_datasink import FileDatasink
 from streamscope.engine.io.save_mode import SaveMode
-from streamscope.engine.io.tfrecord_codec import BYTES, FLOAT, INT, encode_example, serialize_tensor, write_record
+from streamscope.engine.io.tfrecord_codec import BYTES, encode_example, serialize_tensor, write_record
 from streamscope.engine.io.tfrecords_datasource import schema_feature_kinds, schema_text
 from streamscope.engine.python_objects import is_python_object_type
 

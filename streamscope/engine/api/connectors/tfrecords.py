@@ -58,7 +58,8 @@ def read_tfrecords(
     Examples:
         >>> import os, tempfile
         >>> tmp = tempfile.TemporaryDirectory()
-        >>> streamscope.from_items([{"label": 1, "name": "cat"}, {"label": 0, "name": "dog"}]).write_tfrecords(tmp.name)
+        >>> pets = streamscope.from_items([{"label": 1, "name": "cat"}, {"label": 0, "name": "dog"}])
+        >>> pets.write_tfrecords(tmp.name)
         >>> streamscope.read_tfrecords(tmp.name).sort("label").take_all()
         [{'label': 0, 'name': b'dog'}, {'label': 1, 'name': b'cat'}]
         >>> tmp.cleanup()

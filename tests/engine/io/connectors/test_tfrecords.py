@@ -229,3 +229,12 @@ def test_signatures_match_ray():
 
     assert params(streamscope.read_tfrecords) == params(ray_data.read_tfrecords)
     assert params(streamscope.Dataset.write_tfrecords) == params(ray_data.Dataset.write_tfrecords)
+
+
+def test_fsspec_memory_filesystem_and_include_paths(memfs):
+    fs, root = memfs
+    streamscope.from_items([{"x": i} for i in range(3)]).write_tfrecords(f"memory://{root}/tfr")
+    assert fs.ls(f"{root}/tfr", detail=False)
+    rows = streamscope.read_tfrecords(f"memory://{root}/tfr", include_paths=True).take_all()
+    assert sorted(r["x"] for r in rows) == [0, 1, 2]
+    assert all(r["path"].startswith(f"memory://{root}/tfr/") for r in rows)

@@ -306,3 +306,19 @@ def test_signatures_match_ray():
 
     assert params(streamscope.read_webdataset) == params(ray_data.read_webdataset)
     assert params(streamscope.Dataset.write_webdataset) == params(ray_data.Dataset.write_webdataset)
+
+
+def test_fsspec_memory_filesystem_and_verbose_open(memfs, capsys):
+    fs, root = memfs
+    rows = [{"__key__": f"k{i}", "txt": f"t{i}", "cls": i} for i in range(4)]
+    streamscope.from_items(rows).write_webdataset(f"memory://{root}/wds", min_rows_per_file=2)
+    assert all(p.endswith(".tar") for p in fs.ls(f"{root}/wds", detail=False))
+    got = sorted(streamscope.read_webdataset(f"memory://{root}/wds").take_all(), key=lambda r: r["__key__"])
+    assert [(r["__key__"], r["txt"], r["cls"]) for r in got] == [(f"k{i}", f"t{i}", i) for i in range(4)]
+    assert got[0]["__url__"].startswith("memory://")
+    source = WebDatasetDatasource(f"memory://{root}/wds", verbose_open=True)
+    path = source._paths[0]
+    with fs.open(path, "rb") as f:
+        list(source._read_stream(f, path))
+    out = capsys.readouterr().out
+    assert f"start memory://{path}" in out and f"done memory://{path}" in out
