@@ -44,15 +44,17 @@ from streamscope.engine.api.read import (
     read_parquet,
     read_text,
 )
-from streamscope.engine.api.connectors.media import read_audio, read_videos
-from streamscope.engine.api.connectors.iceberg import read_iceberg
-from streamscope.engine.api.connectors.sql import read_sql
-from streamscope.engine.api.connectors.delta import read_delta
-from streamscope.engine.api.connectors.lance import read_lance
-from streamscope.engine.schema import Schema
 from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.delta import read_delta
 from streamscope.engine.api.connectors.huggingface import from_huggingface
+from streamscope.engine.api.connectors.iceberg import read_iceberg
+from streamscope.engine.api.connectors.lance import read_lance
+from streamscope.engine.api.connectors.media import read_audio, read_videos
 from streamscope.engine.api.connectors.orc import read_orc
+from streamscope.engine.api.connectors.sql import read_sql
+from streamscope.engine.api.connectors.tfrecords import read_tfrecords
+from streamscope.engine.api.connectors.webdataset import read_webdataset
+from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
 from streamscope import block, datasource  # noqa: E402  (public modules mirroring ray.data.block, .datasource)
@@ -166,7 +168,9 @@ __all__ = [
     "read_parquet",
     "read_sql",
     "read_text",
+    "read_tfrecords",
     "read_videos",
+    "read_webdataset",
     "ReadTask",
     "save_report",
     "SaveMode",
