@@ -25,61 +25,79 @@ from streamscope.engine.runtime.local.refs import LocalBlockRef
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-def _inet_listeners(pid: int) -> list:
-    """LISTEN TCP sockets and bound UDP sockets of one process."""
+_SOCKET_PROBE = r"""
+import json, os, sys, threading, time
+import psutil
+import streamscope as ss
+
+marker_dir = sys.argv[1]
+
+
+def listeners(pid):
     try:
-        connections = psutil.Process(pid).net_connections(kind="inet")
+        conns = psutil.Process(pid).net_connections(kind="inet")
     except psutil.NoSuchProcess:
         return []
-    return [c for c in connections if c.status == psutil.CONN_LISTEN or (c.type == 2 and c.laddr)]
+    return [str(c) for c in conns if c.status == psutil.CONN_LISTEN or (c.type == 2 and c.laddr)]
 
 
-def _wait_for(path, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            return False
+def wait_for(path):
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.01)
-    return True
+    return os.path.exists(path)
 
 
 class Holding:
-    """An actor UDF that, on its first call, waits until the test has looked at every process."""
-
-    def __init__(self, marker_dir):
-        self.marker_dir = marker_dir
-
+    # on its first call, waits until the driver has looked at every process
     def __call__(self, batch):
-        running = os.path.join(self.marker_dir, "running")
+        running = os.path.join(marker_dir, "running")
         if not os.path.exists(running):
             open(running, "w").close()
-            _wait_for(os.path.join(self.marker_dir, "inspected"))
+            wait_for(os.path.join(marker_dir, "inspected"))
         return batch
 
 
-def test_no_process_of_the_runtime_listens_on_a_socket_during_a_run(runtime, leaks, tmp_path):
-    import threading
+found = {}
 
-    found: dict = {}
 
-    def inspect():
-        if _wait_for(tmp_path / "running"):
-            me = psutil.Process()
-            pids = [me.pid, *(p.pid for p in me.children(recursive=True))]
-            found["pids"] = pids
-            found["listeners"] = {pid: _inet_listeners(pid) for pid in pids if _inet_listeners(pid)}
-        (tmp_path / "inspected").touch()
+def inspect():
+    if wait_for(os.path.join(marker_dir, "running")):
+        me = psutil.Process()
+        pids = [me.pid, *(p.pid for p in me.children(recursive=True))]
+        found["pids"] = pids
+        found["listeners"] = {str(pid): listeners(pid) for pid in pids if listeners(pid)}
+    open(os.path.join(marker_dir, "inspected"), "w").close()
 
-    inspector = threading.Thread(target=inspect)
-    inspector.start()
-    ds = (ss.range(2000, override_num_blocks=4).map_batches(lambda b: {"id": b["id"] * 2})
-          .map_batches(Holding, fn_constructor_args=(str(tmp_path),), compute=ss.ActorPoolStrategy(size=1)))
-    assert sum(r["id"] for r in ds.take_all()) == 2 * sum(range(2000))
-    inspector.join()
-    worker_pids = {w.pid for w in runtime.workers()}
-    assert len(found["pids"]) >= 1 + len(worker_pids) + 1  # the driver, the workers, the actor
+
+ctx = ss.DataContext.get_current()
+ctx.enable_progress_bars = False
+ctx.small_plan_inline_rows = 0
+inspector = threading.Thread(target=inspect)
+inspector.start()
+ds = (ss.range(2000, override_num_blocks=4).map_batches(lambda b: {"id": b["id"] * 2})
+      .map_batches(Holding, compute=ss.ActorPoolStrategy(size=1)))
+total = sum(r["id"] for r in ds.take_all())
+inspector.join()
+from streamscope.engine.runtime import get_runtime
+print(json.dumps({"total": total, "workers": len(get_runtime().workers()), **found}))
+"""
+
+
+def test_no_process_of_the_runtime_listens_on_a_socket_during_a_run(tmp_path):
+    """In a fresh driver process, so that only streamscope's own sockets could be found (a test
+    session's process also holds what other tests opened: Ray, servers, browsers)."""
+    import json
+    import subprocess
+
+    script = tmp_path / "probe.py"
+    script.write_text(_SOCKET_PROBE)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["total"] == 2 * sum(range(2000))
+    assert len(found["pids"]) >= 1 + found["workers"] + 1  # the driver, the workers, the actor
     assert found["listeners"] == {}
-    leaks.check()
 
 
 def _mode_and_owner(path: str) -> tuple[int, int]:
