@@ -164,8 +164,17 @@ class FileDatasink(Datasink[FilesWritten]):
             return True
         return "s3" in fs_protocols(self._fs) and bool(DataContext.get_current().s3_try_create_dir)
 
+    def _refresh(self) -> None:
+        """Forget cached listings: the tasks wrote through their own filesystem instances, so
+        what this one listed before (s3fs keeps listings) no longer holds."""
+        try:
+            self._fs.invalidate_cache()
+        except Exception:  # noqa: BLE001 - a filesystem without a cache has nothing to forget
+            pass
+
     def on_write_start(self, schema: Optional[pa.Schema] = None) -> None:
         self._make_dirs = self._creates_dirs()
+        self._refresh()
         try:
             self._prepare_destination()
         except (PathExistsError, FileExistsError, DataSourceError):
@@ -201,6 +210,7 @@ class FileDatasink(Datasink[FilesWritten]):
     def on_write_complete(self, write_result: WriteResult[FilesWritten]) -> None:
         """Rename every task's temporaries to their final names; with ``mode="overwrite"``,
         delete the old files only now."""
+        self._refresh()
         results = [r for r in write_result.write_returns if r is not None]
         new_temps = [t for r in results for t in r.temp_paths]
         finals = [f for r in results for f in r.final_paths]
@@ -245,6 +255,7 @@ class FileDatasink(Datasink[FilesWritten]):
     def on_write_failed(self, error: BaseException) -> None:
         """Delete this write's temporaries, found by the write's uuid (tasks that died before
         reporting wrote some too), and the partition directories it made."""
+        self._refresh()
         temps: set[str] = set()
         prefix = f"{_TMP_PREFIX}{self._write_uuid}_"
         try:

@@ -51,11 +51,15 @@ STREAM_BATCH_BYTES = 4 << 20
 
 def _rows_per_batch(fragment: Any, target_bytes: int) -> int:
     """Scan batch rows so that one batch decodes to about ``target_bytes`` (from the footer's
-    uncompressed sizes; pyarrow's default of 131,072 rows is ~100 MiB for small images)."""
+    uncompressed sizes; pyarrow's default of 131,072 rows is ~100 MiB for small images). Reading
+    the footer can fail like any read of the file (a throttled object store): that error is raised,
+    so the read's retry sees it, instead of being taken for a footer without sizes."""
     try:
         meta = fragment.metadata
         rows = meta.num_rows
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except OSError:
+        raise
     except Exception:
         return 131_072
     if not rows or not size:

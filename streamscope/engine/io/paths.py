@@ -181,9 +181,11 @@ def _is_hidden_below(root: str, path: str) -> bool:
 
 
 def _expand_dir(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+    """The files under ``root``, without hidden ones and without object-store directory markers
+    (empty ``dir/`` keys that pyarrow's S3 and consoles create, which s3fs lists as files)."""
     root = root.rstrip("/") or "/"
     files = fs.find(root, withdirs=False, detail=False)
-    return sorted(p for p in files if not _is_hidden_below(root, p))
+    return sorted(p for p in files if not p.endswith("/") and not _is_hidden_below(root, p))
 
 
 def _matches(path: str, extensions: Optional[Sequence[str]]) -> bool:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import s3fs
 
@@ -35,15 +35,28 @@ def s3_error_body(code: str, message: str, resource: str) -> bytes:
 
 @dataclass
 class Fault:
-    """Answer the next ``times`` requests with ``method`` whose URL path is ``path`` with an error."""
+    """Answer requests with ``method`` whose unquoted URL path is ``path`` (or, with
+    ``prefix=True``, starts with it, and contains none of ``unless``) with an S3 error: the first
+    ``skip`` such requests pass, the next ``times`` get the error, the rest pass again."""
 
     method: str
     path: str
-    times: int
+    times: int = 1
     status: int = 503
     code: str = "SlowDown"
     message: str = "Please reduce your request rate."
+    prefix: bool = False
+    unless: tuple[str, ...] = ()
+    skip: int = 0
+    seen: int = 0
     injected: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if method != self.method:
+            return False
+        if not (path.startswith(self.path) if self.prefix else path == self.path):
+            return False
+        return not any(u in path for u in self.unless)
 
 
 @dataclass
@@ -57,10 +70,12 @@ class FaultProxy:
     _server: Optional[ThreadingHTTPServer] = None
     _thread: Optional[threading.Thread] = None
 
-    def fail(self, method: str, path: str, times: int = 1, status: int = 503, code: str = "SlowDown",
-             message: str = "Please reduce your request rate.") -> Fault:
-        """Inject ``times`` errors for ``method`` on the URL path ``path`` (``/bucket/key``)."""
-        fault = Fault(method.upper(), path, times, status, code, message)
+    def fail(self, method: str, path: str, times: int = 1, *, status: int = 503, code: str = "SlowDown",
+             message: str = "Please reduce your request rate.", prefix: bool = False, unless: tuple[str, ...] = (),
+             skip: int = 0) -> Fault:
+        """Inject errors for ``method`` on the URL path ``path`` (``/bucket/key``, unquoted:
+        ``/b/part=1/x.parquet``); see :class:`Fault`."""
+        fault = Fault(method.upper(), path, times, status, code, message, prefix, tuple(unless), skip)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -79,9 +94,11 @@ class FaultProxy:
         with self._lock:
             self.requests.append((method, path))
             for fault in self.faults:
-                if fault.method == method and fault.path == path and fault.injected < fault.times:
-                    fault.injected += 1
-                    return fault
+                if fault.matches(method, path):
+                    fault.seen += 1
+                    if fault.skip < fault.seen <= fault.skip + fault.times:
+                        fault.injected += 1
+                        return fault
         return None
 
     @property
@@ -115,7 +132,7 @@ class FaultProxy:
 
             def _handle(self) -> None:
                 body = self._body()
-                path = urlsplit(self.path).path
+                path = unquote(urlsplit(self.path).path)
                 fault = proxy._claim(self.command, path)
                 if fault is not None:
                     payload = s3_error_body(fault.code, fault.message, path)
