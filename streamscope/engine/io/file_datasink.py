@@ -215,12 +215,18 @@ class FileDatasink(Datasink[FilesWritten]):
         new_temps = [t for r in results for t in r.temp_paths]
         finals = [f for r in results for f in r.final_paths]
         renamed: list[str] = []
+        final = ""
         try:
             for temp, final in zip(new_temps, finals):
                 call_with_retry(lambda: self._fs.mv(temp, final), f"renaming {temp} to {final}")
                 renamed.append(final)
-        except BaseException:
+        except BaseException as exc:
             self._delete_quietly(renamed)  # no partial output; on_write_failed deletes the temporaries left
+            if isinstance(exc, Exception) and is_store_error(exc):
+                note = getattr(exc, "_streamscope_retry_note", "")
+                raise DataSourceError(
+                    f"{self.get_name()}: could not commit {display_path(self._fs, final)!r} (nothing of this write "
+                    f"was kept): {describe_store_failure(self._fs, exc)}" + (f" ({note})" if note else "")) from exc
             raise
         if self._mode == SaveMode.OVERWRITE:
             # only now, with every new file in place: a failed run never reaches this

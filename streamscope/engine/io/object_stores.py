@@ -97,9 +97,10 @@ def same_store(protocol: str, fs: Any) -> bool:
 # ---- the filesystem a plain path gets ---------------------------------------------------------
 def env_options(protocol: str, environ: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
     """Filesystem options taken from the driver's environment for ``protocol`` (only the
-    variables that are set): endpoint, credentials and region for S3 (``AWS_ENDPOINT_URL_S3`` or
-    ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
-    ``AWS_PROFILE``, ``AWS_REGION`` or ``AWS_DEFAULT_REGION``); emulator, project and credentials
+    variables that are set): endpoint, credentials, region and botocore's retries for S3
+    (``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, ``AWS_REGION`` or
+    ``AWS_DEFAULT_REGION``, ``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``); emulator, project and credentials
     file for GCS (``STORAGE_EMULATOR_HOST``, ``GOOGLE_CLOUD_PROJECT``,
     ``GOOGLE_APPLICATION_CREDENTIALS``); the ``AZURE_STORAGE_*`` variables adlfs reads for Azure.
 
@@ -138,6 +139,14 @@ def env_options(protocol: str, environ: Optional[Mapping[str, str]] = None) -> d
         region = _first_env("AWS_REGION", "AWS_DEFAULT_REGION")
         if region:
             out["client_kwargs"] = {"region_name": region}
+        retries: dict[str, Any] = {}
+        attempts = _first_env("AWS_MAX_ATTEMPTS")
+        if attempts and attempts.strip().isdigit():
+            retries["total_max_attempts"] = int(attempts)
+        if _first_env("AWS_RETRY_MODE"):
+            retries["mode"] = _first_env("AWS_RETRY_MODE")
+        if retries:
+            out["config_kwargs"] = {"retries": retries}
     elif store is _GCS:
         emulator = _first_env("STORAGE_EMULATOR_HOST")
         if emulator and emulator != "default":

@@ -274,11 +274,12 @@ def test_filesystems_and_read_tasks_pickle_to_workers(s3, fs, bucket, run_tasks)
 
 
 # ---- retries of transient errors ------------------------------------------------------------------
-TRANSIENT = [(503, "SlowDown", "Please reduce your request rate."),
-             (500, "InternalError", "We encountered an internal error. Please try again.")]
+TRANSIENT = [pytest.param(503, "SlowDown", "Please reduce your request rate.", id="503-SlowDown"),
+             pytest.param(500, "InternalError", "We encountered an internal error. Please try again.",
+                          id="500-InternalError", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("status,code,message", TRANSIENT, ids=["503-SlowDown", "500-InternalError"])
+@pytest.mark.parametrize("status,code,message", TRANSIENT)
 def test_a_transient_error_on_one_get_is_retried_by_streamscope_with_every_row_once(
         s3, fs, proxied, bucket, status, code, message):
     for i in range(4):
@@ -315,9 +316,11 @@ def test_without_a_matching_pattern_the_same_error_fails_naming_the_file(s3, fs,
 
 def test_a_transient_error_on_one_put_is_retried_and_commits_every_row_once(s3, fs, proxied, bucket):
     fault = s3.proxy.fail("PUT", f"/{bucket}/w/._tmp_", times=1, prefix=True)
-    streamscope.from_items(ROWS, override_num_blocks=3).write_parquet(f"s3://{bucket}/w", filesystem=proxied)
+    ds = streamscope.from_items(ROWS, override_num_blocks=3)
+    ds.write_parquet(f"s3://{bucket}/w", filesystem=proxied)
     objects = _objects(fs, f"{bucket}/w")
     assert fault.injected == 1 and all("._tmp_" not in o for o in objects)
+    assert "Retries: 1" in ds.stats()
     assert sorted(_read_back(fs, "parquet", objects), key=lambda r: r["x"]) == ROWS
 
 
@@ -342,7 +345,8 @@ def test_a_put_that_keeps_failing_leaves_no_objects_and_names_the_file(s3, fs, p
 def test_a_commit_that_fails_part_way_removes_the_objects_it_committed(s3, fs, proxied, bucket):
     s3.proxy.fail("PUT", f"/{bucket}/c/", times=100, prefix=True, unless=("._tmp_",), skip=1, status=403,
                   code="AccessDenied", message="Access Denied")  # the first rename works, the second cannot
-    with pytest.raises(PermissionError):
+    with pytest.raises(DataSourceError, match=rf"WriteCSV: could not commit 's3://{bucket}/c/[^']+\.csv' \(nothing of "
+                                              r"this write was kept\): PermissionError"):
         streamscope.from_items(ROWS, override_num_blocks=3).write_csv(f"s3://{bucket}/c", filesystem=proxied)
     assert _objects(fs, f"{bucket}/c") == []
 
@@ -405,6 +409,20 @@ def test_a_missing_library_is_an_import_error_naming_the_extra(url, extra, modul
         streamscope.read_parquet(url)
     with pytest.raises(ImportError, match=message):
         streamscope.range(2).write_csv(url.rsplit("/", 1)[0] + "/out")
+
+
+def test_the_drivers_s3_environment_becomes_filesystem_options():
+    env = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://s3:2", "AWS_ACCESS_KEY_ID": "id",
+           "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "tok", "AWS_REGION": "eu-north-1",
+           "AWS_MAX_ATTEMPTS": "2", "AWS_RETRY_MODE": "standard", "AWS_PROFILE": "ignored-with-keys"}
+    assert env_options("s3", env) == {
+        "endpoint_url": "http://s3:2", "key": "id", "secret": "secret", "token": "tok",
+        "client_kwargs": {"region_name": "eu-north-1"},
+        "config_kwargs": {"retries": {"total_max_attempts": 2, "mode": "standard"}}}
+    assert env_options("s3a", {"AWS_PROFILE": "dev"}) == {"profile": "dev"}
+    assert env_options("gs", {"STORAGE_EMULATOR_HOST": "127.0.0.1:4443", "GOOGLE_CLOUD_PROJECT": "p"}) == {
+        "endpoint_url": "http://127.0.0.1:4443", "project": "p"}
+    assert env_options("file", {"AWS_ACCESS_KEY_ID": "id"}) == {}
 
 
 def test_object_store_errors_read_as_rays_default_patterns():
