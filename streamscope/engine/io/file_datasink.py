@@ -44,10 +44,10 @@ import pyarrow as pa
 
 from streamscope.engine import tensor
 from streamscope.engine.block import concat_blocks
-from streamscope.engine.io.datasink import Datasink, WriteResult
-from streamscope.engine.io.hive_partitions import check_partition_cols, split_by_partition
 from streamscope.engine.context import DataContext
 from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.io.datasink import Datasink, WriteResult
+from streamscope.engine.io.hive_partitions import check_partition_cols, split_by_partition
 from streamscope.engine.io.object_stores import describe_store_failure, fs_protocols, is_object_store, is_store_error
 from streamscope.engine.io.paths import display_path, filesystem_for, is_process_local
 from streamscope.engine.io.retry import call_with_retry

@@ -311,12 +311,25 @@ def is_store_error(exc: BaseException) -> bool:
 
 
 def describe_store_failure(fs: Any, exc: BaseException) -> str:
-    """``"ClassName: message"`` of a storage error, with the endpoint of an object store and, for
-    a refused permission, a hint at the credentials."""
+    """``"ClassName: message"`` of a storage error, with the store's error code and HTTP status,
+    the endpoint of an object store and, for a refused permission, a hint at the credentials.
+
+    Examples:
+        >>> import fsspec
+        >>> from streamscope.engine.io.object_stores import describe_store_failure
+        >>> describe_store_failure(fsspec.filesystem("memory"), FileNotFoundError("x.csv"))
+        'FileNotFoundError: x.csv'
+    """
     text = f"{type(exc).__name__}: {exc}"
+    for err in _chain(exc):  # the store's own error code (s3fs keeps botocore's error as the cause)
+        status, code = _status_and_code(err)
+        said = ", ".join(str(x) for x in (code, f"HTTP {status}" if status else None) if x and str(x) not in text)
+        if said:
+            text += f" [{said}]"
+            break
     endpoint = describe_endpoint(fs)
     if endpoint and endpoint.split(" ", 1)[-1] not in text:
         text += f" ({endpoint})"
     if isinstance(exc, PermissionError) and endpoint:
-        text += "; check the credentials (filesystem=, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY ...)"
+        text += "; check the credentials (those of filesystem=, or the environment's: AWS_ACCESS_KEY_ID ...)"
     return text

@@ -32,6 +32,7 @@ from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.io.datasource import ReadTask
 from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_evenly, split_file_args
 from streamscope.engine.io.file_partitions import join_and
+from streamscope.engine.io.object_stores import describe_store_failure
 from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.paths import display_path, to_arrow_filesystem
 from streamscope.engine.io.retry import call_with_retry
@@ -142,7 +143,7 @@ class ParquetDatasource(FileBasedDatasource):
                 ) from exc
             except Exception as exc:
                 raise DataSourceError(f"ReadParquet: cannot read the Parquet footer of {shown!r}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                                      f"{describe_store_failure(self._fs, exc)}") from exc
         return self._meta[index]
 
     def _footers(self) -> list[Any]:
