@@ -294,28 +294,36 @@ class FileDatasink(Datasink[FilesWritten]):
                 for subdir, part in self._partitions(chunk):
                     directory = posixpath.join(self._dir, subdir) if subdir else self._dir
                     final = posixpath.join(directory, self.filename_for(task_index, file_index))
-                    temp = posixpath.join(directory, f"{_TMP_PREFIX}{self._write_uuid}_{posixpath.basename(final)}")
-                    try:
-                        if self._make_dirs or (subdir and not is_object_store(self._fs)):
-                            self._fs.makedirs(directory, exist_ok=True)
-                        call_with_retry(lambda: self._write_file(temp, part), f"writing {temp}")
-                    except BaseException as exc:
-                        try:
-                            self._fs.rm(temp)
-                        except Exception:
-                            pass
-                        if isinstance(exc, Exception) and not isinstance(exc, DataSourceError) and is_store_error(exc):
-                            note = getattr(exc, "_streamscope_retry_note", "")  # io/retry.py: the attempts made
-                            raise DataSourceError(
-                                f"{self.get_name()}: failed to write {display_path(self._fs, final)!r}: "
-                                f"{describe_store_failure(self._fs, exc)}" + (f" ({note})" if note else "")) from exc
-                        raise
-                    result.temp_paths.append(temp)
-                    result.final_paths.append(final)
-                    result.num_rows += part.num_rows
-                    result.size_bytes += int(part.nbytes)
+                    self._write_one(final, lambda temp, part=part: self._write_file(temp, part), part, result,
+                                    make_dir=self._make_dirs or (bool(subdir) and not is_object_store(self._fs)))
                     file_index += 1
         return result
+
+    def _write_one(self, final: str, write_fn: Any, rows: pa.Table, result: FilesWritten, *, make_dir: bool) -> None:
+        """Write one file under its temporary name next to ``final`` (``write_fn(temp)``, retried
+        on transient errors) and record it in ``result``; a storage error is a DataSourceError
+        naming the file."""
+        directory = posixpath.dirname(final)
+        temp = posixpath.join(directory, f"{_TMP_PREFIX}{self._write_uuid}_{posixpath.basename(final)}")
+        try:
+            if make_dir:
+                self._fs.makedirs(directory, exist_ok=True)
+            call_with_retry(lambda: write_fn(temp), f"writing {temp}")
+        except BaseException as exc:
+            try:
+                self._fs.rm(temp)
+            except Exception:
+                pass
+            if isinstance(exc, Exception) and not isinstance(exc, DataSourceError) and is_store_error(exc):
+                note = getattr(exc, "_streamscope_retry_note", "")  # io/retry.py: the attempts made
+                raise DataSourceError(
+                    f"{self.get_name()}: failed to write {display_path(self._fs, final)!r}: "
+                    f"{describe_store_failure(self._fs, exc)}" + (f" ({note})" if note else "")) from exc
+            raise
+        result.temp_paths.append(temp)
+        result.final_paths.append(final)
+        result.num_rows += rows.num_rows
+        result.size_bytes += int(rows.nbytes)
 
     def _tables(self, blocks: Iterable[pa.Table]) -> Iterator[pa.Table]:
         """What becomes files: each block, or (with ``min_rows_per_file``) the task's blocks as one."""

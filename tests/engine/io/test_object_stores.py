@@ -207,6 +207,21 @@ def test_every_writer_commits_final_objects_only_and_leaves_no_temporaries(fmt, 
     assert sorted(got, key=lambda r: r["x"]) == expected
 
 
+def test_write_images_commits_one_object_per_row_on_s3(fs, bucket):
+    from PIL import Image
+
+    images = [np.full((3, 2, 3), 10 * i, dtype=np.uint8) for i in range(5)]
+    ds = streamscope.from_items([{"image": img, "i": i} for i, img in enumerate(images)], override_num_blocks=2)
+    ds.write_images(f"s3://{bucket}/img", column="image", file_format="png", filesystem=fs)
+    objects = _objects(fs, f"{bucket}/img")
+    assert len(objects) == 5 and all(o.endswith(".png") and "._tmp_" not in o for o in objects)
+    assert all(o.rsplit("_", 2)[-2].isdigit() for o in objects)  # ..._{block_index:06}_{row_index:06}.png
+    decoded = sorted(int(np.asarray(Image.open(io.BytesIO(fs.cat(o)))).max()) for o in objects)
+    assert decoded == [0, 10, 20, 30, 40]
+    with pytest.raises(ValueError, match="Pillow cannot write file_format='nope'"):
+        ds.write_images(f"s3://{bucket}/img2", column="image", file_format="nope", filesystem=fs)
+
+
 def test_write_parquet_partition_cols_and_overwrite_on_s3(fs, bucket):
     out = f"s3://{bucket}/parts"
     streamscope.from_items(ROWS).write_parquet(out, filesystem=fs, partition_cols=["k"])
