@@ -35,7 +35,7 @@ from streamscope.engine.io.file_partitions import join_and
 from streamscope.engine.io.object_stores import describe_store_failure
 from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.paths import display_path, to_arrow_filesystem
-from streamscope.engine.io.retry import call_with_retry
+from streamscope.engine.io.retry import call_with_retry, is_transient
 from streamscope.engine.io.tensor_columns import check_tensor_column_schema, decode_tensor_columns, tensor_type
 
 # One unit of reading: a file and the row groups to read from it (None = all of them).
@@ -59,9 +59,9 @@ def _rows_per_batch(fragment: Any, target_bytes: int) -> int:
         meta = fragment.metadata
         rows = meta.num_rows
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    except OSError:
-        raise
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, OSError) or is_transient(exc):  # pyarrow wraps a throttled open in ArrowInvalid
+            raise
         return 131_072
     if not rows or not size:
         return 131_072

@@ -55,6 +55,11 @@ def is_retryable(exc: BaseException, match: Sequence[str]) -> bool:
     return alias is not None and matches_any(match, alias)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error the current ``DataContext.retried_io_errors`` retries."""
+    return is_retryable(exc, _retried_errors(None))
+
+
 def call_with_retry(
     fn: Callable[[], T],
     description: str,
