@@ -164,11 +164,34 @@ def env_options(protocol: str, environ: Optional[Mapping[str, str]] = None) -> d
     return out
 
 
-def default_filesystem(cls: type, protocol: str, path: str) -> Any:
+ANONYMOUS = "anonymous@"
+
+
+def split_anonymous(path: str) -> tuple[str, bool]:
+    """``s3://anonymous@bucket/key`` (Ray Data's way to read a public bucket without credentials)
+    -> ``("s3://bucket/key", True)``; any other path comes back as it is, with False.
+
+    Examples:
+        >>> from streamscope.engine.io.object_stores import split_anonymous
+        >>> split_anonymous("s3://anonymous@ray-example-data/iris.csv"), split_anonymous("s3://b/k")
+        (('s3://ray-example-data/iris.csv', True), ('s3://b/k', False))
+    """
+    protocol, sep, rest = path.partition("://")
+    if sep and store_for(protocol) is _S3 and rest.startswith(ANONYMOUS):
+        return f"{protocol}://{rest[len(ANONYMOUS):]}", True
+    return path, False
+
+
+def default_filesystem(cls: type, protocol: str, path: str, *, anonymous: bool = False) -> Any:
     """The filesystem a ``protocol://`` path gets without ``filesystem=``: ``cls`` with the
     driver's environment (:func:`env_options`) and what the URL itself says (an Azure account
-    name in ``abfs://container@account.dfs.core.windows.net/...``, an S3 ``versionId``)."""
+    name in ``abfs://container@account.dfs.core.windows.net/...``, an S3 ``versionId``).
+    ``anonymous`` (an ``s3://anonymous@...`` path): unsigned requests, no credentials."""
     options = env_options(protocol)
+    if anonymous:
+        for key in ("key", "secret", "token", "profile"):
+            options.pop(key, None)
+        options["anon"] = True
     try:
         options.update(cls._get_kwargs_from_urls(path))
     except Exception:  # noqa: BLE001 - a URL the library cannot parse for options has none
@@ -323,7 +346,8 @@ def describe_store_failure(fs: Any, exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     for err in _chain(exc):  # the store's own error code (s3fs keeps botocore's error as the cause)
         status, code = _status_and_code(err)
-        said = ", ".join(str(x) for x in (code, f"HTTP {status}" if status else None) if x and str(x) not in text)
+        parts = (None if code is None or str(code) == str(status) else code, f"HTTP {status}" if status else None)
+        said = ", ".join(str(x) for x in parts if x and str(x) not in text)
         if said:
             text += f" [{said}]"
             break

@@ -27,7 +27,7 @@ import fsspec
 from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.io.object_stores import (
     default_filesystem, describe_store_failure, fs_protocols, is_object_store, is_store_error, require_library,
-    same_store, store_for,
+    same_store, split_anonymous, store_for,
 )
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -127,10 +127,12 @@ def strip_path(fs: fsspec.AbstractFileSystem, path: str) -> str:
 def filesystem_for(path: str, filesystem: Any = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem a path lives on and the path with its protocol stripped.
 
+    ``s3://anonymous@bucket/key`` reads a public bucket without credentials (Ray Data's form).
     Raises ImportError naming the package to install (for object stores, the streamscope extra)
     when the protocol's implementation is missing, and ValueError for a protocol fsspec does not
     know or a path that does not belong on the given ``filesystem``.
     """
+    path, anonymous = split_anonymous(path)  # s3://anonymous@bucket/key, as in Ray Data
     fs = to_fsspec(filesystem)
     if fs is not None:
         return fs, strip_path(fs, path)
@@ -150,7 +152,7 @@ def filesystem_for(path: str, filesystem: Any = None) -> tuple[fsspec.AbstractFi
         ) from exc
     except ValueError as exc:
         raise ValueError(f"unknown protocol '{protocol}://' in path {path!r}") from exc
-    fs = default_filesystem(cls, protocol, path) if store_for(protocol) is not None else cls()
+    fs = default_filesystem(cls, protocol, path, anonymous=anonymous) if store_for(protocol) is not None else cls()
     return fs, cls._strip_protocol(path)
 
 
