@@ -324,13 +324,10 @@ class ConnectorInputs:
 
 _READS = {"read_webdataset": "tar", "read_tfrecords": "tfrecords", "read_avro": "avro", "read_orc": "orc",
           "read_audio": "wav", "read_videos": "mp4"}
-_FILE_WRITES = ("write_webdataset", "write_tfrecords", "write_orc")
 _DELTA_STORAGE = {"timeout": "30s"}  # an object-store client option deltalake and Lance take for any store
 
 CONNECTOR_VALUES: dict[tuple[str, str], Any] = {
     **{(name, "file_extensions"): [ext] for name, ext in _READS.items()},
-    # a real option of pyarrow's open_input_stream / open_output_stream, valid for any file
-    **{(name, "arrow_open_stream_args"): {"buffer_size": 1 << 16} for name in (*_READS, *_FILE_WRITES)},
     # read_sql
     ("read_sql", "sql_params"): (2,), ("read_sql", "shard_keys"): ["id"], ("read_sql", "shard_hash_fn"): "CRC32",
     # read_delta / write_delta

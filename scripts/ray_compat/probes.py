@@ -54,7 +54,9 @@ PROBE_VALUES: dict[str, Any] = {
     "fn_constructor_args": None, "fn_constructor_kwargs": None, "expr": None, "fn": _keep_row,
     # reads
     "parallelism": 2, "override_num_blocks": 2, "filesystem": "local", "columns": ["id"],
-    "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": "partition_filter", "partitioning": "hive",
+    # a real option of pyarrow's open_input_stream / open_output_stream, valid for any file ({} would
+    # pass as "no options" and hide a refusal)
+    "arrow_open_stream_args": {"buffer_size": 1 << 16}, "arrow_open_file_args": {}, "partition_filter": "partition_filter", "partitioning": "hive",
     "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": ["parquet", "csv", "json", "txt", "npy", "png"],
     "tensor_column_schema": "tensor_schema", "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
     "encoding": "utf-8", "drop_empty_lines": False, "lines": False, "allow_pickle": True, "size": (4, 4),
