@@ -9,6 +9,15 @@ NOTES: dict[tuple[str, str], str] = {
     ("streaming_train_test_split", "seed"): ("the random draw of a row derives from its values and the seed "
                                              "(Ray seeds per task): each row is on one side in every run, and "
                                              "identical rows are on the same side"),
+    ("from_huggingface", "concurrency"): ("caps the read tasks of an IterableDataset; a datasets.Dataset is "
+                                          "already in memory and becomes blocks without tasks, so it has no "
+                                          "effect there (as in Ray Data)"),
+    ("read_sql", "parallelism"): ("without shard_keys a value above 1 is refused (Ray Data reads in one "
+                                  "task anyway); give shard_keys= to read in parallel"),
+    ("split", "locality_hints"): ("accepted: on one machine every split is local; on the Ray runtime the hints "
+                                  "are not passed to Ray's scheduler"),
+    ("streaming_split", "locality_hints"): ("accepted: on one machine every split is local; on the Ray runtime "
+                                            "the hints are not passed to Ray's scheduler"),
     ("summary", "override_dtype_agg_mapping"): ("keys are pyarrow types (pyarrow.int64()) where Ray's are "
                                                 "ray.data.datatype.DataType objects, which streamscope does not have"),
 }
