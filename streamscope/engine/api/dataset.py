@@ -22,16 +22,16 @@ from streamscope.engine.api.summary import summarize
 from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
-from streamscope.engine.expressions import as_expr
+from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.runtime.base import BlockRef
 from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
 from streamscope.engine.transforms.columns import (
     DropColumnsTransform,
-    ExprFilterTransform,
     RenameColumnsTransform,
     SelectColumnsTransform,
 )
+from streamscope.engine.transforms.expression_transforms import ExprFilterTransform
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
 from streamscope.engine.api.torch import TorchMixin
@@ -273,6 +273,10 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
         """
         _refuse_task_args("select_columns", task_args)
         cols = [cols] if isinstance(cols, str) else list(cols)
+        if any(isinstance(c, Expr) for c in cols):
+            raise ValueError(f"select_columns requires all elements of 'cols' to be strings, got {cols!r}: select_columns "
+                             "takes column names (as in Ray Data 2.60); compute expressions with with_column(name, expr) "
+                             "or with_columns({...}) first, then select the names")
         _check_names("select_columns", cols)
         return self._derive(L.Project(f"Project[select={cols}]", self._plan.dag, SelectColumnsTransform(cols)))
 
