@@ -281,8 +281,8 @@ class Expr(ExprMathMixin, NamespaceAccessors):
         Examples:
             >>> import pyarrow as pa
             >>> from streamscope.expressions import col
-            >>> (col("a") * 2).alias("b").to_field(pa.schema([("a", pa.int32())]))
-            pyarrow.Field<b: int32>
+            >>> (col("a") * 2.5).alias("b").to_field(pa.schema([("a", pa.int64())]))
+            pyarrow.Field<b: double>
         """
         arrow_type = self.get_type(input_schema)
         if arrow_type is None or self.name is None:

@@ -71,8 +71,7 @@ def list_sort(arr: Any, order: str, null_placement: str) -> pa.Array:
     if len(values):
         rows = pc.list_parent_indices(arr)
         keys = pa.StructArray.from_arrays([rows, values], ["row", "value"])
-        order_idx = pc.sort_indices(keys, sort_keys=[("row", "ascending"), ("value", order)],
-                                    null_placement=null_placement)
+        order_idx = pc.sort_indices(keys, sort_keys=[("row", "ascending", "at_end"), ("value", order, null_placement)])
         values = pc.take(values, order_idx)
     lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
     out = _rebuild(np.concatenate([[0], np.cumsum(lengths)]), values, mask, pa.types.is_large_list(arr.type))

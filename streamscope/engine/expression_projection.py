@@ -60,11 +60,27 @@ class UnnestExpr(Expr):
         self.expr = expr
 
     def alias(self, name: str) -> Expr:
+        """Refused: an unnest makes one column per field, named after the fields.
+
+        Examples:
+            >>> from streamscope.expressions import col, unnest
+            >>> unnest(col("p")).alias("q")
+            Traceback (most recent call last):
+            ...
+            TypeError: unnest() cannot be aliased: it produces one output column per struct field, named after the fields themselves. Pass it positionally to with_columns(), e.g. ds.with_columns(unnest(expr)).
+        """
         raise TypeError("unnest() cannot be aliased: it produces one output column per struct field, named after the "
                         "fields themselves. Pass it positionally to with_columns(), e.g. ds.with_columns(unnest(expr)).")
 
     def struct_type(self, input_schema: Optional[pa.Schema]) -> pa.StructType:
-        """The wrapped expression's struct type: its declared type, else resolved on the input."""
+        """The wrapped expression's struct type: its declared type, else resolved on the input.
+
+        Examples:
+            >>> import pyarrow as pa
+            >>> from streamscope.expressions import col, unnest
+            >>> unnest(col("p")).struct_type(pa.schema([("p", pa.struct([("x", pa.int8())]))]))
+            StructType(struct<x: int8>)
+        """
         declared = self.expr.data_type
         resolved = declared.to_arrow_dtype() if declared.is_arrow_type() else None
         if resolved is None and input_schema is not None:
