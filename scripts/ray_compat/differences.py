@@ -9,8 +9,9 @@ NOTES: dict[tuple[str, str], str] = {
     ("streaming_train_test_split", "seed"): ("the random draw of a row derives from its values and the seed "
                                              "(Ray seeds per task): each row is on one side in every run, and "
                                              "identical rows are on the same side"),
-    ("summary", "override_dtype_agg_mapping"): ("keys are pyarrow types (pyarrow.int64()) where Ray's are "
-                                                "ray.data.datatype.DataType objects, which streamscope does not have"),
+    ("summary", "override_dtype_agg_mapping"): ("keys are streamscope.datatype.DataType objects and TypeCategory "
+                                                "values as in Ray, and pyarrow types too; a string that is no "
+                                                "TypeCategory value is refused (Ray matches nothing with it)"),
 }
 """``(name, argument) -> what differs``."""
 

@@ -16,7 +16,6 @@ by default for them, as Ray does); an ``async def __call__`` is run to completio
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from typing import Any, Callable, Optional
@@ -53,6 +52,8 @@ class _CallableClassUDF:
         if self._instance is None:
             self._instance = self.cls(*self.args, **self.kwargs)
         call = self._instance.__call__
+        if inspect.isasyncgenfunction(call) or inspect.iscoroutinefunction(call):
+            import asyncio  # only for async UDFs (importing it costs ~15 ms)
         if inspect.isasyncgenfunction(call):
             async def collect() -> Any:
                 last = None
@@ -61,7 +62,11 @@ class _CallableClassUDF:
                 return last
             return asyncio.run(collect())
         result = self._instance(*args, **kwargs)
-        return asyncio.run(result) if inspect.iscoroutine(result) else result
+        if inspect.iscoroutine(result):
+            import asyncio
+
+            return asyncio.run(result)
+        return result
 
 
 def _fn_name(fn: Any) -> str:

@@ -383,7 +383,8 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
         """Per-column statistics chosen by column type, in one aggregation pass (Ray Data's
         ``summary``): a :class:`~streamscope.engine.api.summary.DatasetSummary` with
         ``to_pandas()`` and ``get_column_stats(col)``. ``override_dtype_agg_mapping`` maps a
-        pyarrow type (``pyarrow.int64()``) to a function of a column name returning aggregations.
+        ``DataType`` (``streamscope.datatype.DataType.int64()``; a pyarrow type works too) or a
+        ``TypeCategory`` to a function of a column name returning aggregations.
 
         Examples:
             >>> ds = streamscope.from_items([{"age": 25, "name": "a"}, {"age": 35, "name": None}])
