@@ -16,6 +16,7 @@ from streamscope.engine.api.data_iterator import DataIterator
 from streamscope.engine.api.dataset import Dataset, MaterializedDataset
 from streamscope.engine.api.summary import DatasetSummary
 from streamscope.engine.api.dataset import set_display_provider as _set_display_provider
+from streamscope.engine.execution.stats import set_html_renderer as _set_stats_html_renderer
 from streamscope.engine.exceptions import (
     DataSourceError,
     ExecutionCancelled,
@@ -43,7 +44,16 @@ from streamscope.engine.api.read import (
     read_parquet,
     read_text,
 )
+from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.delta import read_delta
+from streamscope.engine.api.connectors.huggingface import from_huggingface
+from streamscope.engine.api.connectors.iceberg import read_iceberg
+from streamscope.engine.api.connectors.lance import read_lance
 from streamscope.engine.api.connectors.media import read_audio, read_videos
+from streamscope.engine.api.connectors.orc import read_orc
+from streamscope.engine.api.connectors.sql import read_sql
+from streamscope.engine.api.connectors.tfrecords import read_tfrecords
+from streamscope.engine.api.connectors.webdataset import read_webdataset
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -68,10 +78,37 @@ def _install_display() -> None:
 
         return dataset_mimebundle(ds._name or ds._plan.dag.name, ds._explain())
 
+    def stats_html(stats):
+        from streamscope.widgets.report import stats_html as _stats_html
+
+        return _stats_html(stats)
+
     _set_display_provider(provider)
+    _set_stats_html_renderer(stats_html)
 
 
 _install_display()
+
+
+def save_report(ds_or_stats, path):
+    """Write one standalone HTML file for a Dataset's last run (or for ``ds.stats()``): the plan
+    graph as it ended, the final stats and the dashboard's time series, with everything inline so
+    it opens in a browser with no kernel and no internet (``%dataset report ds run.html`` in a
+    notebook). Returns the file's absolute path.
+
+    Examples:
+        >>> import os, tempfile
+        >>> ds = streamscope.range(1000).map_batches(lambda b: b)
+        >>> ds.count()
+        1000
+        >>> path = streamscope.save_report(ds, os.path.join(tempfile.mkdtemp(), "run.html"))
+        >>> open(path).read().startswith("<!DOCTYPE html>")
+        True
+    """
+    # lazy on purpose: the report is built by the widgets layer (bokeh, graphviz)
+    from streamscope.widgets.report import save_report as _save_report
+
+    return _save_report(ds_or_stats, path)
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised through IPython in tests
@@ -88,11 +125,58 @@ def unload_ipython_extension(ipython):  # pragma: no cover
     _unload(ipython)
 
 
+# one name per line, sorted: additions from different changes merge without conflicts
 __all__ = [
-    "Preprocessor", "ActorPoolStrategy", "TaskPoolStrategy", "DataContext", "DatasetContext", "ExecutionOptions", "ExecutionResources",
-    "Dataset", "MaterializedDataset", "GroupedData", "DataIterator", "from_torch", "DataSourceError", "ExecutionCancelled", "ObjectStoreFullError",
-    "StreamscopeError", "UserCodeException", "WorkerCrashedError", "from_arrow", "from_blocks", "from_items",
-    "from_numpy", "from_pandas", "init", "Datasink", "Datasource", "ReadTask", "range", "range_tensor", "read_binary_files",
-    "read_audio", "read_videos", "read_csv", "read_datasource", "read_images", "read_json", "read_numpy", "read_parquet", "read_text", "Schema",
-    "SaveMode", "FileShuffleConfig",
+    "ActorPoolStrategy",
+    "DataContext",
+    "DataIterator",
+    "Dataset",
+    "DatasetContext",
+    "Datasink",
+    "Datasource",
+    "DataSourceError",
+    "ExecutionCancelled",
+    "ExecutionOptions",
+    "ExecutionResources",
+    "FileShuffleConfig",
+    "from_arrow",
+    "from_blocks",
+    "from_huggingface",
+    "from_items",
+    "from_numpy",
+    "from_pandas",
+    "from_torch",
+    "GroupedData",
+    "init",
+    "MaterializedDataset",
+    "ObjectStoreFullError",
+    "Preprocessor",
+    "range",
+    "range_tensor",
+    "read_audio",
+    "read_avro",
+    "read_binary_files",
+    "read_csv",
+    "read_datasource",
+    "read_delta",
+    "read_iceberg",
+    "read_images",
+    "read_json",
+    "read_lance",
+    "read_numpy",
+    "read_orc",
+    "read_parquet",
+    "read_sql",
+    "read_text",
+    "read_tfrecords",
+    "read_videos",
+    "read_webdataset",
+    "ReadTask",
+    "save_report",
+    "SaveMode",
+    "Schema",
+    "StreamscopeError",
+    "TaskPoolStrategy",
+    "UserCodeException",
+    "WorkerCrashedError",
 ]

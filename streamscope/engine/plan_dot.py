@@ -60,9 +60,21 @@ def _attr_name(name: str) -> str:
     return name
 
 
+ROLE_ATTRS = {
+    "actor_pool": {"shape": "box3d"},
+    "exchange": {"style": "filled,diagonals"},
+    "source": {"shape": "cylinder"},
+}
+"""How node kinds are drawn apart: an actor pool as a stacked box, an exchange with cut corners,
+a source as a cylinder; other stages as the default rounded box."""
+
+
 def _node_statement(node: PlanNode, extra: Optional[Mapping[str, str]]) -> str:
     label = "\\n".join(dot_escape(line) for line in node.label_lines)
     attrs = [f'label="{label}"']
+    for key, value in ROLE_ATTRS.get(node.role, {}).items():
+        if key not in (extra or {}):
+            attrs.append(f"{key}={dot_quote(value)}")
     for key, value in (extra or {}).items():
         if key != "label":
             attrs.append(f"{_attr_name(key)}={dot_quote(value)}")

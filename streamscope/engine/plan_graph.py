@@ -31,9 +31,58 @@ class PlanNode:
     logical operators). Entries are plain text: renderers escape them for their output."""
 
     @property
+    def role(self) -> str:
+        """What kind of box this is, for drawing node kinds apart: ``"actor_pool"`` (a stateful
+        stage on actors), ``"exchange"`` (an all-to-all stage: map, then reduce), ``"source"``
+        (a read or in-memory input, alone or fused with the maps after it) or ``"stage"``.
+
+        Examples:
+            >>> PlanNode("op1", "ActorPoolMapOperator", ("MapBatches(Model)",)).role
+            'actor_pool'
+            >>> PlanNode("l2", "Sort", ("Sort[keys=['id']]",)).role
+            'exchange'
+        """
+        if self.kind == "ActorPoolMapOperator":
+            return "actor_pool"
+        if self.kind in EXCHANGE_KINDS:
+            return "exchange"
+        first = self.covers[0] if self.covers else ""
+        if self.kind in ("Read", "InputData", "InputDataBuffer") or first.startswith("Read"):
+            return "source"
+        return "stage"
+
+    @property
     def label_lines(self) -> tuple[str, ...]:
-        """Every line of the box, the kind first."""
-        return (self.kind, *self.lines)
+        """The lines of the box: the operator's name once, then its parameters. The kind is drawn
+        only when no line names it already (``Limit`` over ``limit=10``, but ``MapBatches(f)``
+        alone, not under ``MapBatches``); physical operator classes (``TaskPoolMapOperator``) are
+        implementation names and are left out, except that an actor pool says so.
+
+        Examples:
+            >>> PlanNode("l1", "MapBatches", ("MapBatches(f)",), lines=("MapBatches(f)",)).label_lines
+            ('MapBatches(f)',)
+            >>> PlanNode("l4", "Limit", ("Limit",), lines=("limit=10",)).label_lines
+            ('Limit', 'limit=10')
+            >>> PlanNode("op1", "ActorPoolMapOperator", ("MapBatches(M)",), lines=("MapBatches(M)",)).label_lines
+            ('MapBatches(M)', 'actor pool')
+        """
+        lines = tuple(self.lines)
+        if self.kind in PHYSICAL_CLASSES:
+            return (*lines, "actor pool") if self.role == "actor_pool" else (lines or (self.kind,))
+        stem = KIND_STEMS.get(self.kind, self.kind)
+        if lines and (lines[0].startswith(self.kind) or lines[0].startswith(stem)):
+            return lines
+        return (self.kind, *lines)
+
+
+PHYSICAL_CLASSES = frozenset({"TaskPoolMapOperator", "ActorPoolMapOperator", "LimitOperator", "InputDataBuffer",
+                              "UnionOperator"})
+"""Physical operator classes: what runs a stage, not what the stage is."""
+KIND_STEMS = {"MapRows": "Map", "HashAggregate": "Aggregate", "FlatMap": "FlatMap"}
+"""Kinds whose operators are named by a shorter word (``MapRows`` runs ``Map(f)``)."""
+EXCHANGE_KINDS = frozenset({"HashAggregate", "Aggregate", "Sort", "RandomShuffle", "Repartition", "HashShuffle",
+                            "Join", "Zip", "MapGroups", "Split", "RandomizeBlockOrder", "Exchange"})
+"""All-to-all kinds: drawn apart, since they gather every input before they emit."""
 
 
 class PlanEdge(NamedTuple):

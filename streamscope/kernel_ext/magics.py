@@ -2,12 +2,15 @@
 
 Line magic::
 
-    %dataset explain EXPR            explain as tabs (logical / optimized / physical), rules fired
+    %dataset explain EXPR [--rules]  explain as tabs (logical / optimized / physical), rules fired;
+                                     --rules: each rule's rewrite as a before/after pair of plans
     %dataset stats EXPR              stats of EXPR's last run (a Dataset or a background handle)
     %dataset run EXPR [--background] [--action materialize|count|take_all|to_pandas|to_arrow|consume]
                       [--name NAME]  run with a live view; returns the result (or, with
                                      --background, a RunHandle at once: h = %dataset run ds --background)
     %dataset dashboard               a Bokeh dashboard that follows every run of the session
+    %dataset report EXPR PATH        save EXPR's last run (a Dataset or ds.stats()) as one
+                                     standalone HTML file: plan, stats, time series
     %dataset config KEY=VALUE ...    DataContext.set for each pair; KEY alone prints the value
     %dataset cancel [RUN_ID]         cancel one run, or every active run and background run
     %dataset live on|off             live views for every run a cell triggers (default on)
@@ -38,10 +41,11 @@ from streamscope.engine.execution.stats import DatasetStats
 from streamscope.widgets.dashboard import Dashboard
 from streamscope.widgets.explain_view import explain_widget
 from streamscope.widgets.live import LiveRunView
+from streamscope.widgets.report import save_report
 from streamscope.widgets.stats_view import stats_widget
 
 USAGE = __doc__.split("Why EXPR")[0].strip()
-SUBCOMMANDS = ("explain", "stats", "run", "dashboard", "config", "cancel", "live")
+SUBCOMMANDS = ("explain", "stats", "run", "dashboard", "report", "config", "cancel", "live")
 _VALUE_FLAGS = ("--action", "--name")
 _SHOWN_SETTINGS = (
     "progress_mode", "num_workers", "object_store_capacity_bytes", "target_max_block_size",
@@ -142,12 +146,17 @@ class DatasetMagics(Magics):
 
     # -- subcommands -------------------------------------------------------------------------------
     def _do_explain(self, rest: str) -> None:
-        ds = self._eval(rest.strip(), "explain")
+        expr, flags = split_expression(rest)
+        unknown = [f for f in flags if f != "--rules"]
+        if unknown:
+            raise UsageError(f"%dataset explain: unknown option {unknown[0]}; the only option is --rules")
+        rules = "--rules" in flags
+        ds = self._eval(expr.strip(), "explain")
         result = ds._explain()
         if self.ext.widgets:
-            self._show(explain_widget(result), "")
+            self._show(explain_widget(result, rules=rules), "")
         else:
-            print(result.text())
+            print(result.text() + ("\n" + result.rules_text() if rules else ""))
 
     def _do_stats(self, rest: str) -> None:
         expr = rest.strip()
@@ -188,6 +197,16 @@ class DatasetMagics(Magics):
         dash = Dashboard.session()
         self.ext.dashboards.append(dash)
         dash.display()
+
+    def _do_report(self, rest: str) -> None:
+        expr, _, path = rest.strip().rpartition(" ")
+        if not expr.strip() or not path:
+            raise UsageError("%dataset report: name the dataset and the file, e.g. %dataset report ds run.html")
+        obj = self._eval(expr.strip(), "report")
+        if _snapshot_of(obj) is None and not isinstance(obj, DatasetStats):
+            print(f"{expr.strip()} has not been executed yet; run it first, e.g. %dataset run {expr.strip()}")
+            return
+        print(f"report written to {save_report(obj, path)}")
 
     def _do_config(self, rest: str) -> None:
         ctx = DataContext.get_current()

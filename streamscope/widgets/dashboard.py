@@ -139,15 +139,21 @@ class Dashboard:
         state = s.state if s.state != "failed" else f'<span style="color:#d9534f">failed</span> {esc(s.error)}'
         b = s.bottleneck
         tail = f' · <span style="color:#a60">bottleneck: {esc(b)}</span>' if b is not None else ""
+        if b is not None and b.holds_back:
+            tail += f' <span style="color:#777">(held back: {esc("; ".join(b.holds_back))})</span>'
         return (f"<b>{esc(s.name)}</b> ({esc(s.run_id)}) {state if s.state == 'failed' else esc(state)} · "
                 f"{format_count(s.rows_out)} rows · {format_duration(s.elapsed_s)}{tail}")
 
     # -- following runs --------------------------------------------------------------------------
     def follow(self, buffer: SnapshotBuffer, max_hz: float = 10.0) -> SnapshotPoller:
-        """Poll ``buffer`` on a background thread and stream its snapshots into the panels."""
+        """Poll ``buffer`` on a background thread and stream its snapshots into the panels,
+        after drawing the history the buffer already holds (a dashboard opened during or after
+        a run shows it from its start, not from the moment it was opened)."""
         with self._lock:
             if self._poller is not None:
                 self._poller.stop()
+            for snapshot in buffer.history()[:-1]:  # the poller delivers the latest one
+                self.update(snapshot)
             self._poller = SnapshotPoller(buffer, self.update, max_hz=max_hz, name="streamscope-dashboard")
             return self._poller.start()
 

@@ -25,7 +25,23 @@ def _fig(title: str, y_label: str, height: int = 200, **kw):
     f = figure(title=title, height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,hover",
                x_axis_label="seconds", y_axis_label=y_label, **kw)
     f.toolbar.logo = None
+    f.xaxis.ticker.desired_num_ticks = 4  # readable at a narrow (700 px) notebook width too
     return f
+
+
+def short_label(op_id: str, name: str, width: int = 24) -> str:
+    """A legend label that leaves the plot its width: ``op3 MapBatches(Model)`` for a fused
+    ``ReadParquet->...->MapBatches(Model)`` (the last stage names the operator), cut to ``width``
+    characters; the full name is in the hover tooltip.
+
+    Examples:
+        >>> short_label("op2", "ReadRange->MapBatches(double_it)")
+        'op2 MapBatches(double_it)'
+        >>> short_label("op1", "MapBatches(a_really_long_function_name_here)")
+        'op1 MapBatches(a_really_l…'
+    """
+    last = name.split("->")[-1]
+    return f"{op_id} {last if len(last) <= width else last[:width - 1] + '…'}"
 
 
 def _t(snapshot: ExecutionSnapshot) -> float:
@@ -36,13 +52,19 @@ class OperatorSeriesPanel:
     """Per-operator time series: queued blocks (in + out) and throughput (rows/s)."""
 
     def __init__(self, max_points: int):
-        from bokeh.models import Legend
+        from bokeh.models import HoverTool, Legend, NumeralTickFormatter
 
         self.max_points = max_points
         self.queued_fig = _fig("queued blocks per operator", "blocks")
         self.rate_fig = _fig("throughput per operator", "rows/s")
-        for f in (self.queued_fig, self.rate_fig):
-            f.add_layout(Legend(items=[], location="top_left", click_policy="hide"), "right")
+        self.rate_fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")  # 1.5m, not +5 +5 +5
+        self.queued_fig.yaxis.formatter = NumeralTickFormatter(format="0")
+        self.queued_fig.yaxis.ticker.min_interval = 1  # whole blocks: no "0 0 1 1" ticks
+        for f, value in ((self.queued_fig, ("queued blocks", "@queued")), (self.rate_fig, ("rows/s", "@rate{0.[0]a}"))):
+            # below the plot, short labels two to a row: long fused names no longer squeeze the plot
+            f.add_layout(Legend(items=[], orientation="horizontal", ncols=2, click_policy="hide",
+                                label_text_font_size="8pt", spacing=4, margin=2), "below")
+            f.select_one(HoverTool).tooltips = [("operator", "@name"), ("t", "@t{0.0} s"), value]
         self.sources: dict = {}
         self.figures = [self.queued_fig, self.rate_fig]
 
@@ -56,11 +78,11 @@ class OperatorSeriesPanel:
         from bokeh.models import ColumnDataSource, LegendItem
 
         if op_id not in self.sources:
-            src = ColumnDataSource(data={"t": [], "queued": [], "queued_in": [], "queued_out": [], "rate": []})
+            src = ColumnDataSource(data={"t": [], "queued": [], "queued_in": [], "queued_out": [], "rate": [], "name": []})
             color = PALETTE[len(self.sources) % len(PALETTE)]
             r1 = self.queued_fig.line("t", "queued", source=src, color=color, line_width=2)
             r2 = self.rate_fig.line("t", "rate", source=src, color=color, line_width=2)
-            label = f"{name} ({op_id})"
+            label = short_label(op_id, name)
             self.queued_fig.legend[0].items = [*self.queued_fig.legend[0].items, LegendItem(label=label, renderers=[r1])]
             self.rate_fig.legend[0].items = [*self.rate_fig.legend[0].items, LegendItem(label=label, renderers=[r2])]
             self.sources[op_id] = src
@@ -72,7 +94,7 @@ class OperatorSeriesPanel:
             src = self._source_for(op.op_id, op.name)
             src.stream({"t": [t], "queued": [op.queued_in_blocks + op.queued_out_blocks],
                         "queued_in": [op.queued_in_blocks], "queued_out": [op.queued_out_blocks],
-                        "rate": [float(op.rows_per_s)]}, rollover=self.max_points)
+                        "rate": [float(op.rows_per_s)], "name": [op.name]}, rollover=self.max_points)
 
 
 class MemoryPanel:

@@ -113,6 +113,12 @@ def bottleneck_text(snapshot: ExecutionSnapshot) -> str:
     return f"bottleneck: {snapshot.bottleneck}" if snapshot.bottleneck is not None else ""
 
 
+def held_back_text(snapshot: ExecutionSnapshot) -> str:
+    """The stages held back because of the bottleneck, and by which policy ("" when none)."""
+    b = snapshot.bottleneck
+    return f"held back: {'; '.join(b.holds_back)}" if b is not None and b.holds_back else ""
+
+
 def bar_color(snapshot: ExecutionSnapshot) -> str:
     if snapshot.state in (RUN_FAILED, RUN_CANCELLED):
         return RED
@@ -139,6 +145,9 @@ def progress_html(snapshot: Optional[ExecutionSnapshot], name: str = "", details
     )
     if snapshot.bottleneck is not None:
         html += f'<div style="color:#a60">{esc(bottleneck_text(snapshot))}</div>'
+        held = held_back_text(snapshot)
+        if held:
+            html += f'<div style="color:#777;font-size:90%">{esc(held)}</div>'
     if details and snapshot.operators:
         html += operators_table_html(snapshot)
     return html + "</div>"
@@ -226,8 +235,11 @@ class ProgressView:
         self.label.value = f'<span style="{style}">{esc(label)}</span>'
         self.bar.description = ""
         self.info.value = esc(run_summary(snapshot))
-        text = bottleneck_text(snapshot)
-        self.bottleneck.value = f'<span style="color:#a60">{esc(text)}</span>' if text else ""
+        text, held = bottleneck_text(snapshot), held_back_text(snapshot)
+        line = f'<span style="color:#a60">{esc(text)}</span>' if text else ""
+        if held:
+            line += f'<br><span style="color:#777;font-size:90%">{esc(held)}</span>'
+        self.bottleneck.value = line
         self.table.value = operators_table_html(snapshot)
         if snapshot.finished:
             self.cancel_button.disabled = True

@@ -80,20 +80,38 @@ def sort_rows(rows: list[dict], key: str, ascending: bool = True) -> list[dict]:
     return sorted(rows, key=lambda r: (r[key] if key != "name" else str(r[key]).lower()), reverse=not ascending)
 
 
+def operator_name_html(name: str) -> str:
+    """An operator name that wraps only after a ``->`` (never inside a stage's name).
+
+    Examples:
+        >>> operator_name_html("ReadRange->Map(f)")
+        '<span style="white-space:nowrap">ReadRange-&gt;</span><wbr><span style="white-space:nowrap">Map(f)</span>'
+    """
+    stages = name.split("->")
+    pieces = [esc(s) + ("-&gt;" if i < len(stages) - 1 else "") for i, s in enumerate(stages)]
+    return "<wbr>".join(f'<span style="white-space:nowrap">{p}</span>' for p in pieces)
+
+
 def table_html(rows: list[dict], sort_key: Optional[str] = None, ascending: bool = True) -> str:
     def head(key, label):
         mark = (" ▲" if ascending else " ▼") if key == sort_key else ""
-        return f'<th style="text-align:left;padding:0 6px" data-key="{key}">{esc(label)}{mark}</th>'
+        # headers never wrap nor get cut: they are short words, the table scrolls if it must
+        return f'<th style="text-align:left;padding:0 6px;white-space:nowrap" data-key="{key}">{esc(label)}{mark}</th>'
+
+    def cell(key, value, fmt):
+        if key == "name":
+            return f'<td style="padding:0 6px;text-align:left">{operator_name_html(value)}</td>'
+        return f'<td style="padding:0 6px;white-space:nowrap">{esc(fmt(value))}</td>'
 
     body = "".join(
         f'<tr data-op-id="{esc(r["op_id"])}">'
-        + "".join(f'<td style="padding:0 6px">{esc(fmt(r[k]))}</td>' for k, _, fmt in COLUMNS)
+        + "".join(cell(k, r[k], fmt) for k, _, fmt in COLUMNS)
         + "</tr>"
         for r in rows
     )
     return (
-        '<table class="streamscope-stats" style="border-collapse:collapse;font-size:90%">'
-        f"<thead><tr>{''.join(head(k, l) for k, l, _ in COLUMNS)}</tr></thead><tbody>{body}</tbody></table>"
+        '<div style="overflow-x:auto;max-width:100%"><table class="streamscope-stats" style="border-collapse:collapse;font-size:90%">'
+        f"<thead><tr>{''.join(head(k, l) for k, l, _ in COLUMNS)}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 

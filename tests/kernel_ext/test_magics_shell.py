@@ -123,3 +123,25 @@ def test_unload_removes_magics_listener_and_events(restore_context):
     from streamscope.kernel_ext import current
 
     assert current() is None
+
+
+def test_report_magic_writes_a_standalone_file(shell, capsys, tmp_path):
+    target = tmp_path / "run.html"
+    shell.run_line_magic("dataset", f"report ds {target}")
+    assert "has not been executed yet" in capsys.readouterr().out and not target.exists()
+    shell.run_cell("ds.count()")
+    capsys.readouterr()
+    shell.run_line_magic("dataset", f"report ds.stats() {target}")
+    assert f"report written to {target}" in capsys.readouterr().out
+    page = target.read_text()
+    assert "MapBatches(slow)" in page and "<script src=" not in page
+    with pytest.raises(UsageError, match="name the dataset and the file"):
+        shell.run_line_magic("dataset", "report ds")
+
+
+def test_explain_rules_flag(shell, capsys):
+    shell.run_line_magic("dataset", "explain ds.filter(expr='id > 3') --rules")
+    out = capsys.readouterr().out
+    assert "Optimizer rules" in out
+    with pytest.raises(UsageError, match="the only option is --rules"):
+        shell.run_line_magic("dataset", "explain ds --graphs")

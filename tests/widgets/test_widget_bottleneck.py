@@ -55,3 +55,16 @@ def test_summary_shows_rows_of_the_estimate_until_success():
     assert run_summary(s).startswith("300 of 1k rows")
     done = replace(s, state="succeeded", rows_out=1000, progress=1.0)
     assert run_summary(done).startswith("1k rows ·")
+
+
+def test_the_views_show_what_is_held_back_apart_from_the_limit():
+    from streamscope.engine.execution import telemetry as T
+    from streamscope.widgets.progress import held_back_text
+
+    b = T.Bottleneck("op2", "Model", T.ACTORS_BUSY, "Model limits throughput: all 1 actor(s) busy",
+                     holds_back=("ReadRange->Prep by DownstreamCapacity",))
+    running = replace(snap(1, 3), bottleneck=b)
+    assert held_back_text(running) == "held back: ReadRange->Prep by DownstreamCapacity"
+    html = progress_html(running)
+    assert "bottleneck: Model limits throughput" in html and "held back: ReadRange-&gt;Prep by DownstreamCapacity" in html
+    assert held_back_text(replace(running, bottleneck=replace(b, holds_back=()))) == ""

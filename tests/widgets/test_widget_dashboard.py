@@ -23,9 +23,11 @@ def test_sources_hold_the_streamed_series():
     assert list(mem["spilled_now"])[-1] == 50 and list(mem["restored_total"])[-1] == 30
     assert list(src["cpu"].data["utilization"]) == [50.0] * 11
     assert list(src["cpu"].data["slots"]) == [50.0] * 11
-    # legend names every operator
+    # the legend names every operator shortly (below the plot); the hover has the full name
     labels = [item.label["value"] for item in d.ops.queued_fig.legend[0].items]
-    assert labels == ["ReadParquet (op1)", "MapBatches(f)->Filter(g) (op2)", "WriteCSV (op3)"]
+    assert labels == ["op1 ReadParquet", "op2 Filter(g)", "op3 WriteCSV"]
+    assert d.ops.queued_fig.below[-1] is d.ops.queued_fig.legend[0]
+    assert set(op2["name"]) == {"MapBatches(f)->Filter(g)"}
 
 
 def test_no_gpu_note_when_gpus_empty():

@@ -66,7 +66,7 @@ def read_datasource(datasource: Any, *, parallelism: int = -1, num_cpus: Optiona
     """
     if not callable(getattr(datasource, "get_read_tasks", None)) or not callable(getattr(datasource, "get_name", None)):
         raise TypeError(f"read_datasource: expected a streamscope.Datasource (with get_read_tasks), got {type(datasource).__name__}")
-    name = _READER_NAMES.get(type(datasource).__name__, "read_datasource")
+    name = reader_name(datasource)
     if read_args:
         raise ValueError(f"{name}: unexpected keyword arguments {sorted(read_args)}: Ray Data passes extra "
                          "arguments only to a legacy Datasource's create_reader/prepare_read, which streamscope "
@@ -159,9 +159,17 @@ _READER_NAMES = {
     "AudioDatasource": "read_audio", "VideoDatasource": "read_videos",
     "ParquetDatasource": "read_parquet", "CSVDatasource": "read_csv", "JSONDatasource": "read_json",
     "TextDatasource": "read_text", "ImageDatasource": "read_images", "BinaryDatasource": "read_binary_files",
-    "NumpyDatasource": "read_numpy",
+    "NumpyDatasource": "read_numpy", "SQLDatasource": "read_sql",
 }
 """The public function behind each datasource, for error messages."""
+
+
+def reader_name(datasource: Any) -> str:
+    """The public read function errors should name: a connector's datasource says it with a
+    ``read_function_name`` class attribute (``"read_iceberg"``), the built-in file readers are
+    listed above, and any other datasource came through ``read_datasource``."""
+    named = getattr(type(datasource), "read_function_name", None)
+    return named if isinstance(named, str) else _READER_NAMES.get(type(datasource).__name__, "read_datasource")
 
 
 def _engine_read_args(fn_name: str, kwargs: dict) -> dict:

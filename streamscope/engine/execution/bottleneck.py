@@ -20,6 +20,12 @@ consumer) it waits for. In order:
 6. ``INPUT_QUEUE``: otherwise the stage with the most blocks waiting at its input.
 7. ``DRAINING``: otherwise the one stage with tasks in flight, once every stage before it is done.
 
+Before rule 3, ``STORE_FULL``: the object store holds at least 90% of its capacity and this run
+has spilled, so writing blocks to disk paces everything. Between rules 4 and 5, ``SOURCE``: the
+first stage (a read) has tasks in flight while every stage after it waits with nothing queued.
+Whatever the answer, ``Bottleneck.holds_back`` lists the stages held back by downstream
+backpressure and the policy holding each, apart from the limit itself.
+
 Example::
 
     >>> from streamscope.engine.execution.blocked_reason import BlockedReason
@@ -36,7 +42,8 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from dataclasses import replace
+from typing import Any, Optional, Sequence
 
 from streamscope.engine.execution.backpressure.concurrency_cap import ConcurrencyCapPolicy
 from streamscope.engine.execution.backpressure.downstream_capacity import DownstreamCapacityPolicy
@@ -54,18 +61,22 @@ from streamscope.engine.execution.telemetry import (
     INPUT_FULL,
     INPUT_QUEUE,
     RESOURCES,
+    SOURCE,
     STALLED,
+    STORE_FULL,
     Bottleneck,
     OperatorSnapshot,
     consumer_index,
 )
-from streamscope.engine.units import format_duration, format_rate
+from streamscope.engine.units import format_bytes, format_duration, format_rate
 
 HELD_BY_DOWNSTREAM = (DownstreamCapacityPolicy.name, OutputBudgetPolicy.name)
 """Policies that hold a stage back because of a stage after it: the held stage is not the limit."""
 
 CONSUMER_NAME = "the consumer"
 """``Bottleneck.op_name`` when the limit is the code reading the run's output."""
+STORE_NAME = "the object store"
+"""``Bottleneck.op_name`` when the limit is a full, spilling store."""
 
 
 def _policy(op: OperatorSnapshot) -> str:
@@ -108,7 +119,35 @@ def _at_capacity(op: OperatorSnapshot) -> Optional[Bottleneck]:
     return None
 
 
-def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bottleneck]:
+STORE_FULL_FRACTION = 0.9
+"""The store counts as full from this share of its capacity (spilling starts at the capacity)."""
+
+
+def _store_full(store: Any) -> Optional[Bottleneck]:
+    if store is None or not store.capacity_bytes or store.spilled_total_bytes <= 0:
+        return None
+    if store.in_memory_bytes < STORE_FULL_FRACTION * store.capacity_bytes:
+        return None
+    return Bottleneck("", STORE_NAME, STORE_FULL,
+                      f"the object store is full and spilling: {format_bytes(store.in_memory_bytes)} of "
+                      f"{format_bytes(store.capacity_bytes)} in memory, {format_bytes(store.spilled_total_bytes)} "
+                      "spilled by this run; give it more room (DataContext.object_store_capacity_bytes) or "
+                      "consume the output faster")
+
+
+def _source_limits(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bottleneck]:
+    first = ops[open_idx[0]]
+    if open_idx[0] != 0 or _held(first) or first.active_tasks == 0 or len(ops) < 2:
+        return None
+    later = [ops[i] for i in open_idx[1:]]
+    if any(op.queued_in_blocks for op in later) or not later:
+        return None
+    return Bottleneck(first.op_id, first.name, SOURCE,
+                      f"{first.name} limits throughput: the stages after it wait for its output "
+                      f"({first.active_tasks} task(s) in flight, {format_rate(first.rows_per_s)})")
+
+
+def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int], store: Any = None) -> Optional[Bottleneck]:
     """Rules 2-7 of the module docstring, for the open operators at ``open_idx``."""
     for i in open_idx:
         op = ops[i]
@@ -116,6 +155,9 @@ def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bot
             return Bottleneck(op.op_id, op.name, ACTORS_STARTING,
                               f"{op.name}: {op.actors_starting} actor(s) cannot start yet "
                               f"(waiting for resources); {_waiting(op)}")
+    full = _store_full(store)
+    if full is not None:
+        return full
     found: dict[int, Bottleneck] = {}
     consumer: Optional[Bottleneck] = None
     for i in open_idx:
@@ -142,6 +184,9 @@ def _limit(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> Optional[Bot
         return found[best]
     if consumer is not None:
         return consumer
+    source = _source_limits(ops, open_idx)
+    if source is not None:
+        return source
     free = [i for i in open_idx if not _held(ops[i])]
     starved = [i for i in free if _policy(ops[i]) == RESOURCES_POLICY]
     if starved:
@@ -184,21 +229,28 @@ def _stall(ops: Sequence[OperatorSnapshot], open_idx: list[int], found: Optional
     return Bottleneck(site.op_id, site.name, STALLED, f"stalled at {site.name}: {since}{tail}")
 
 
+def _held_back(ops: Sequence[OperatorSnapshot], open_idx: list[int]) -> tuple[str, ...]:
+    return tuple(f"{ops[i].name} by {_policy(ops[i])}" for i in open_idx if _held(ops[i]))
+
+
 def find_bottleneck(ops: Sequence[OperatorSnapshot], idle_s: float = 0.0,
-                    stall_timeout_s: float = math.inf) -> Optional[Bottleneck]:
+                    stall_timeout_s: float = math.inf, store: Any = None) -> Optional[Bottleneck]:
     """The stage that limits a running run's throughput, or None when no stage does.
 
     ``ops`` are the run's operator snapshots in plan order; ``idle_s`` is how long no operator has
-    made progress, and at ``stall_timeout_s`` or more the answer is a ``STALLED`` one. The caller
-    asks only while the run is running (a finished run has no bottleneck).
+    made progress, and at ``stall_timeout_s`` or more the answer is a ``STALLED`` one; ``store``
+    (the snapshot's store figures) lets a full, spilling store be named. The caller asks only
+    while the run is running (a finished run has no bottleneck).
     """
     open_idx = [i for i, op in enumerate(ops) if op.state not in (DONE, FAILED, CANCELLED)]
     if not open_idx:
         return None
-    found = _limit(ops, open_idx)
+    found = _limit(ops, open_idx, store)
     if idle_s >= stall_timeout_s:
-        return _stall(ops, open_idx, found, idle_s)
-    return found
+        found = _stall(ops, open_idx, found, idle_s)
+    if found is None:
+        return None
+    return replace(found, holds_back=tuple(h for h in _held_back(ops, open_idx) if not h.startswith(f"{found.op_name} by ")))
 
 
-__all__ = ["find_bottleneck", "HELD_BY_DOWNSTREAM", "CONSUMER_NAME"]
+__all__ = ["find_bottleneck", "HELD_BY_DOWNSTREAM", "CONSUMER_NAME", "STORE_NAME"]

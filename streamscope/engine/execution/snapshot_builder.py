@@ -58,7 +58,8 @@ class SnapshotBuilder:
         rows_out = max(rows_delivered, ex.plan.sink.progress_rows())
         progress = run_progress(ops, state, rows_out)
         idle_s = self._idle_s(ops, rows_delivered)
-        bottleneck = find_bottleneck(ops, idle_s, ex.context.stall_timeout_s) if state == T.RUN_RUNNING else None
+        bottleneck = (find_bottleneck(ops, idle_s, ex.context.stall_timeout_s, run_store)
+                      if state == T.RUN_RUNNING else None)
         return T.ExecutionSnapshot(
             run_id=ex.run_id, name=ex.name, state=state, started_at=ex.started_at, timestamp=time.time(),
             operators=ops, store=run_store, resources=self._resources(), bottleneck=bottleneck,
@@ -132,6 +133,7 @@ class SnapshotBuilder:
             blocked_by=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=op.phase,
             spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op), retries=m.retries,
+            errored_blocks=m.errored_blocks,
             **op.actor_telemetry(),
         )
 

@@ -6,8 +6,9 @@ figures as attributes, built from the run's final telemetry snapshot.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from streamscope.engine.execution import telemetry as T
 from streamscope.engine.units import format_bytes, format_duration, format_percent
@@ -31,6 +32,8 @@ class OperatorStats:
     fused: tuple[str, ...] = ()
     retries: int = 0
     """Task retries (errors retried inside tasks, re-runs after worker deaths)."""
+    errored_blocks: int = 0
+    """Failed tasks whose blocks were dropped under ``DataContext.max_errored_blocks``."""
 
 
 class DatasetStats(str):
@@ -44,15 +47,18 @@ class DatasetStats(str):
     spilled_bytes: int
     restored_bytes: int
     peak_store_bytes: int
+    errored_blocks: int
+    """Blocks dropped under ``DataContext.max_errored_blocks``, all operators together."""
     error: str
 
-    def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0):
+    def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0,
+                history: tuple = ()):
         ops: tuple[OperatorStats, ...] = ()
         if snapshot is not None:
             ops = tuple(
                 OperatorStats(o.name, o.op_id, o.wall_s, o.cpu_s, o.udf_s, o.rows_in, o.rows_out, o.bytes_in, o.bytes_out,
                               o.tasks_done + o.tasks_failed, o.blocks_out, o.backpressure_s, o.spilled_bytes, o.fused,
-                              retries=o.retries)
+                              retries=o.retries, errored_blocks=o.errored_blocks)
                 for o in snapshot.operators
             )
         text = _render(snapshot, ops, peak_store_bytes)
@@ -66,16 +72,44 @@ class DatasetStats(str):
         obj.spilled_bytes = snapshot.store.spilled_total_bytes if snapshot else 0
         obj.restored_bytes = snapshot.store.restored_total_bytes if snapshot else 0
         obj.peak_store_bytes = peak_store_bytes
+        obj.errored_blocks = sum(o.errored_blocks for o in ops)
         obj.error = snapshot.error if snapshot else ""
         obj.snapshot = snapshot
+        obj.history = tuple(history)
+        """The run's telemetry snapshots, oldest first (the time series a saved report plots)."""
         return obj
+
+    def to_html(self) -> str:
+        """The stats as HTML: the per-operator table and time breakdown the notebook shows (plain
+        HTML and CSS, no script), or the text in a ``<pre>`` where the views are not installed.
+
+        Examples:
+            >>> ds = streamscope.range(10)
+            >>> ds.count()
+            10
+            >>> "<table" in ds.stats().to_html() or "<pre" in ds.stats().to_html()
+            True
+        """
+        if self.snapshot is not None and _html_renderer is not None:
+            return _html_renderer(self)
+        return f'<pre class="streamscope-stats">{html.escape(str(self))}</pre>'
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out, "progress": self.progress,
             "spilled_bytes": self.spilled_bytes, "restored_bytes": self.restored_bytes,
-            "peak_store_bytes": self.peak_store_bytes, "operators": [asdict(o) for o in self.operators],
+            "peak_store_bytes": self.peak_store_bytes, "errored_blocks": self.errored_blocks, "operators": [asdict(o) for o in self.operators],
         }
+
+
+_html_renderer: Optional[Callable[["DatasetStats"], str]] = None
+
+
+def set_html_renderer(renderer: Optional[Callable[["DatasetStats"], str]]) -> None:
+    """Install the HTML renderer of :meth:`DatasetStats.to_html` (the widgets layer's stats view;
+    ``streamscope/__init__`` installs it, so the engine never imports widget code)."""
+    global _html_renderer
+    _html_renderer = renderer
 
 
 def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, ...], peak: int) -> str:
@@ -91,6 +125,8 @@ def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, .
             lines.append(f"* Spilled: {format_bytes(o.spilled_bytes)}")
         if o.retries:
             lines.append(f"* Retries: {o.retries} (errors retried inside tasks, re-runs after worker deaths)")
+        if o.errored_blocks:
+            lines.append(f"* Errored blocks: {o.errored_blocks} (tasks that failed; their rows were dropped under max_errored_blocks)")
         lines.append("")
     s = snapshot.store
     reached = ""

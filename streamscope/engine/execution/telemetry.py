@@ -60,6 +60,10 @@ INPUT_QUEUE = "input_queue"
 """No stage reports a limit; this one has the most blocks waiting at its input."""
 DRAINING = "draining"
 """Every stage before it is done and nothing waits anywhere: the run waits for its tasks alone."""
+SOURCE = "source"
+"""The read (or first stage) works while every stage after it waits with an empty input."""
+STORE_FULL = "store_full"
+"""The object store is at its capacity and spilling: moving blocks to disk paces the run."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ class OperatorSnapshot:
     retries: int = 0
     """Retries of the operator's finished tasks so far: errors retried inside a task (user code
     named by a retry setting, transient IO errors) plus re-runs after a worker died."""
+    errored_blocks: int = 0
+    """Failed tasks of this operator whose blocks were dropped under
+    ``DataContext.max_errored_blocks`` (their rows are missing from the output)."""
     consumer_id: str = ""
     """``op_id`` of the operator that reads this one's output; "" for the last operator (its
     output goes to the run's consumer). Lets the bottleneck rule follow backpressure downstream."""
@@ -138,6 +145,9 @@ class Bottleneck:
     kind: str
     """One of the bottleneck kinds above (``STALLED``, ``ACTORS_BUSY``, ...)."""
     reason: str
+    holds_back: tuple[str, ...] = ()
+    """The stages held back because of it, each with the policy holding it ("ReadRange->Map(f)
+    by DownstreamCapacity"): what waits, told apart from what limits."""
 
     def __str__(self) -> str:
         return self.reason

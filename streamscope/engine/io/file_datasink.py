@@ -218,6 +218,8 @@ class FileDatasink(Datasink[FilesWritten]):
                 dirs = []
             old = set(self._old_dirs)
             self._remove_empty_dirs(d for d in dirs if d not in old)  # partition dirs this write made
+        if self._created_dir:
+            self._remove_empty_dirs([self._dir])  # a failed write leaves no directory it made
 
     # ---- worker side -----------------------------------------------------------------------
     def write(self, blocks: Iterable[pa.Table], ctx: Any) -> FilesWritten:
@@ -236,11 +238,13 @@ class FileDatasink(Datasink[FilesWritten]):
                         if self._try_create_dir or subdir:
                             self._fs.makedirs(directory, exist_ok=True)
                         call_with_retry(lambda: self._write_file(temp, part), f"writing {temp}")
-                    except BaseException:
+                    except BaseException as exc:
                         try:
                             self._fs.rm(temp)
                         except Exception:
                             pass
+                        if isinstance(exc, OSError):  # a full or read-only disk: say which file
+                            raise _naming_the_file(exc, self.get_name(), final) from exc
                         raise
                     result.temp_paths.append(temp)
                     result.final_paths.append(final)
@@ -296,3 +300,17 @@ class FileDatasink(Datasink[FilesWritten]):
 
 def tensor_columns(block: pa.Table) -> list[str]:
     return [f.name for f in block.schema if tensor.is_tensor_type(f.type)]
+
+
+def _naming_the_file(exc: OSError, writer: str, path: str) -> OSError:
+    """The same kind of OSError (same errno), naming the file being written: the OS's own
+    ``[Errno 28] No space left on device`` names no file when pyarrow raises it. Reads
+    ``[Errno 28] WriteParquet: writing failed: No space left on device: '/out/._tmp_..'``."""
+    reason = exc.strerror or str(exc)
+    message = f"{writer}: writing failed: {reason}"
+    if exc.errno is None:
+        return OSError(f"{message}: {path!r}")
+    try:
+        return type(exc)(exc.errno, message, path)
+    except Exception:  # an OSError subclass with a constructor of its own
+        return OSError(exc.errno, message, path)

@@ -111,7 +111,38 @@ def test_the_one_stage_still_working_after_everything_before_it_is_done():
     ops = (op("read", state=T.DONE), op("model", active_tasks=1, actors_alive=1, actors_busy=1))
     b = find_bottleneck(ops)
     assert (b.op_id, b.kind) == ("model", T.DRAINING) and "1 task(s) in flight" in b.reason
-    assert find_bottleneck((op("read", active_tasks=2), op("model", active_tasks=1))) is None  # both still at work
+
+
+
+def test_a_read_that_keeps_every_later_stage_waiting_is_the_limit():
+    """Both stages work, nothing waits between them: what the model gets, it takes at once."""
+    b = find_bottleneck((op("read", name="ReadParquet", active_tasks=2, rows_per_s=900.0), op("model", active_tasks=1)))
+    assert (b.op_id, b.kind) == ("read", T.SOURCE) and "wait for its output" in b.reason
+    # blocks waiting after the read: the read is not the limit
+    b = find_bottleneck((op("read", active_tasks=2), op("model", active_tasks=1, queued_in_blocks=3)))
+    assert b.kind != T.SOURCE
+
+
+def test_a_full_spilling_store_is_named_before_any_stage():
+    from streamscope.engine.runtime.base import StoreStats
+
+    ops = (held("prep", BUDGET), op("model", queued_in_blocks=4, actors_alive=1, actors_busy=1))
+    full = StoreStats(capacity_bytes=100 << 20, in_memory_bytes=97 << 20, spilled_total_bytes=30 << 20)
+    b = find_bottleneck(ops, store=full)
+    assert (b.op_id, b.kind, b.op_name) == ("", T.STORE_FULL, "the object store") and "spilling" in b.reason
+    assert b.holds_back == ("prep by OutputBudget",)
+    roomy = StoreStats(capacity_bytes=100 << 20, in_memory_bytes=20 << 20, spilled_total_bytes=30 << 20)
+    assert find_bottleneck(ops, store=roomy).kind == T.ACTORS_BUSY
+    never_spilled = StoreStats(capacity_bytes=100 << 20, in_memory_bytes=99 << 20)
+    assert find_bottleneck(ops, store=never_spilled).kind == T.ACTORS_BUSY
+
+
+def test_the_held_stages_are_listed_apart_from_the_limit():
+    ops = (held("read", DOWNSTREAM, name="ReadRange->Map(f)"), held("prep", BUDGET, name="Prep"),
+           op("model", name="Model", queued_in_blocks=9, actors_alive=1, actors_busy=1))
+    b = find_bottleneck(ops)
+    assert b.op_id == "model"
+    assert b.holds_back == ("ReadRange->Map(f) by DownstreamCapacity", "Prep by OutputBudget")
 
 
 def test_finished_or_idle_operators_have_no_bottleneck():
