@@ -6,7 +6,7 @@ Only the conjuncts (``a & b & ...`` parts) pyarrow can evaluate go down: a Pytho
 download or ``random()`` cannot run inside a scan, so a filter holding one keeps those parts as a
 ``Filter`` after the read (``explain()`` shows both: the pushed part on the read, the rest as the
 filter). A conjunct adding strings (``col("s") + "x"``: the block evaluator concatenates, a scan's
-``+`` is numeric only) stays in the filter too.
+``+`` is numeric only) stays in the filter too, where the read's schema tells.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _pushable(part: Expr, schema: Optional[pa.Schema]) -> bool:
     if not any(isinstance(n, Arith) and n.op == Operation.ADD for n in part._walk()):
         return True
     if schema is None:
-        return False  # ``+`` may be string concatenation, which only the block evaluator does
+        return True  # the datasource's own translation decides (its schema is learned by reading)
     try:  # the scan evaluates the pyarrow form, where ``+`` is numeric: it must bind to the read's columns
         schema.empty_table().filter(part.to_pyarrow())
     except (pa.ArrowException, TypeError, ValueError):
