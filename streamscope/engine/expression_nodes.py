@@ -484,7 +484,9 @@ class AliasExpr(Expr):
 
     _kind = "alias"
 
-    def __init__(self, expr: Expr, name: str):
+    def __init__(self, expr: Any, name: Any, *ray_fields: Any):
+        if isinstance(expr, DataType):  # Ray's field order: AliasExpr(data_type, expr, _name, _is_rename)
+            expr, name = name, ray_fields[0] if ray_fields else None
         if not isinstance(name, str) or not name:
             raise ValueError(f"alias: the name must be a non-empty string, got {name!r}")
         self.expr, self._name = expr, name

@@ -92,7 +92,9 @@ class UDFExpr(Expr):
     _convertible_self = False
     _probe_safe = False  # calling fn on an empty block to learn the type would run user code
 
-    def __init__(self, fn: Callable[..., Any], args: list, kwargs: dict, data_type: Any):
+    def __init__(self, fn: Any, args: Any, kwargs: Any, data_type: Any):
+        if isinstance(fn, DataType):  # Ray's field order: UDFExpr(data_type, fn, args, kwargs)
+            fn, args, kwargs, data_type = args, kwargs, data_type, fn
         self.fn = fn
         self.args = [to_expr(a) for a in args]
         self.kwargs = {k: to_expr(v) for k, v in kwargs.items()}

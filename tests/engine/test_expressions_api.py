@@ -66,6 +66,10 @@ def test_node_classes_have_rays_shapes():
     assert isinstance(col("a").is_null(), UnaryExpr) and col("a").is_null().operand.structurally_equals(col("a"))
     with pytest.raises(ValueError, match="not a unary operation"):
         UnaryExpr(Operation.ADD, col("a"))
+    # Ray's dataclass field order (data_type first) builds the same nodes
+    assert AliasExpr(DataType(object), col("a"), "b", False).structurally_equals(col("a").alias("b"))
+    udf_node = E.UDFExpr(DataType.int64(), abs, [col("a")], {})
+    assert udf_node.data_type == DataType.int64() and udf_node.fn is abs and udf_node.args[0].name == "a"
 
 
 def test_names_aliases_and_declared_types():
