@@ -57,6 +57,11 @@ def test_a_random_filter_is_not_pushed_or_moved(tmp_path):
     assert ds._explain().rules_fired == ()
     kept = [r["id"] for r in ds.take_all()]
     assert 50 < len(kept) < 150 and sorted(kept) == sorted(r["id"] for r in ds.take_all())
+    # beside a pushed conjunct, the random part stays a filter and still reseeds per execution
+    mixed = streamscope.read_parquet(str(tmp_path)).filter(expr=(col("id") >= 100) & (random(seed=3) < 0.5))
+    assert "filter=id >= 100" in mixed._explain().optimized.text
+    runs = [sorted(r["id"] for r in mixed.take_all()) for _ in range(2)]
+    assert all(min(run) >= 100 for run in runs) and runs[0] != runs[1]
 
 
 def test_uuids_are_unique_uuid4_strings():

@@ -51,11 +51,11 @@ class ExprFilterTransform(_PerExecution):
     """``filter(expr="amount > 100")`` / ``filter(expr=col("a") > 1)``: the rows where the
     predicate is true (null counts as false)."""
 
-    def __init__(self, expr: Expr):
+    def __init__(self, expr: Expr, executions: Optional[list] = None):
         self.expr = expr
         self.name = f"Filter({expr})"
         self.wants_task_index = not expr.is_idempotent()
-        self._executions = [0]
+        self._executions = executions if executions is not None else [0]  # shared with the filter it came from
 
     def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         context = self._context(ctx)

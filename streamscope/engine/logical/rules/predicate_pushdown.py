@@ -67,6 +67,7 @@ class PredicatePushdownRule(Rule):
         if not rest:
             return new_read, f"filter {op.expr} pushed into {child.name}"
         remaining = _join(rest)
-        kept: Any = op.replace(inputs=[new_read], expr=remaining, transform=ExprFilterTransform(remaining),
+        executions = getattr(op.transform, "_executions", None)  # runs keep counting across re-optimizations
+        kept: Any = op.replace(inputs=[new_read], expr=remaining, transform=ExprFilterTransform(remaining, executions),
                                name=f"Filter({remaining})")
         return kept, f"filter {expr} pushed into {child.name}; {remaining} stays a filter (not evaluable in the scan)"
