@@ -215,17 +215,22 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
                memory=None, concurrency=None, label_selector=None, fallback_strategy=None, max_calls=None,
                resources=None, accelerator_type=None, runtime_env=None, ray_remote_args_fn=None,
                **ray_remote_args) -> "Dataset":
-        """Keep the rows where ``fn(row)`` is true, or where the expression string ``expr`` holds.
+        """Keep the rows where ``fn(row)`` is true, or where the expression ``expr`` holds (a
+        string such as ``"amount > 100 and region == 'eu'"`` or a ``streamscope.expressions``
+        tree such as ``col("amount") > 100``).
 
-        An expression (``"amount > 100 and region == 'eu'"``) is evaluated vectorized with pyarrow
-        compute, needs no worker to run Python per row, and is pushed into Parquet reads so row
-        groups that cannot match are never read.
+        An expression is evaluated vectorized on whole blocks, needs no worker to run Python per
+        row, and its parts pyarrow can evaluate are pushed into Parquet reads so row groups that
+        cannot match are never read (UDF parts stay a filter after the read).
 
         Examples:
             >>> streamscope.range(10).filter(lambda row: row["id"] % 3 == 0).take()
             [{'id': 0}, {'id': 3}, {'id': 6}, {'id': 9}]
             >>> streamscope.range(10).filter(expr="id >= 7").count()
             3
+            >>> from streamscope.expressions import col
+            >>> streamscope.range(10).filter(expr=(col("id") % 3 == 0) & (col("id") > 0)).take()
+            [{'id': 3}, {'id': 6}, {'id': 9}]
         """
         if (fn is None) == (expr is None):
             raise ValueError("filter() takes exactly one of fn or expr")
