@@ -18,8 +18,9 @@ NOTES: dict[tuple[str, str], str] = {
                                   "are not passed to Ray's scheduler"),
     ("streaming_split", "locality_hints"): ("accepted: on one machine every split is local; on the Ray runtime "
                                             "the hints are not passed to Ray's scheduler"),
-    ("summary", "override_dtype_agg_mapping"): ("keys are pyarrow types (pyarrow.int64()) where Ray's are "
-                                                "ray.data.datatype.DataType objects, which streamscope does not have"),
+    ("summary", "override_dtype_agg_mapping"): ("keys are streamscope.datatype.DataType objects and TypeCategory "
+                                                "values as in Ray, and pyarrow types too; a string that is no "
+                                                "TypeCategory value is refused (Ray matches nothing with it)"),
 }
 """``(name, argument) -> what differs``."""
 

@@ -74,10 +74,21 @@ def test_a_mapping_by_arrow_type_replaces_the_defaults():
     assert _stats(summary, "age") == {"count": 4, "sum": sum(r["age"] for r in ROWS)}
 
 
+def test_a_mapping_by_ray_datatype_or_category_replaces_the_defaults():
+    from streamscope.datatype import DataType
+
+    by_dtype = _ds().summary(columns=["age"], override_dtype_agg_mapping={
+        DataType.int64(): lambda col: [Count(on=col), Sum(on=col)]})
+    assert _stats(by_dtype, "age") == {"count": 4, "sum": sum(r["age"] for r in ROWS)}
+    numpy_backed = _ds().summary(columns=["age"], override_dtype_agg_mapping={
+        DataType.from_numpy("int64"): lambda col: [Count(on=col)]})  # another type system: no match, as Ray
+    assert "sum" not in _stats(numpy_backed, "age") and "mean" in _stats(numpy_backed, "age")
+
+
 def test_bad_arguments_name_what_is_wrong():
     with pytest.raises(ValueError, match=r"columns \['nope'\] not found"):
         _ds().summary(columns=["nope"])
-    with pytest.raises(TypeError, match="keys must be pyarrow DataTypes"):
+    with pytest.raises(TypeError, match="keys must be DataTypes such as DataType.int64"):
         _ds().summary(override_dtype_agg_mapping={"int64": lambda col: [Count(on=col)]})
     with pytest.raises(ValueError, match="Column 'nope' not found in summary tables"):
         _ds().summary(columns=["age"]).get_column_stats("nope")

@@ -2,10 +2,10 @@
 
 "Public" is what a notebook user reaches from ``import streamscope``: the names in
 ``streamscope.__all__``, ``streamscope.aggregate``, ``streamscope.preprocessors``,
-``streamscope.datasource`` and ``streamscope.block``, and the
-public methods and properties of the classes users call methods on (Dataset,
-MaterializedDataset, GroupedData, DataIterator, DataContext, ExecutionResources, Schema and
-every preprocessor). A new public name without an example fails
+``streamscope.datasource``, ``streamscope.block``, ``streamscope.expressions`` and
+``streamscope.datatype``, and the public methods and properties of the classes users call
+methods on (Dataset, MaterializedDataset, GroupedData, DataIterator, DataContext,
+ExecutionResources, Schema, every preprocessor, Expr and its namespaces, DataType). A new public name without an example fails
 :func:`test_every_public_name_has_an_example`; an example whose output changed fails
 :func:`test_docstring_examples_run`.
 
@@ -25,7 +25,7 @@ import typing
 import pytest
 
 import streamscope
-from streamscope import aggregate, block, datasource, preprocessors
+from streamscope import aggregate, block, datasource, datatype, expressions, preprocessors
 from streamscope.engine.context import DataContext
 
 CLASSES_WITH_MEMBERS = (
@@ -41,6 +41,15 @@ CLASSES_WITH_MEMBERS = (
     datasource.Datasink,
     datasource.WriteResult,
     block.BlockMetadata,
+    expressions.Expr,
+    expressions.UnnestExpr,
+    expressions._StringNamespace,
+    expressions._ListNamespace,
+    expressions._StructNamespace,
+    expressions._MapNamespace,
+    expressions._DatetimeNamespace,
+    expressions._ArrayNamespace,
+    datatype.DataType,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
 OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL"}
@@ -75,7 +84,7 @@ def public_objects() -> dict[str, object]:
         add(f"streamscope.aggregate.{name}", getattr(aggregate, name))
     for name in preprocessors.__all__:
         add(f"streamscope.preprocessors.{name}", getattr(preprocessors, name))
-    for module in (datasource, block):
+    for module in (datasource, block, expressions, datatype):
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, typing.TypeVar):  # WriteReturnType: a type variable, nothing to call
@@ -86,7 +95,8 @@ def public_objects() -> dict[str, object]:
             if not name.startswith("_"):
                 add(f"streamscope.datasource.{cls.__name__}.{name}", _member(cls, name))
     for cls in CLASSES_WITH_MEMBERS:
-        home = next((m.__name__ for m in (streamscope, datasource, block) if getattr(m, cls.__name__, None) is cls),
+        home = next((m.__name__ for m in (streamscope, datasource, block, expressions, datatype)
+                     if getattr(m, cls.__name__, None) is cls),
                     "streamscope.preprocessors")
         for name in sorted(dir(cls)):
             if not name.startswith("_"):

@@ -35,6 +35,7 @@ RANKS = {
     "streamscope.block": 7,
     "streamscope.datasource": 7,
     "streamscope.expressions": 7,
+    "streamscope.datatype": 7,
     "streamscope.preprocessors": 7,
     "streamscope.checkpoint": 7,
     "streamscope.kernel_ext": 8,

@@ -22,16 +22,16 @@ from streamscope.engine.api.summary import summarize
 from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
 from streamscope.engine.block import BlockMetadata
-from streamscope.engine.expressions import as_expr
+from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.logical.plan import LogicalPlan, post_order
 from streamscope.engine.runtime.base import BlockRef
 from streamscope.engine.transforms.batches import AddColumnTransform, MapBatchesTransform
 from streamscope.engine.transforms.columns import (
     DropColumnsTransform,
-    ExprFilterTransform,
     RenameColumnsTransform,
     SelectColumnsTransform,
 )
+from streamscope.engine.transforms.expression_transforms import ExprFilterTransform
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
 from streamscope.engine.api.torch import TorchMixin
@@ -215,17 +215,22 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
                memory=None, concurrency=None, label_selector=None, fallback_strategy=None, max_calls=None,
                resources=None, accelerator_type=None, runtime_env=None, ray_remote_args_fn=None,
                **ray_remote_args) -> "Dataset":
-        """Keep the rows where ``fn(row)`` is true, or where the expression string ``expr`` holds.
+        """Keep the rows where ``fn(row)`` is true, or where the expression ``expr`` holds (a
+        string such as ``"amount > 100 and region == 'eu'"`` or a ``streamscope.expressions``
+        tree such as ``col("amount") > 100``).
 
-        An expression (``"amount > 100 and region == 'eu'"``) is evaluated vectorized with pyarrow
-        compute, needs no worker to run Python per row, and is pushed into Parquet reads so row
-        groups that cannot match are never read.
+        An expression is evaluated vectorized on whole blocks, needs no worker to run Python per
+        row, and its parts pyarrow can evaluate are pushed into Parquet reads so row groups that
+        cannot match are never read (UDF parts stay a filter after the read).
 
         Examples:
             >>> streamscope.range(10).filter(lambda row: row["id"] % 3 == 0).take()
             [{'id': 0}, {'id': 3}, {'id': 6}, {'id': 9}]
             >>> streamscope.range(10).filter(expr="id >= 7").count()
             3
+            >>> from streamscope.expressions import col
+            >>> streamscope.range(10).filter(expr=(col("id") % 3 == 0) & (col("id") > 0)).take()
+            [{'id': 3}, {'id': 6}, {'id': 9}]
         """
         if (fn is None) == (expr is None):
             raise ValueError("filter() takes exactly one of fn or expr")
@@ -273,6 +278,10 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
         """
         _refuse_task_args("select_columns", task_args)
         cols = [cols] if isinstance(cols, str) else list(cols)
+        if any(isinstance(c, Expr) for c in cols):
+            raise ValueError(f"select_columns requires all elements of 'cols' to be strings, got {cols!r}: select_columns "
+                             "takes column names (as in Ray Data 2.60); compute expressions with with_column(name, expr) "
+                             "or with_columns({...}) first, then select the names")
         _check_names("select_columns", cols)
         return self._derive(L.Project(f"Project[select={cols}]", self._plan.dag, SelectColumnsTransform(cols)))
 
@@ -379,7 +388,8 @@ class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAl
         """Per-column statistics chosen by column type, in one aggregation pass (Ray Data's
         ``summary``): a :class:`~streamscope.engine.api.summary.DatasetSummary` with
         ``to_pandas()`` and ``get_column_stats(col)``. ``override_dtype_agg_mapping`` maps a
-        pyarrow type (``pyarrow.int64()``) to a function of a column name returning aggregations.
+        ``DataType`` (``streamscope.datatype.DataType.int64()``; a pyarrow type works too) or a
+        ``TypeCategory`` to a function of a column name returning aggregations.
 
         Examples:
             >>> ds = streamscope.from_items([{"age": 25, "name": "a"}, {"age": 35, "name": None}])

@@ -8,9 +8,12 @@ from typing import Any, Optional, Union
 
 from streamscope.engine import aggregate as A
 from streamscope.engine.api.derive import aggregate_dataset, exchange
+from streamscope.engine.api.expression_columns import check_expression_items
 from streamscope.engine.api.map_args import refuse_map_args
 from streamscope.engine.block import BATCH_FORMATS
+from streamscope.engine.expressions import Expr
 from streamscope.engine.physical.exchange.shuffle import MapGroupsSpec
+from streamscope.engine.transforms.expression_transforms import WithColumnsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
 
 
@@ -163,3 +166,32 @@ class GroupedData:
         udf = UserFunction(fn, name, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
         spec = MapGroupsSpec(self._keys, udf, batch_format or "default", self._num_partitions, zero_copy_batch)
         return exchange(self._dataset, name, spec, "MapGroups")
+
+    def with_column(self, column_name: str, expr: Expr, **ray_remote_args) -> Any:
+        """Add column ``column_name`` computed by expression ``expr`` on each group as a whole
+        (rows and other columns kept, a group's rows together), as Ray Data's
+        ``GroupedData.with_column``: row-wise expressions give what ``Dataset.with_column`` gives,
+        and per-block state (``monotonically_increasing_id()``, ``random(seed=...)``) runs per
+        group.
+
+        Examples:
+            >>> from streamscope.expressions import col
+            >>> ds = streamscope.from_items([{"group": 1, "value": 1}, {"group": 1, "value": 2}])
+            >>> ds.groupby("group").with_column("value_twice", col("value") * 2).sort(["group", "value"]).take_all()
+            [{'group': 1, 'value': 1, 'value_twice': 2}, {'group': 1, 'value': 2, 'value_twice': 4}]
+        """
+        if not isinstance(column_name, str) or not column_name:
+            raise ValueError(f"column_name must be a non-empty string, got: {column_name!r}")
+        if not isinstance(expr, Expr):
+            raise TypeError("expr must be a streamscope expression created via the expression API "
+                            "(streamscope.expressions.col/lit/udf...).")
+        if not self._keys:
+            raise ValueError("with_column needs a groupby key; use Dataset.with_column for the whole dataset")
+        transform = WithColumnsTransform(check_expression_items(
+            "GroupedData.with_column", [(column_name, expr)], self._dataset._plan.dag.output_schema()))
+        name = f"MapGroups({transform.name})"
+        refuse_map_args(name, "in streamscope a grouped with_column runs inside the shuffle's reduce tasks, which are "
+                        "sized by the exchange, not per map", **ray_remote_args)
+        spec = MapGroupsSpec(self._keys, transform, "pyarrow", self._num_partitions)
+        return exchange(self._dataset, name, spec, "MapGroups")
+

@@ -24,12 +24,16 @@ _STACK = 3
 def map_task_args(operator: str, fn: Any, *, compute: Any = None, concurrency: Any = None,
                   fn_constructor_args: Any = None, num_cpus: Any = None, num_gpus: Any = None, memory: Any = None,
                   named: Optional[dict] = None, ray_remote_args_fn: Optional[Callable[[], dict]] = None,
-                  ray_remote_args: Optional[dict] = None) -> dict:
+                  ray_remote_args: Optional[dict] = None, expression_compute: Any = None) -> dict:
     """Keyword arguments for a logical map operator: ``compute`` (a resolved strategy),
     ``num_cpus``/``num_gpus``/``memory`` (parameters win over the same keys in
     ``ray_remote_args``, as in Ray), ``ray_remote_args`` (the rest, named parameters merged in)
     and ``ray_remote_args_fn``. Emits Ray 2.60's deprecation warnings for ``**ray_remote_args``
-    and ``ray_remote_args_fn``."""
+    and ``ray_remote_args_fn``.
+
+    ``expression_compute``: for expression maps (``with_column``), whose "function" is
+    streamscope's own: tasks or actors as ``compute=`` says, ``expression_compute`` (the default
+    the expressions call for) when it is None, as Ray Data's projections."""
     extra = dict(ray_remote_args or {})
     if ray_remote_args_fn is not None:
         if not callable(ray_remote_args_fn):
@@ -38,7 +42,13 @@ def map_task_args(operator: str, fn: Any, *, compute: Any = None, concurrency: A
         warnings.warn(RA.REMOTE_ARGS_FN_DEPRECATION, DeprecationWarning, stacklevel=_STACK)
     if extra:
         warnings.warn(RA.REMOTE_ARGS_DEPRECATION, DeprecationWarning, stacklevel=_STACK)
-    strategy = compute_mod.resolve(compute, concurrency, fn, operator, fn_constructor_args)
+    if expression_compute is not None:
+        strategy = compute if compute is not None else expression_compute
+        if not isinstance(strategy, (compute_mod.TaskPoolStrategy, compute_mod.ActorPoolStrategy)):
+            raise ValueError(f"{operator}: the compute spec must be either TaskPoolStrategy or ActorPoolStrategy, "
+                             f"was: {compute!r}.")
+    else:
+        strategy = compute_mod.resolve(compute, concurrency, fn, operator, fn_constructor_args)
     is_actor = isinstance(strategy, compute_mod.ActorPoolStrategy)
     if is_actor:
         _check_actor_strategy(operator, strategy)

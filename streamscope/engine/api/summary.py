@@ -22,6 +22,7 @@ from streamscope.engine.aggregate_sketches import ApproximateQuantile, Approxima
 from streamscope.engine.aggregate_stats import MissingValuePercentage, ZeroPercentage
 from streamscope.engine.batch_conversion import column_to_arrow
 from streamscope.engine.block import block_to_pandas
+from streamscope.engine.datatype import DataType, TypeCategory
 
 STATISTIC_COLUMN = "statistic"
 
@@ -124,15 +125,33 @@ class DatasetSummary:
         return self.to_pandas().to_string(index=False)
 
 
+def _override_for(mapping: dict, arrow_type: pa.DataType) -> Optional[Callable[[str], list]]:
+    """The first factory whose key matches a column of ``arrow_type``, as Ray matches: a
+    DataType equal to the column's (Arrow-backed) one, a pyarrow type equal to it, or a
+    TypeCategory the type belongs to."""
+    dtype = DataType.from_arrow(arrow_type)
+    for key, factory in mapping.items():
+        if isinstance(key, DataType) and key == dtype:
+            return factory
+        if isinstance(key, pa.DataType) and key == arrow_type:
+            return factory
+        if isinstance(key, (TypeCategory, str)) and not isinstance(key, pa.DataType) and dtype.is_of(key):
+            return factory
+    return None
+
+
 def summarize(ds: Any, columns: Optional[list] = None,
-              override_dtype_agg_mapping: Optional[dict[pa.DataType, Callable[[str], list]]] = None) -> DatasetSummary:
+              override_dtype_agg_mapping: Optional[dict[Any, Callable[[str], list]]] = None) -> DatasetSummary:
     """Compute ``ds``'s summary (see the module docstring); ``override_dtype_agg_mapping`` maps a
-    pyarrow type to a function of a column name returning that column's aggregations."""
+    ``DataType`` (or a pyarrow type, or a ``TypeCategory``) to a function of a column name
+    returning that column's aggregations."""
     mapping = dict(override_dtype_agg_mapping or {})
-    bad = [key for key in mapping if not isinstance(key, pa.DataType)]
+    categories = {c.value for c in TypeCategory}
+    bad = [key for key in mapping if not (isinstance(key, (pa.DataType, DataType, TypeCategory))
+                                          or (isinstance(key, str) and key in categories))]
     if bad:
-        raise TypeError(f"summary(override_dtype_agg_mapping=...): keys must be pyarrow DataTypes such as "
-                        f"pyarrow.int64(), got {bad!r} (streamscope has no ray.data.datatype.DataType)")
+        raise TypeError(f"summary(override_dtype_agg_mapping=...): keys must be DataTypes such as DataType.int64() "
+                        f"(streamscope.datatype; pyarrow types work too) or TypeCategory values {sorted(categories)}, got {bad!r}")
     schema = ds.schema()
     if schema is None:
         raise ValueError("summary() needs the dataset's schema, and this dataset has none (it is empty)")
@@ -144,7 +163,7 @@ def summarize(ds: Any, columns: Optional[list] = None,
     aggregators = []
     for name in names:
         arrow_type = arrow_schema.field(name).type
-        factory = mapping.get(arrow_type)
+        factory = _override_for(mapping, arrow_type)
         aggregators.extend(factory(name) if factory is not None else default_aggregators(name, arrow_type))
     if not aggregators:
         raise ValueError("summary() requires at least one column; got none")

@@ -16,10 +16,12 @@ from streamscope.engine.logical.operators import LogicalOperator
 from streamscope.engine.logical.plan import LogicalPlan
 from streamscope.engine.logical.rules.column_pruning import ColumnPruningRule
 from streamscope.engine.logical.rules.limit_pushdown import LimitPushdownRule
+from streamscope.engine.logical.rules.predicate_past_columns import PredicatePastColumnsRule
 from streamscope.engine.logical.rules.predicate_pushdown import PredicatePushdownRule
 from streamscope.engine.logical.rules.projection_pushdown import ProjectionPushdownRule
 
-DEFAULT_RULES = (ProjectionPushdownRule(), PredicatePushdownRule(), LimitPushdownRule(), ColumnPruningRule())
+DEFAULT_RULES = (ProjectionPushdownRule(), PredicatePastColumnsRule(), PredicatePushdownRule(), LimitPushdownRule(),
+                 ColumnPruningRule())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Column transforms (select, drop, rename) and vectorized expression filters.
+"""Column transforms (select, drop, rename) and slices (expression filters and columns are in
+``expression_transforms.py``).
 
 These never call user code; they are pure Arrow operations, which is also what lets the optimizer
 push them into Parquet reads.
@@ -86,59 +87,6 @@ class RenameColumnsTransform:
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         return pa.schema([f.with_name(n) for f, n in zip(schema, self._new_names(schema.names))])
-
-
-class ExprFilterTransform:
-    """``filter(expr="amount > 100")``: evaluated with pyarrow compute on whole blocks."""
-
-    def __init__(self, expr: Any):
-        self.expr = expr
-        self.name = f"Filter({expr})"
-
-    def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
-        pa_expr = None
-        for table in blocks:
-            if table.num_rows == 0:
-                continue  # nothing to keep; an empty block may not even have columns (from_items([]))
-            missing = [c for c in self.expr.columns() if c not in table.column_names]
-            if missing:
-                raise _missing(self.name, missing, table.column_names)
-            if pa_expr is None:
-                pa_expr = self.expr.to_pyarrow()
-            out = table.filter(pa_expr)
-            if out.num_rows:
-                yield out
-
-    def output_schema(self, schema: pa.Schema) -> pa.Schema:
-        return schema
-
-
-class WithColumnsTransform:
-    """``with_column(name, expr)`` / ``with_columns({...})``: each expression evaluated with
-    pyarrow compute on whole blocks, its result added as (or replacing) column ``name``. The
-    expressions see the block as it came in (as Ray Data's ``with_columns``)."""
-
-    def __init__(self, exprs: dict):
-        self.exprs = dict(exprs)
-        self.name = "WithColumns(" + ", ".join(f"{k}={v}" for k, v in self.exprs.items()) + ")"
-
-    def preserves_row_count(self) -> bool:
-        return True
-
-    def apply(self, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
-        for table in blocks:
-            values = {}
-            for name, expr in self.exprs.items():
-                missing = [c for c in expr.columns() if c not in table.column_names]
-                if missing:
-                    raise _missing(self.name, missing, table.column_names)
-                values[name] = expr.evaluate(table)
-            for name, column in values.items():
-                if name in table.column_names:
-                    table = table.set_column(table.column_names.index(name), name, column)
-                else:
-                    table = table.append_column(name, column)
-            yield table
 
 
 class SliceTransform:

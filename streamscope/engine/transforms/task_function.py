@@ -32,7 +32,9 @@ class NumberedPayload:
 class MapTaskFunction:
     def __init__(self, transforms: list, name: str, target_max_block_size: Optional[int], coalesce_min_bytes: int = 1 << 20,
                  retry_rules: tuple[RetryRule, ...] = ()):
-        self.transforms = chain_row_transforms(list(transforms))
+        # made once per run: transforms that number executions (random(seed=...)) get this run's copy
+        transforms = [t.for_execution() if hasattr(t, "for_execution") else t for t in transforms]
+        self.transforms = chain_row_transforms(transforms)
         self.name = name
         self.target_max_block_size = target_max_block_size
         self.coalesce_min_bytes = coalesce_min_bytes

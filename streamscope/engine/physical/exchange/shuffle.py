@@ -8,6 +8,7 @@ so a run over the same blocks gives the same result.
 
 from __future__ import annotations
 
+import copy
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
@@ -123,6 +124,15 @@ class _GroupsReduce:
         self.keys, self.udf, self.batch_format = keys, udf, batch_format
         self.zero_copy_batch = zero_copy_batch
 
+    def for_execution(self) -> "_GroupsReduce":
+        """This reduce for one run: expressions that number executions (``random(seed=...)``) learn it."""
+        bind = getattr(self.udf, "for_execution", None)
+        if bind is None:
+            return self
+        bound = copy.copy(self)
+        bound.udf = bind()
+        return bound
+
     def __call__(self, payload: Any, blocks: Iterator[pa.Table], ctx: TaskContext) -> Iterator[pa.Table]:
         table = concat_blocks([b for b in blocks if b.num_rows])
         if not table.num_rows:
@@ -131,8 +141,13 @@ class _GroupsReduce:
         groups = pa.table({**{k: table.column(k) for k in self.keys}, "__rows": rows}).group_by(
             self.keys, use_threads=False).aggregate([("__rows", "list")])
         groups = groups.sort_by([(k, "ascending", "at_end") for k in self.keys])
+        apply_group = getattr(self.udf, "apply_group", None)  # GroupedData.with_column: expressions per group
         for idx in groups.column("__rows_list").to_pylist():
             group = table.take(pa.array(idx, pa.int64()))
+            if apply_group is not None:
+                with ctx.time_udf():
+                    yield apply_group(group, ctx)
+                continue
             batch = block_to_batch(group, self.batch_format)
             if not self.zero_copy_batch:
                 batch = writable_batch(batch)

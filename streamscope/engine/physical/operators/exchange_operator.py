@@ -80,6 +80,8 @@ class ExchangeOperator(PhysicalOperator[ExchangeTaskInfo]):
         self._parts = [[[] for _ in range(self.num_partitions)] for _ in self.input_queues]
         for phase in ("sample", "map", "reduce"):
             fn = getattr(self.spec, f"{phase}_fn", None)
+            if fn is not None and hasattr(fn, "for_execution"):
+                fn = fn.for_execution()  # this run's copy (expressions that number executions)
             if fn is not None:
                 self._fns[phase] = services.register(fn, f"{self.name}.{phase}")
 

@@ -184,8 +184,9 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         return spec
 
     def _numbered(self, seq: int, payload: Any) -> Any:
-        """A write's tasks learn their number within the operator (``ctx.task_idx``)."""
-        if any(isinstance(t, WriteTransform) for t in self.transforms):
+        """A write's tasks learn their number within the operator (``ctx.task_idx``), and so do
+        tasks of expressions that use it (``random(seed=...)``, ``monotonically_increasing_id()``)."""
+        if any(isinstance(t, WriteTransform) or getattr(t, "wants_task_index", False) for t in self.transforms):
             return NumberedPayload(seq, payload)
         return payload
 
