@@ -99,7 +99,8 @@ suppress_warnings = ["mystnb.unknown_mime_type", "mystnb.mime_priority"]
 # ---- HTML ---------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"streamscope {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["streamscope.css"]
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,

@@ -18,6 +18,7 @@ The output folder (``api/generated``) is build output: .gitignore lists it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import importlib
 import inspect
@@ -152,7 +153,7 @@ def _heading(text: str, char: str) -> str:
 
 def _summary(prefix: str, names: list[str]) -> str:
     """An autosummary table; ``prefix`` is relative to the page's current module ("" or a class)."""
-    lines = [".. autosummary::", ""]
+    lines = [".. autosummary::", "   :nosignatures:", ""]
     lines += [f"   ~{prefix}{n}" for n in names]
     return "\n".join(lines) + "\n"
 
@@ -364,11 +365,20 @@ def _resolve_internal_path(app, env, node, contnode):
     return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", public, node, contnode)
 
 
-def _internal_signature(app, what, name, obj, options, signature, return_annotation):
-    """Internal classes show no constructor signature: it would name more internals, and code
-    never constructs them."""
-    if name in SUPPORTING and what == "class":
+MAX_SIGNATURE_FIELDS = 12
+"""A dataclass with more fields than this shows ``(...)`` for its constructor: ``DataContext``'s
+~100 fields would fill a screen, and each is documented below it with its type and default."""
+
+
+def _short_signatures(app, what, name, obj, options, signature, return_annotation):
+    """Internal classes show no constructor signature (it would name more internals, and code
+    never constructs them); a settings dataclass with many fields shows ``(...)``."""
+    if what != "class":
+        return None
+    if name in SUPPORTING:
         return "", None
+    if dataclasses.is_dataclass(obj) and len(dataclasses.fields(obj)) > MAX_SIGNATURE_FIELDS:
+        return "(...)", None
     return None
 
 
@@ -398,5 +408,5 @@ def setup(app):
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("missing-reference", _resolve_internal_path)
     app.connect("missing-reference", _resolve_in_defining_module)
-    app.connect("autodoc-process-signature", _internal_signature)
+    app.connect("autodoc-process-signature", _short_signatures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
