@@ -201,7 +201,8 @@ def _indent(text: str) -> str:
 
 def supporting_page(public_ids: set[int]) -> str:
     """Internal classes, functions and modules that public signatures and docstrings name."""
-    out = [_heading("Internals named in the reference", "="), SUPPORTING_INTRO]
+    objects: list[str] = []
+    modules: list[str] = []
     for target in SUPPORTING:
         modname, _, name = target.rpartition(".")
         try:
@@ -210,12 +211,15 @@ def supporting_page(public_ids: set[int]) -> str:
             obj = importlib.import_module(target)
         if inspect.ismodule(obj):
             summary = _plain((inspect.getdoc(obj) or "").split("\n\n")[0])
-            out.append(_heading(f"``{target}``", "-") + f".. py:module:: {target}\n\n{summary}\n")
-            continue
-        if id(obj) in public_ids:  # it became public: its page documents it
-            continue
-        directive = {"class": "autoclass", "exception": "autoexception", "function": "autofunction"}[_kind(obj)]
-        out.append(_heading(f"``{name}``", "-") + f".. {directive}:: {target}\n")
+            modules.append(_heading(f"``{target}``", "~") + f".. py:module:: {target}\n\n{summary}\n")
+        elif id(obj) not in public_ids:  # one that became public is documented on its own page
+            directive = {"class": "autoclass", "exception": "autoexception", "function": "autofunction"}[_kind(obj)]
+            objects.append(f".. {directive}:: {target}\n")
+    out = [_heading("Internals named in the reference", "="), SUPPORTING_INTRO]
+    if objects:
+        out += [_heading("Types and functions", "-"), *objects]
+    if modules:
+        out += [_heading("Modules", "-"), *modules]
     return "\n".join(out)
 
 
