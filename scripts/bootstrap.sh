@@ -46,6 +46,7 @@ webdataset==1.0.2
 tfrecord==1.14.6
 moto==5.2.5
 sphinx==9.0.4
+prometheus_client==0.26.0
 myst-parser==5.2.0
 myst-nb==1.4.0
 pydata-sphinx-theme==0.24.0

@@ -44,8 +44,16 @@ from streamscope.engine.api.read import (
     read_parquet,
     read_text,
 )
-from streamscope.engine.api.connectors.media import read_audio, read_videos
+from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.delta import read_delta
+from streamscope.engine.api.connectors.huggingface import from_huggingface
 from streamscope.engine.api.connectors.iceberg import read_iceberg
+from streamscope.engine.api.connectors.lance import read_lance
+from streamscope.engine.api.connectors.media import read_audio, read_videos
+from streamscope.engine.api.connectors.orc import read_orc
+from streamscope.engine.api.connectors.sql import read_sql
+from streamscope.engine.api.connectors.tfrecords import read_tfrecords
+from streamscope.engine.api.connectors.webdataset import read_webdataset
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
@@ -133,6 +141,7 @@ __all__ = [
     "FileShuffleConfig",
     "from_arrow",
     "from_blocks",
+    "from_huggingface",
     "from_items",
     "from_numpy",
     "from_pandas",
@@ -145,16 +154,23 @@ __all__ = [
     "range",
     "range_tensor",
     "read_audio",
+    "read_avro",
     "read_binary_files",
     "read_csv",
     "read_datasource",
+    "read_delta",
     "read_iceberg",
     "read_images",
     "read_json",
+    "read_lance",
     "read_numpy",
+    "read_orc",
     "read_parquet",
+    "read_sql",
     "read_text",
+    "read_tfrecords",
     "read_videos",
+    "read_webdataset",
     "ReadTask",
     "save_report",
     "SaveMode",

@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 BOOTSTRAP = (ROOT / "scripts" / "bootstrap.sh").read_text()
 
-IMPORT_NAMES = {"pillow": "PIL", "scikit-learn": "sklearn", "nvidia-ml-py": "pynvml", "jupyter-bokeh": "jupyter_bokeh"}
+IMPORT_NAMES = {"pillow": "PIL", "pylance": "lance", "scikit-learn": "sklearn", "nvidia-ml-py": "pynvml", "jupyter-bokeh": "jupyter_bokeh"}
 """Distributions whose import name differs from their name."""
 USED_OTHERWISE = {"pytest-timeout": "the pytest plugin behind `timeout =` in pyproject.toml and @pytest.mark.timeout"}
 

@@ -111,7 +111,7 @@ def _signature(obj: Any) -> Optional[inspect.Signature]:
 
 def _probe(call, api: str, param: Param, fixtures: Fixtures) -> Outcome:
     try:
-        value = probe_value(api, param.name)
+        value = probe_value(api, param.name, fixtures)
     except KeyError:
         MISSING_PROBES.append(f"{api}({param.name}=...)")
         return Outcome("not probed", "no probe value")

@@ -4,7 +4,8 @@ A *probe* calls a streamscope name the way Ray Data code would, with one optiona
 a plausible non-default value, and lets planning run (``Dataset._explain``), so a refusal made
 at plan time is seen. What happens is recorded: accepted, or the error raised (its type and
 message). :data:`PROBE_VALUES` holds the value tried for each argument name; :func:`templates`
-builds, per name, the call with its required arguments filled in.
+builds, per name, the call with its required arguments filled in. The connectors' inputs, values
+and templates are in :mod:`connector_probes` and merged in here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ray_compat.connector_probes import CONNECTOR_VALUES, ConnectorInputs, connector_templates
+from ray_compat.connector_probes import made as _connector_made
 
 
 def _identity_batch(batch):
@@ -50,7 +54,9 @@ PROBE_VALUES: dict[str, Any] = {
     "fn_constructor_args": None, "fn_constructor_kwargs": None, "expr": None, "fn": _keep_row,
     # reads
     "parallelism": 2, "override_num_blocks": 2, "filesystem": "local", "columns": ["id"],
-    "arrow_open_stream_args": {}, "arrow_open_file_args": {}, "partition_filter": "partition_filter", "partitioning": "hive",
+    # a real option of pyarrow's open_input_stream / open_output_stream, valid for any file ({} would
+    # pass as "no options" and hide a refusal)
+    "arrow_open_stream_args": {"buffer_size": 1 << 16}, "arrow_open_file_args": {}, "partition_filter": "partition_filter", "partitioning": "hive",
     "include_paths": True, "ignore_missing_paths": True, "shuffle": "files", "file_extensions": ["parquet", "csv", "json", "txt", "npy", "png"],
     "tensor_column_schema": "tensor_schema", "include_row_hash": True, "skip_paths": [], "catalog": _Sentinel(),
     "encoding": "utf-8", "drop_empty_lines": False, "lines": False, "allow_pickle": True, "size": (4, 4),
@@ -123,15 +129,18 @@ def _made(value: Any) -> Any:
     return value
 
 
-def probe_value(api: str, param: str) -> Any:
+def probe_value(api: str, param: str, fixtures: "Fixtures") -> Any:
     """The value tried for ``param`` of ``api``; KeyError when none is declared (add one)."""
+    if (api, param) in CONNECTOR_VALUES:
+        return _connector_made(CONNECTOR_VALUES[(api, param)], fixtures.connectors)
     if (api, param) in PER_NAME_VALUES:
         return _made(PER_NAME_VALUES[(api, param)])
     return _made(PROBE_VALUES[param])
 
 
 class Fixtures:
-    """Small inputs every probe may read: one file of each format under ``root``."""
+    """Small inputs every probe may read: one file of each format under ``root``; the connectors'
+    inputs (tables, catalogs, shards) are ``connectors``, made on first use."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -151,6 +160,7 @@ class Fixtures:
 
         Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(root / "images" / "a.png")
         self._writes = 0
+        self.connectors = ConnectorInputs(root / "connectors")
 
     def path(self, kind: str) -> str:
         return str(self.root / kind)
@@ -245,4 +255,5 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("GroupedData", "mean"): lambda **kw: ds().groupby("group").mean("id", **kw),
         ("GroupedData", "std"): lambda **kw: ds().groupby("group").std("id", **kw),
     }
+    t.update(connector_templates(ss, fx))
     return t

@@ -181,6 +181,10 @@ class DataContext(RayDataTuningFields, CheckedFields):
     to ``actor_init_max_retries`` more times."""
     actor_init_max_retries: int = 3
     """Constructor retries per actor when ``actor_init_retry_on_errors`` is True (-1: no limit)."""
+    s3_try_create_dir: bool = False
+    """False (Ray Data's default): a write to ``s3://`` creates no "directory" (S3 has none; a
+    key prefix exists once a file is under it) and never a bucket. True: the output path is
+    created first, and a missing bucket with it (s3fs's ``makedirs``), as Ray Data does."""
     max_map_retries: int = 0
     """Retries of a map task (reads and writes too) whose error ``retried_map_errors`` names; the
     retry skips the rows the task already delivered (docs/architecture.md, "Retries")."""

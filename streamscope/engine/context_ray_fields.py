@@ -95,7 +95,6 @@ class RayDataTuningFields:
     output_backpressure_guard_release_interval_s: Optional[float] = None
     log_internal_stack_trace: bool = False
     raise_original_map_exception: bool = False
-    s3_try_create_dir: bool = False
     wait_for_min_actors_s: int = -1
     enable_per_node_metrics: bool = False
     enable_stats_summary_collection: bool = False
@@ -161,7 +160,6 @@ NO_EFFECT: dict[str, str] = {
                                           "actor_init_max_retries when actor_init_retry_on_errors is set)."),
     "wait_for_min_actors_s": "an actor pool's first batches wait for its first actor, however long it takes.",
     "write_file_retry_on_errors": "writes retry the errors DataContext.retried_io_errors names; add patterns there.",
-    "s3_try_create_dir": "writes create their output directory through fsspec on every filesystem.",
     "custom_execution_callback_classes": ("execution callbacks are not supported; read a run's telemetry "
                                           "snapshots (executor.buffer) or Dataset.stats() instead."),
 }

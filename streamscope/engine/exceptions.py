@@ -39,7 +39,9 @@ class UserCodeException(StreamscopeError):
     """
 
     def __init__(self, operator: str, message: str, remote_traceback: str = ""):
-        super().__init__(message)
+        # not super(): in a combined type the next class is the user's, whose constructor may
+        # want other arguments (``class E(Exception): def __init__(self, a, b)``)
+        Exception.__init__(self, message)
         self.operator = operator
         self.remote_traceback = remote_traceback
 
@@ -128,11 +130,28 @@ def exception_from_task_error(error) -> BaseException:
         f"Traceback from the worker:\n{error.traceback.rstrip()}"
     )
     cls = UserCodeException
-    if error.exception is not None and isinstance(error.exception, Exception):
-        cls = _combined_type(type(error.exception))
+    original = type(error.exception) if error.exception is not None else getattr(error, "exception_type", None)
+    if isinstance(original, type) and issubclass(original, Exception):
+        cls = _combined_type(original)
     try:
         exc = cls(error.operator, message, error.traceback)
     except Exception:
         exc = UserCodeException(error.operator, message, error.traceback)
+    if error.exception is not None:
+        _copy_attributes(error.exception, exc)
     exc.__cause__ = error.exception if error.exception is not None else RemoteTraceback(error.traceback)
     return exc
+
+
+def _copy_attributes(original: BaseException, exc: BaseException) -> None:
+    """The original's own attributes on the raised exception, so handlers that read them work
+    as without streamscope (``except OSError as e: e.errno``, ``e.path`` of a user's class)."""
+    if isinstance(original, OSError) and isinstance(exc, OSError):
+        exc.errno, exc.strerror, exc.filename = original.errno, original.strerror, original.filename
+    for name, value in getattr(original, "__dict__", {}).items():
+        if name in ("operator", "remote_traceback") or name.startswith("_streamscope"):
+            continue
+        try:
+            setattr(exc, name, value)
+        except Exception:  # a read-only attribute of the combined type
+            pass

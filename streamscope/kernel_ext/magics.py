@@ -2,7 +2,8 @@
 
 Line magic::
 
-    %dataset explain EXPR            explain as tabs (logical / optimized / physical), rules fired
+    %dataset explain EXPR [--rules]  explain as tabs (logical / optimized / physical), rules fired;
+                                     --rules: each rule's rewrite as a before/after pair of plans
     %dataset stats EXPR              stats of EXPR's last run (a Dataset or a background handle)
     %dataset run EXPR [--background] [--action materialize|count|take_all|to_pandas|to_arrow|consume]
                       [--name NAME]  run with a live view; returns the result (or, with
@@ -145,12 +146,17 @@ class DatasetMagics(Magics):
 
     # -- subcommands -------------------------------------------------------------------------------
     def _do_explain(self, rest: str) -> None:
-        ds = self._eval(rest.strip(), "explain")
+        expr, flags = split_expression(rest)
+        unknown = [f for f in flags if f != "--rules"]
+        if unknown:
+            raise UsageError(f"%dataset explain: unknown option {unknown[0]}; the only option is --rules")
+        rules = "--rules" in flags
+        ds = self._eval(expr.strip(), "explain")
         result = ds._explain()
         if self.ext.widgets:
-            self._show(explain_widget(result), "")
+            self._show(explain_widget(result, rules=rules), "")
         else:
-            print(result.text())
+            print(result.text() + ("\n" + result.rules_text() if rules else ""))
 
     def _do_stats(self, rest: str) -> None:
         expr = rest.strip()

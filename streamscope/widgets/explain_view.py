@@ -56,6 +56,24 @@ def rules_html(er: Any) -> str:
     )
 
 
+def rule_steps_html(er: Any, binary: Optional[str] = None) -> str:
+    """Each optimizer rule that fired as a pair of plan graphs, before and after it (what
+    ``%dataset explain ds --rules`` shows): the rewrite a rule makes, one at a time."""
+    steps = tuple(getattr(er, "rule_steps", ()) or ())
+    if not steps:
+        return "<div><b>Optimizer rules:</b> <i>no rule fired: the plan runs as written</i></div>"
+    cells = []
+    for i, step in enumerate(steps, 1):
+        pair = "".join(
+            f'<div style="flex:1;min-width:0"><div style="color:#777;font-size:85%">{label}</div>'
+            f"{plan_html(view.graph, binary=binary)}</div>"
+            for label, view in (("before", step.before), ("after", step.after))
+        )
+        cells.append(f'<div class="streamscope-rule-step" style="margin:6px 0"><b>[{i}] {esc(step.rule)}</b>: '
+                     f'{esc(step.note)}<div style="display:flex;gap:16px;align-items:flex-start">{pair}</div></div>')
+    return f'<div class="streamscope-rules"><b>Optimizer rules, one rewrite at a time</b>{"".join(cells)}</div>'
+
+
 def explain_static_html(er: Any, binary: Optional[str] = None) -> str:
     """All three plans stacked (for exports), then rules and pushdowns."""
     name = getattr(er, "dataset_name", "") or "Dataset"
@@ -78,11 +96,13 @@ def explain_text(er: Any) -> str:
 
 
 class ExplainView:
-    """``root`` is a VBox: a Tab (one plan per tab) and the rules/pushdowns lists."""
+    """``root`` is a VBox: a Tab (one plan per tab) and the rules/pushdowns lists; with
+    ``rules=True`` also each rule's before/after pair of plan graphs."""
 
-    def __init__(self, explain_result: Any, binary: Optional[str] = None):
+    def __init__(self, explain_result: Any, binary: Optional[str] = None, rules: bool = False):
         self.er = explain_result
         self.binary = binary
+        self.show_rules = rules
         self.root = None
         w = optional("ipywidgets")
         if w is None:
@@ -93,18 +113,25 @@ class ExplainView:
         self.tabs.selected_index = 2
         self.rules = w.HTML(value=rules_html(explain_result))
         name = getattr(explain_result, "dataset_name", "") or "Dataset"
-        self.root = w.VBox([w.HTML(value=f"<b>explain: {esc(name)}</b>"), self.tabs, self.rules])
+        parts = [w.HTML(value=f"<b>explain: {esc(name)}</b>"), self.tabs, self.rules]
+        if rules:
+            parts.append(w.HTML(value=rule_steps_html(explain_result, binary)))
+        self.root = w.VBox(parts)
 
     def static_html(self) -> str:
-        return explain_static_html(self.er, self.binary)
+        html = explain_static_html(self.er, self.binary)
+        return html + rule_steps_html(self.er, self.binary) if self.show_rules else html
 
     def text(self) -> str:
-        return explain_text(self.er)
+        text = explain_text(self.er)
+        rules_text = getattr(self.er, "rules_text", None)
+        return text + "\n" + rules_text() if self.show_rules and callable(rules_text) else text
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return widget_bundle(self.root, self.static_html(), self.text())
 
 
-def explain_widget(explain_result: Any, binary: Optional[str] = None) -> ExplainView:
-    """The explain view for an ``ExplainResult``-like object; display it or read ``.root``."""
-    return ExplainView(explain_result, binary)
+def explain_widget(explain_result: Any, binary: Optional[str] = None, rules: bool = False) -> ExplainView:
+    """The explain view for an ``ExplainResult``-like object; display it or read ``.root``
+    (``rules=True``: with each optimizer rule's before/after plans)."""
+    return ExplainView(explain_result, binary, rules)

@@ -49,6 +49,11 @@ LAZY_ALLOWED = {
     ("streamscope.engine.api.checkpointed_write", "streamscope.engine.io."),
     # a connector's Dataset write method: the connector's module (and its library) only when it is called
     ("streamscope.engine.api.connector_writes", "streamscope.engine.api.connectors."),
+    ("streamscope.engine.api.connectors.avro", "streamscope.engine.io."),  # file readers: fsspec, as above
+    ("streamscope.engine.api.connectors.orc", "streamscope.engine.io."),
+    ("streamscope.engine.api.connectors.orc_write", "streamscope.engine.io."),
+    ("streamscope.engine.api.connectors.webdataset", "streamscope.engine.io."),  # file readers: fsspec, as above
+    ("streamscope.engine.api.connectors.tfrecords", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     ("streamscope.engine.api.connectors.media", "streamscope.engine.io."),  # audio/video datasources (fsspec)
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional

@@ -137,3 +137,11 @@ def test_report_magic_writes_a_standalone_file(shell, capsys, tmp_path):
     assert "MapBatches(slow)" in page and "<script src=" not in page
     with pytest.raises(UsageError, match="name the dataset and the file"):
         shell.run_line_magic("dataset", "report ds")
+
+
+def test_explain_rules_flag(shell, capsys):
+    shell.run_line_magic("dataset", "explain ds.filter(expr='id > 3') --rules")
+    out = capsys.readouterr().out
+    assert "Optimizer rules" in out
+    with pytest.raises(UsageError, match="the only option is --rules"):
+        shell.run_line_magic("dataset", "explain ds --graphs")

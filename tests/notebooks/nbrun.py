@@ -43,7 +43,7 @@ def execute(path: str, timeout: int = 120, kernel_name: str = "python3"):
         from jupyter_client.manager import KernelManager
 
         # a loaded machine can need more than the default 5 s to stop the engine's workers
-        km = KernelManager(kernel_name=kernel_name, shutdown_wait_time=20.0)
+        km = KernelManager(kernel_name=kernel_name, shutdown_wait_time=60.0)
         client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
         # nbclient shuts a kernel down only when it created the KernelManager itself; this one is

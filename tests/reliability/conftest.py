@@ -29,3 +29,68 @@ def ctx():
     DataContext._set_current(current)
     yield current
     DataContext._set_current(saved)
+
+
+class Leaks:
+    """What a test may leave behind, measured before it starts; :meth:`check` waits (bounded) for
+    the runtime to settle and then asserts nothing more is left: no process beyond the warm pool
+    (and the forkserver and resource tracker that were there before), no actor process, no block
+    file in the store or spill directories, no store bytes, no open run."""
+
+    SETTLE_S = 20.0
+
+    def __init__(self, runtime):
+        import gc
+
+        from chaos import child_pids, session_files
+
+        gc.collect()
+        self.runtime = runtime
+        self._child_pids = child_pids
+        self._session_files = session_files
+        workers = {w.pid for w in runtime.workers()}
+        self.helpers = child_pids() - workers  # forkserver, resource tracker
+        self.files = session_files(runtime)
+        stats = runtime.store_stats()
+        self.blocks, self.bytes = stats.num_blocks, stats.in_memory_bytes
+
+    def state(self):
+        rt = self.runtime
+        workers = {w.pid for w in rt.workers()}
+        actors = rt._state.actors
+        actor_pids = {w.pid for w in actors.pool.workers.values()} if actors is not None else set()
+        stats = rt.store_stats()
+        return {
+            "stray processes": sorted(self._child_pids() - workers - self.helpers),
+            "workers": len(workers),
+            "busy workers": sum(w.busy for w in rt.workers()),
+            "actor processes": sorted(actor_pids),
+            "new files": sorted(self._session_files(rt) - self.files),
+            "blocks": stats.num_blocks - self.blocks,
+            "bytes": stats.in_memory_bytes - self.bytes,
+            "open runs": list(rt.open_runs()),
+        }
+
+    def clean(self, state) -> bool:
+        return (not state["stray processes"] and state["workers"] == self.runtime.pool.size
+                and not state["busy workers"] and not state["actor processes"] and not state["new files"]
+                and state["blocks"] <= 0 and state["bytes"] <= 0 and not state["open runs"])
+
+    def check(self) -> None:
+        import gc
+        import time
+
+        deadline = time.monotonic() + self.SETTLE_S
+        while True:
+            gc.collect()
+            state = self.state()
+            if self.clean(state) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert self.clean(state), f"left behind: {state}"
+
+
+@pytest.fixture
+def leaks(runtime):
+    """``leaks.check()`` at the end of a test: nothing left behind (see :class:`Leaks`)."""
+    return Leaks(runtime)

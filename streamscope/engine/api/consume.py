@@ -290,10 +290,11 @@ class ConsumeMixin:
         return files
 
     # ---- plans and stats ------------------------------------------------------------------------
-    def explain(self) -> None:
+    def explain(self, *, rules: bool = False) -> None:
         """Print the logical, optimized logical and physical plans (as Ray Data does), with the
-        optimizer rules that fired; nothing runs. In a notebook, ``%dataset explain ds`` shows the
-        same plans as graphs.
+        optimizer rules that fired; nothing runs. ``rules=True`` (a streamscope extension) adds
+        each rule's rewrite as the plan before and after it. In a notebook, ``%dataset explain ds``
+        shows the same plans as graphs (``--rules``: a before/after pair of graphs per rule).
 
         Examples:
             >>> streamscope.range(10).map(lambda row: row).filter(expr="id > 5").explain()
@@ -309,7 +310,7 @@ class ConsumeMixin:
             TaskPoolMapOperator[ReadRange->Map(<lambda>)->Filter(id > 5)]
         """
         result = self._explain()
-        print(result.text())
+        print(result.text() + ("\n" + result.rules_text() if rules else ""))
 
     def _explain(self):
         return explain_plan(self._plan, name=self._name or _default_name(self), executed=self._last_run is not None)

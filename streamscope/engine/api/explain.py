@@ -31,6 +31,24 @@ class PlanView:
 
 
 @dataclass(frozen=True)
+class RuleStepView:
+    """One optimizer rule that fired, as the plan before and after it (``explain(rules=True)``)."""
+
+    rule: str
+    note: str
+    before: PlanView
+    after: PlanView
+
+    def text(self) -> str:
+        return (f"{self.rule}: {self.note}\n  before:\n{_indent(self.before.text)}\n"
+                f"  after:\n{_indent(self.after.text)}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+@dataclass(frozen=True)
 class ExplainResult:
     dataset_name: str
     logical: PlanView
@@ -41,6 +59,15 @@ class ExplainResult:
     schema: Any
     num_rows: Optional[int]
     executed: bool
+    rule_steps: tuple[RuleStepView, ...] = ()
+    """Each rule that fired, in order, with the whole plan before and after it."""
+
+    def rules_text(self) -> str:
+        """The optimizer's rewrites one at a time: what ``explain(rules=True)`` adds."""
+        if not self.rule_steps:
+            return "-------- Optimizer rules --------\nno rule fired: the plan runs as written"
+        steps = [f"[{i}] {step.text()}" for i, step in enumerate(self.rule_steps, 1)]
+        return "\n".join(["-------- Optimizer rules --------", *steps])
 
     def text(self) -> str:
         parts = [
@@ -76,4 +103,8 @@ def explain_plan(plan: LogicalPlan, name: str = "dataset", executed: bool = Fals
         schema=schema,
         num_rows=rows,
         executed=executed,
+        rule_steps=tuple(
+            RuleStepView(step.rule, step.note, PlanView(step.before.text(), step.before.graph(f"before {step.rule}")),
+                         PlanView(step.after.text(), step.after.graph(f"after {step.rule}")))
+            for step in result.steps),
     )

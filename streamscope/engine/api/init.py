@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from streamscope.engine.context import DataContext
+from streamscope.engine.execution.metrics_export import serve_metrics
 from streamscope.engine.runtime import get_runtime, new_runtime, set_runtime, shutdown_all
 
 _RUNTIMES = ("local", "ray")
 
 
-def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs: Any) -> Any:
+def init(address: Optional[str] = None, runtime: Optional[str] = None, *, metrics_port: Optional[int] = None,
+         metrics_host: str = "127.0.0.1", **kwargs: Any) -> Any:
     """Pick (and start) the session's runtime; returns the runtime object.
 
     Without any call the embedded local runtime runs everything; call it to pass the local
@@ -30,6 +32,11 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
         ``store_capacity``, ``spill_dir``, ``resources`` (custom resources this machine offers,
         ``{"name": amount}`` as in ``ray.init``: maps asking ``resources={"name": n}`` are counted
         against them) and ``memory`` (bytes offered to maps' ``memory=`` requests).
+
+    :param metrics_port: serve every run's telemetry as Prometheus metrics on
+        ``http://metrics_host:metrics_port/metrics`` (``streamscope_operator_rows_out_total``...;
+        see ``engine/execution/metrics_export.py``); off unless given, and on 127.0.0.1 unless
+        ``metrics_host`` says otherwise. Needs ``prometheus_client`` (``streamscope[metrics]``).
 
     Calling it again replaces the runtime of that kind (the old one shuts down and its blocks are
     gone); materialized datasets made before belong to the old runtime.
@@ -48,6 +55,10 @@ def init(address: Optional[str] = None, runtime: Optional[str] = None, **kwargs:
     kind = runtime or ("ray" if address is not None else "local")
     if kind not in _RUNTIMES:
         raise ValueError(f"unknown runtime {kind!r}; expected one of {', '.join(_RUNTIMES)}")
+    if metrics_port is not None:
+        if not isinstance(metrics_port, int) or isinstance(metrics_port, bool) or not 0 <= metrics_port < 65536:
+            raise ValueError(f"metrics_port must be a TCP port number (0 picks a free one), got {metrics_port!r}")
+        serve_metrics(metrics_port, metrics_host)
     ctx = DataContext.get_current()
     if kind == "local":
         if address is not None:
@@ -65,4 +76,5 @@ def shutdown() -> None:
     """Stop every runtime this session started (Ray is disconnected when streamscope connected
     it) and go back to the embedded local runtime for the next plan."""
     shutdown_all()
+    serve_metrics(None)
     DataContext.get_current().runtime = "local"

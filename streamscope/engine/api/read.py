@@ -159,7 +159,7 @@ _READER_NAMES = {
     "AudioDatasource": "read_audio", "VideoDatasource": "read_videos",
     "ParquetDatasource": "read_parquet", "CSVDatasource": "read_csv", "JSONDatasource": "read_json",
     "TextDatasource": "read_text", "ImageDatasource": "read_images", "BinaryDatasource": "read_binary_files",
-    "NumpyDatasource": "read_numpy",
+    "NumpyDatasource": "read_numpy", "SQLDatasource": "read_sql",
 }
 """The public function behind each datasource, for error messages."""
 

@@ -133,6 +133,7 @@ class SnapshotBuilder:
             blocked_by=reason, rows_per_s=m.rows_per_s(), estimated_rows_total=est, progress=progress,
             started_at=m.started_at, finished_at=m.finished_at, phase=op.phase,
             spilled_bytes=spilled_bytes, consumer_id=_consumer_id(ex, op), retries=m.retries,
+            errored_blocks=m.errored_blocks,
             **op.actor_telemetry(),
         )
 

@@ -32,6 +32,8 @@ class OperatorStats:
     fused: tuple[str, ...] = ()
     retries: int = 0
     """Task retries (errors retried inside tasks, re-runs after worker deaths)."""
+    errored_blocks: int = 0
+    """Failed tasks whose blocks were dropped under ``DataContext.max_errored_blocks``."""
 
 
 class DatasetStats(str):
@@ -45,6 +47,8 @@ class DatasetStats(str):
     spilled_bytes: int
     restored_bytes: int
     peak_store_bytes: int
+    errored_blocks: int
+    """Blocks dropped under ``DataContext.max_errored_blocks``, all operators together."""
     error: str
 
     def __new__(cls, snapshot: Optional[T.ExecutionSnapshot], peak_store_bytes: int = 0,
@@ -54,7 +58,7 @@ class DatasetStats(str):
             ops = tuple(
                 OperatorStats(o.name, o.op_id, o.wall_s, o.cpu_s, o.udf_s, o.rows_in, o.rows_out, o.bytes_in, o.bytes_out,
                               o.tasks_done + o.tasks_failed, o.blocks_out, o.backpressure_s, o.spilled_bytes, o.fused,
-                              retries=o.retries)
+                              retries=o.retries, errored_blocks=o.errored_blocks)
                 for o in snapshot.operators
             )
         text = _render(snapshot, ops, peak_store_bytes)
@@ -68,6 +72,7 @@ class DatasetStats(str):
         obj.spilled_bytes = snapshot.store.spilled_total_bytes if snapshot else 0
         obj.restored_bytes = snapshot.store.restored_total_bytes if snapshot else 0
         obj.peak_store_bytes = peak_store_bytes
+        obj.errored_blocks = sum(o.errored_blocks for o in ops)
         obj.error = snapshot.error if snapshot else ""
         obj.snapshot = snapshot
         obj.history = tuple(history)
@@ -93,7 +98,7 @@ class DatasetStats(str):
         return {
             "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out, "progress": self.progress,
             "spilled_bytes": self.spilled_bytes, "restored_bytes": self.restored_bytes,
-            "peak_store_bytes": self.peak_store_bytes, "operators": [asdict(o) for o in self.operators],
+            "peak_store_bytes": self.peak_store_bytes, "errored_blocks": self.errored_blocks, "operators": [asdict(o) for o in self.operators],
         }
 
 
@@ -120,6 +125,8 @@ def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, .
             lines.append(f"* Spilled: {format_bytes(o.spilled_bytes)}")
         if o.retries:
             lines.append(f"* Retries: {o.retries} (errors retried inside tasks, re-runs after worker deaths)")
+        if o.errored_blocks:
+            lines.append(f"* Errored blocks: {o.errored_blocks} (tasks that failed; their rows were dropped under max_errored_blocks)")
         lines.append("")
     s = snapshot.store
     reached = ""

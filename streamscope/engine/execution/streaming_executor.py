@@ -13,6 +13,7 @@ sink really finished.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Iterator, Optional
@@ -33,6 +34,8 @@ from streamscope.engine.physical.operators.base import ExecutionServices, Physic
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import BlockRef, Runtime, TaskHandle, TaskResult
 from streamscope.engine.runtime.run_channel import RunChannel
+
+logger = logging.getLogger(__name__)
 
 
 class StreamingExecutor:
@@ -59,6 +62,9 @@ class StreamingExecutor:
         self._input_done_marked: set[int] = set()
         self._blocked: dict[str, BlockedReason] = {}
         self._rows_delivered = 0
+        self._errored_blocks = 0
+        """Failed tasks whose blocks were dropped under ``max_errored_blocks``, all operators
+        together (Ray Data counts one budget per run, not per operator)."""
         self._thread: Optional[threading.Thread] = None
         self.progress_context: Optional[DataContext] = None
         """The caller's live DataContext, which terminal progress follows (None: the run's own)."""
@@ -181,11 +187,21 @@ class StreamingExecutor:
 
     def op_output_budget(self, op: PhysicalOperator) -> Optional[float]:
         """This operator's share of the store: half the store's budget, divided between the runs
-        open on the runtime right now and then between this run's operators."""
+        open on the runtime right now and then between this run's operators; at least 8 MiB, but
+        never more than a quarter of the run's share (a floor of 8 MiB each let a two-stage
+        pipeline hold 16 MiB in a 1 MiB store, all of it spilled)."""
         if self.resources is None or self.resources.store_limit == float("inf"):
             return None
+        share = self.resources.store_share()
         n = max(1, len(self.plan.ops))
-        return max(self.resources.store_share() * 0.5 / n, 8 << 20)
+        return max(share * 0.5 / n, min(8 << 20, share * 0.25))
+
+    def bundle_bytes_limit(self) -> Optional[float]:
+        """The most input bytes a map task waits for (``ExecutionServices.min_bundle_bytes``):
+        half an operator's output budget, so the bundle a stage gathers fits inside what
+        backpressure lets the stage before it produce."""
+        budget = self.op_output_budget(self.plan.sink)
+        return None if budget is None else budget / 2
 
     def pending_output_bytes(self, op: PhysicalOperator) -> int:
         total = op.queued_output()[1]
@@ -206,6 +222,7 @@ class StreamingExecutor:
     def _run(self) -> None:
         try:
             self.resources = ResourceManager(self.runtime, self.context)
+            self.services.bundle_bytes_limit = self.bundle_bytes_limit
             for op in self.plan.ops:
                 op.start(self.services)
                 op.metrics.started_at = None
@@ -261,8 +278,11 @@ class StreamingExecutor:
             m.tasks_failed += 1
             self.services.free([r for r, _ in result.outputs])
             limit = self.context.max_errored_blocks
-            if not result.error.system and (limit < 0 or m.errored_blocks < limit):
+            if not result.error.system and (limit < 0 or self._errored_blocks < limit):
+                self._errored_blocks += 1
                 m.errored_blocks += 1
+                logger.warning("a task of %s failed and its block is dropped (%s of max_errored_blocks=%s): %s: %s",
+                               op.name, self._errored_blocks, limit, result.error.type_name, result.error.message)
                 self._free_task_inputs(info)
                 op.on_task_skipped(handle, info)
                 return

@@ -114,6 +114,9 @@ class OperatorSnapshot:
     retries: int = 0
     """Retries of the operator's finished tasks so far: errors retried inside a task (user code
     named by a retry setting, transient IO errors) plus re-runs after a worker died."""
+    errored_blocks: int = 0
+    """Failed tasks of this operator whose blocks were dropped under
+    ``DataContext.max_errored_blocks`` (their rows are missing from the output)."""
     consumer_id: str = ""
     """``op_id`` of the operator that reads this one's output; "" for the last operator (its
     output goes to the run's consumer). Lets the bottleneck rule follow backpressure downstream."""

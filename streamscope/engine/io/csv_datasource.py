@@ -6,6 +6,7 @@ Why pyarrow.csv: it parses in C++ with type inference, and a column projection g
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -39,4 +40,33 @@ class CSVDatasource(FileBasedDatasource):
             if not convert.include_columns:
                 convert.include_columns = wanted
             args["convert_options"] = convert
-        yield pacsv.read_csv(f, **args)
+        try:
+            table = pacsv.read_csv(f, **args)
+        except pa.ArrowInvalid as exc:
+            located = _with_row_number(f, args, exc)
+            if located is None:
+                raise
+            raise located from exc
+        yield table
+
+
+def _with_row_number(f: Any, args: dict, exc: BaseException) -> "BaseException | None":
+    """The same parse error with the row it is on (``CSV parse error: Row #4: Expected 3
+    columns, got 2``). pyarrow knows the row only when it parses on one thread, so the file is
+    parsed again that way, on the error path only. None when that is not possible (a stream that
+    cannot seek) or the error is no row's."""
+    import pyarrow.csv as pacsv
+
+    text = str(exc)
+    if "CSV parse error" not in text or "Row #" in text:
+        return None
+    try:
+        f.seek(0)
+        options = copy.deepcopy(args.get("read_options")) or pacsv.ReadOptions()
+        options.use_threads = False
+        pacsv.read_csv(f, **{**args, "read_options": options})
+    except pa.ArrowInvalid as again:
+        return again if "Row #" in str(again) else None
+    except Exception:
+        return None
+    return None

@@ -8,6 +8,13 @@ their final names. :meth:`on_write_failed` deletes the temporaries, including th
 died before reporting, found by the write's uuid. So a failed or cancelled write never leaves
 files that look like output.
 
+On object stores (``s3://``, ``gs://``, ``abfs://``) the same two phases hold: a temporary object
+per file, a "rename" (copy, then delete) per file at commit. A commit that fails part-way deletes
+the final objects it already made, so the destination holds no partial output. Directories
+there are key prefixes: a write creates none, and no bucket, unless ``DataContext.s3_try_create_dir``
+asks for it on S3, as in Ray Data. Storage errors (a missing bucket, refused credentials, an
+unreachable endpoint) are a DataSourceError naming the file or path and the endpoint.
+
 Save modes (:class:`SaveMode`, Ray Data 2.60's semantics): the destination "exists" when the path
 is there at all, even as an empty directory. ``error``/``create`` then raise before any task runs,
 ``ignore`` skips the write (and the run: nothing would be kept), ``append`` adds files,
@@ -37,8 +44,11 @@ import pyarrow as pa
 
 from streamscope.engine import tensor
 from streamscope.engine.block import concat_blocks
+from streamscope.engine.context import DataContext
+from streamscope.engine.exceptions import DataSourceError
 from streamscope.engine.io.datasink import Datasink, WriteResult
 from streamscope.engine.io.hive_partitions import check_partition_cols, split_by_partition
+from streamscope.engine.io.object_stores import describe_store_failure, fs_protocols, is_object_store, is_store_error
 from streamscope.engine.io.paths import display_path, filesystem_for, is_process_local
 from streamscope.engine.io.retry import call_with_retry
 from streamscope.engine.io.save_mode import SaveMode, resolve_save_mode
@@ -95,6 +105,7 @@ class FileDatasink(Datasink[FilesWritten]):
         self._dataset_uuid = dataset_uuid or uuid.uuid4().hex[:22]
         self._write_uuid = uuid.uuid4().hex
         self._skip_write = False
+        self._make_dirs = try_create_dir  # decided again in on_write_start (object stores)
         self._created_dir = False
         self._old_files: list[str] = []
         self._old_dirs: list[str] = []
@@ -144,7 +155,39 @@ class FileDatasink(Datasink[FilesWritten]):
     def is_process_local(self) -> bool:
         return is_process_local(self._fs)
 
+    def _creates_dirs(self) -> bool:
+        """Whether this write makes its directories: on object stores only S3 with
+        ``DataContext.s3_try_create_dir`` (Ray Data's rule; there, ``makedirs`` may create a bucket)."""
+        if not self._try_create_dir:
+            return False
+        if not is_object_store(self._fs):
+            return True
+        return "s3" in fs_protocols(self._fs) and bool(DataContext.get_current().s3_try_create_dir)
+
+    def _refresh(self) -> None:
+        """Forget cached listings: the tasks wrote through their own filesystem instances, so
+        what this one listed before (s3fs keeps listings) no longer holds."""
+        try:
+            self._fs.invalidate_cache()
+        except Exception:  # noqa: BLE001 - a filesystem without a cache has nothing to forget
+            pass
+
     def on_write_start(self, schema: Optional[pa.Schema] = None) -> None:
+        self._make_dirs = self._creates_dirs()
+        self._refresh()
+        try:
+            self._prepare_destination()
+        except (PathExistsError, FileExistsError, DataSourceError):
+            raise
+        except Exception as exc:
+            if not is_store_error(exc):
+                raise
+            if isinstance(exc, OSError) and not is_object_store(self._fs):
+                raise  # a local disk's own error (errno kept; it names the path)
+            raise DataSourceError(f"{self.get_name()}: cannot write to {self._path!r}: "
+                                  f"{describe_store_failure(self._fs, exc)}") from exc
+
+    def _prepare_destination(self) -> None:
         writer = self.get_name()
         if self._fs.exists(self._dir):
             if self._mode in (SaveMode.ERROR, SaveMode.CREATE):
@@ -162,18 +205,31 @@ class FileDatasink(Datasink[FilesWritten]):
                 files, self._old_dirs = self._listing()
                 if self._mode == SaveMode.OVERWRITE:
                     self._old_files = files
-        elif self._try_create_dir:
+        elif self._make_dirs:
             self._fs.makedirs(self._dir, exist_ok=True)
             self._created_dir = True
 
     def on_write_complete(self, write_result: WriteResult[FilesWritten]) -> None:
         """Rename every task's temporaries to their final names; with ``mode="overwrite"``,
         delete the old files only now."""
+        self._refresh()
         results = [r for r in write_result.write_returns if r is not None]
         new_temps = [t for r in results for t in r.temp_paths]
         finals = [f for r in results for f in r.final_paths]
-        for temp, final in zip(new_temps, finals):
-            call_with_retry(lambda: self._fs.mv(temp, final), f"renaming {temp} to {final}")
+        renamed: list[str] = []
+        final = ""
+        try:
+            for temp, final in zip(new_temps, finals):
+                call_with_retry(lambda: self._fs.mv(temp, final), f"renaming {temp} to {final}")
+                renamed.append(final)
+        except BaseException as exc:
+            self._delete_quietly(renamed)  # no partial output; on_write_failed deletes the temporaries left
+            if isinstance(exc, Exception) and is_store_error(exc):
+                note = getattr(exc, "_streamscope_retry_note", "")
+                raise DataSourceError(
+                    f"{self.get_name()}: could not commit {display_path(self._fs, final)!r} (nothing of this write "
+                    f"was kept): {describe_store_failure(self._fs, exc)}" + (f" ({note})" if note else "")) from exc
+            raise
         if self._mode == SaveMode.OVERWRITE:
             # only now, with every new file in place: a failed run never reaches this
             keep = set(finals)
@@ -188,6 +244,14 @@ class FileDatasink(Datasink[FilesWritten]):
             self._remove_empty_dirs([self._dir])  # nothing written into a directory this write made (as Ray)
         self.written_paths = [display_path(self._fs, f) for f in finals]
 
+    def _delete_quietly(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            try:
+                self._fs.rm(path)
+            except Exception:  # noqa: BLE001 - cleanup after a failure keeps the failure's own error
+                logger.warning("%s: could not delete %s after a failed commit", self.get_name(),
+                               display_path(self._fs, path))
+
     def _remove_empty_dirs(self, dirs: Iterable[str]) -> None:
         for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
             try:
@@ -199,6 +263,7 @@ class FileDatasink(Datasink[FilesWritten]):
     def on_write_failed(self, error: BaseException) -> None:
         """Delete this write's temporaries, found by the write's uuid (tasks that died before
         reporting wrote some too), and the partition directories it made."""
+        self._refresh()
         temps: set[str] = set()
         prefix = f"{_TMP_PREFIX}{self._write_uuid}_"
         try:
@@ -218,6 +283,8 @@ class FileDatasink(Datasink[FilesWritten]):
                 dirs = []
             old = set(self._old_dirs)
             self._remove_empty_dirs(d for d in dirs if d not in old)  # partition dirs this write made
+        if self._created_dir:
+            self._remove_empty_dirs([self._dir])  # a failed write leaves no directory it made
 
     # ---- worker side -----------------------------------------------------------------------
     def write(self, blocks: Iterable[pa.Table], ctx: Any) -> FilesWritten:
@@ -231,23 +298,39 @@ class FileDatasink(Datasink[FilesWritten]):
                 for subdir, part in self._partitions(chunk):
                     directory = posixpath.join(self._dir, subdir) if subdir else self._dir
                     final = posixpath.join(directory, self.filename_for(task_index, file_index))
-                    temp = posixpath.join(directory, f"{_TMP_PREFIX}{self._write_uuid}_{posixpath.basename(final)}")
-                    try:
-                        if self._try_create_dir or subdir:
-                            self._fs.makedirs(directory, exist_ok=True)
-                        call_with_retry(lambda: self._write_file(temp, part), f"writing {temp}")
-                    except BaseException:
-                        try:
-                            self._fs.rm(temp)
-                        except Exception:
-                            pass
-                        raise
-                    result.temp_paths.append(temp)
-                    result.final_paths.append(final)
-                    result.num_rows += part.num_rows
-                    result.size_bytes += int(part.nbytes)
+                    self._write_one(final, lambda temp, part=part: self._write_file(temp, part), part, result,
+                                    make_dir=self._make_dirs or (bool(subdir) and not is_object_store(self._fs)))
                     file_index += 1
         return result
+
+    def _write_one(self, final: str, write_fn: Any, rows: pa.Table, result: FilesWritten, *, make_dir: bool) -> None:
+        """Write one file under its temporary name next to ``final`` (``write_fn(temp)``, retried
+        on transient errors) and record it in ``result``; a storage error is a DataSourceError
+        naming the file."""
+        directory = posixpath.dirname(final)
+        temp = posixpath.join(directory, f"{_TMP_PREFIX}{self._write_uuid}_{posixpath.basename(final)}")
+        try:
+            if make_dir:
+                self._fs.makedirs(directory, exist_ok=True)
+            call_with_retry(lambda: write_fn(temp), f"writing {temp}")
+        except BaseException as exc:
+            try:
+                self._fs.rm(temp)
+            except Exception:
+                pass
+            if isinstance(exc, OSError) and not is_object_store(self._fs):
+                # a local disk that is full or read-only: the same OSError (errno kept), naming the file
+                raise _naming_the_file(exc, self.get_name(), final) from exc
+            if isinstance(exc, Exception) and not isinstance(exc, DataSourceError) and is_store_error(exc):
+                note = getattr(exc, "_streamscope_retry_note", "")  # io/retry.py: the attempts made
+                raise DataSourceError(
+                    f"{self.get_name()}: failed to write {display_path(self._fs, final)!r}: "
+                    f"{describe_store_failure(self._fs, exc)}" + (f" ({note})" if note else "")) from exc
+            raise
+        result.temp_paths.append(temp)
+        result.final_paths.append(final)
+        result.num_rows += rows.num_rows
+        result.size_bytes += int(rows.nbytes)
 
     def _tables(self, blocks: Iterable[pa.Table]) -> Iterator[pa.Table]:
         """What becomes files: each block, or (with ``min_rows_per_file``) the task's blocks as one."""
@@ -296,3 +379,17 @@ class FileDatasink(Datasink[FilesWritten]):
 
 def tensor_columns(block: pa.Table) -> list[str]:
     return [f.name for f in block.schema if tensor.is_tensor_type(f.type)]
+
+
+def _naming_the_file(exc: OSError, writer: str, path: str) -> OSError:
+    """The same kind of OSError (same errno), naming the file being written: the OS's own
+    ``[Errno 28] No space left on device`` names no file when pyarrow raises it. Reads
+    ``[Errno 28] WriteParquet: writing failed: No space left on device: '/out/._tmp_..'``."""
+    reason = exc.strerror or str(exc)
+    message = f"{writer}: writing failed: {reason}"
+    if exc.errno is None:
+        return OSError(f"{message}: {path!r}")
+    try:
+        return type(exc)(exc.errno, message, path)
+    except Exception:  # an OSError subclass with a constructor of its own
+        return OSError(exc.errno, message, path)

@@ -29,6 +29,7 @@ from streamscope.engine.io.file_partitions import (
     add_partition_columns, join_and, partition_schema, prune_files, split_predicate,
 )
 from streamscope.engine.io.file_shuffle import check_shuffle, shuffled_order
+from streamscope.engine.io.object_stores import describe_store_failure
 from streamscope.engine.io.partitioning import Partitioning, bound_filter, parser_for
 from streamscope.engine.io.paths import display_path, file_sizes, is_process_local, resolve_paths, to_arrow_filesystem
 from streamscope.engine.io.retry import iterate_with_retry
@@ -298,8 +299,9 @@ class FileBasedDatasource(Datasource):
             raise DataSourceError(f"{self.get_name()}: file not found: {shown!r}") from exc
         except Exception as exc:
             note = getattr(exc, "_streamscope_retry_note", "")  # io/retry.py: the attempts made
-            raise DataSourceError(
-                f"{self.get_name()}: failed to read {shown!r}: {type(exc).__name__}: {exc}" + (f" ({note})" if note else "")
+            raise DataSourceError(  # an object store's endpoint is named too
+                f"{self.get_name()}: failed to read {shown!r}: {describe_store_failure(self._fs, exc)}"
+                + (f" ({note})" if note else "")
             ) from exc
 
     def _read_file(self, path: str) -> Iterator[pa.Table]:

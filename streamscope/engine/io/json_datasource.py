@@ -46,11 +46,15 @@ class JSONDatasource(FileBasedDatasource):
             yield self._from_array(data)
             return
         try:
-            yield pajson.read_json(pa.BufferReader(data), **self._arrow_json_args)
-        except pa.ArrowInvalid:
+            table = pajson.read_json(pa.BufferReader(data), **self._arrow_json_args)
+        except pa.ArrowInvalid as exc:
             if self._lines:
-                raise
-            yield self._from_array(data)  # e.g. a pretty-printed single object
+                raise _at_bad_line(data, exc) from exc
+            try:
+                table = self._from_array(data)  # e.g. a pretty-printed single object
+            except ValueError as second:
+                raise _at_bad_line(data, second) from second
+        yield table
 
     def _from_array(self, data: bytes) -> pa.Table:
         parsed = json.loads(data)
@@ -60,3 +64,27 @@ class JSONDatasource(FileBasedDatasource):
         parse_options = self._arrow_json_args.get("parse_options")
         schema = getattr(parse_options, "explicit_schema", None)
         return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _at_bad_line(data: bytes, exc: BaseException) -> BaseException:
+    """The error for a file of JSON lines that does not parse, naming the first line that is not
+    JSON (1-based): pyarrow's message counts rows from the start of its current block, not the
+    file, and ``json.loads`` of the whole file reports "Extra data" after the first good line.
+    ``exc`` itself when no single line is to blame (a pretty-printed object, say)."""
+    lines = data.splitlines()
+    if len([line for line in lines if line.strip()]) < 2:
+        return exc
+    try:
+        first = next(line for line in lines if line.strip())
+        if not isinstance(json.loads(first), dict):
+            return exc
+    except ValueError:
+        return exc  # not JSON lines at all: the first line is the bad one, or it is not lines
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except ValueError as bad:
+            return ValueError(f"JSON parse error at line {number}: {bad}")
+    return exc

@@ -32,9 +32,10 @@ from streamscope.engine.expressions import Expr, as_expr
 from streamscope.engine.io.datasource import ReadTask
 from streamscope.engine.io.file_datasource import _DEFAULT, FileBasedDatasource, split_evenly, split_file_args
 from streamscope.engine.io.file_partitions import join_and
+from streamscope.engine.io.object_stores import describe_store_failure
 from streamscope.engine.io.partitioning import Partitioning
 from streamscope.engine.io.paths import display_path, to_arrow_filesystem
-from streamscope.engine.io.retry import call_with_retry
+from streamscope.engine.io.retry import call_with_retry, is_transient
 from streamscope.engine.io.tensor_columns import check_tensor_column_schema, decode_tensor_columns, tensor_type
 
 # One unit of reading: a file and the row groups to read from it (None = all of them).
@@ -51,12 +52,16 @@ STREAM_BATCH_BYTES = 4 << 20
 
 def _rows_per_batch(fragment: Any, target_bytes: int) -> int:
     """Scan batch rows so that one batch decodes to about ``target_bytes`` (from the footer's
-    uncompressed sizes; pyarrow's default of 131,072 rows is ~100 MiB for small images)."""
+    uncompressed sizes; pyarrow's default of 131,072 rows is ~100 MiB for small images). Reading
+    the footer can fail like any read of the file (a throttled object store): that error is raised,
+    so the read's retry sees it, instead of being taken for a footer without sizes."""
     try:
         meta = fragment.metadata
         rows = meta.num_rows
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, OSError) or is_transient(exc):  # pyarrow wraps a throttled open in ArrowInvalid
+            raise
         return 131_072
     if not rows or not size:
         return 131_072
@@ -138,7 +143,7 @@ class ParquetDatasource(FileBasedDatasource):
                 ) from exc
             except Exception as exc:
                 raise DataSourceError(f"ReadParquet: cannot read the Parquet footer of {shown!r}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                                      f"{describe_store_failure(self._fs, exc)}") from exc
         return self._meta[index]
 
     def _footers(self) -> list[Any]:

@@ -6,6 +6,11 @@ pyarrow filesystem passed as ``filesystem=`` is wrapped so the rest of the io la
 interface. Resolution happens on the driver when a ``read_*`` call builds its datasource, so a
 missing path fails at once with the path in the message, before anything runs.
 
+Object stores (``s3://``, ``gs://``, ``abfs://``/``az://``): the library each needs, the filesystem a
+plain path gets (endpoint and credentials from the driver's environment) and how their errors read
+live in ``object_stores.py``; here a missing library becomes an ImportError naming the extra, and a
+failed listing a DataSourceError naming the path and the endpoint.
+
 Directory listings skip hidden entries (names starting with ``.`` or ``_``) at any depth, as Ray
 Data does: that keeps ``_SUCCESS`` markers, ``.ipynb_checkpoints`` and the hidden temporaries our
 datasinks write out of reads. Paths named explicitly are never skipped.
@@ -20,6 +25,10 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import fsspec
 
 from streamscope.engine.exceptions import DataSourceError
+from streamscope.engine.io.object_stores import (
+    default_filesystem, describe_store_failure, fs_protocols, is_object_store, is_store_error, require_library,
+    same_store, split_anonymous, store_for,
+)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -27,11 +36,12 @@ _GLOB_CHARS = ("*", "?", "[")
 
 
 def is_process_local(fs: Any) -> bool:
-    """True for filesystems that exist only inside this Python process (fsspec ``memory://``):
+    """True for filesystems that exist only inside this Python process (fsspec ``memory://``, and
+    subclasses of its MemoryFileSystem under other protocols, as tests fake ``gs://`` with):
     worker processes and cluster nodes cannot see their files."""
-    protocol = getattr(fs, "protocol", None)
-    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol or ())
-    return "memory" in protocols
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    return isinstance(fs, MemoryFileSystem) or "memory" in fs_protocols(fs)
 
 
 @dataclass(frozen=True)
@@ -92,17 +102,43 @@ def to_arrow_filesystem(fs: fsspec.AbstractFileSystem):
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
 
 
+def strip_path(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    """``path`` as ``fs`` names it (protocol stripped). A ``proto://`` path must belong on ``fs``:
+    its own protocol, or one of the same store (``s3a://`` on S3, ``gcs://`` on ``gs``); a path of
+    another store or of local disk is refused, naming both, rather than read from the wrong place."""
+    protocol, rest = fsspec.core.split_protocol(path)
+    if protocol is None:
+        return fs._strip_protocol(path)
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    if isinstance(fs, ArrowFSWrapper) and store_for(protocol) is not None and same_store(protocol, fs):
+        return rest.rstrip("/")  # a pyarrow object store names keys "bucket/key"
+    if protocol.lower() in {p.lower() for p in fs_protocols(fs)}:
+        return fs._strip_protocol(path)
+    if same_store(protocol, fs):
+        return fs._strip_protocol(f"{fs_protocols(fs)[0]}://{rest}")
+    if protocol in ("file", "local") and _is_local(fs):
+        return fs._strip_protocol(path)
+    raise ValueError(f"path {path!r} is a '{protocol}://' path, but filesystem= is {type(fs).__name__} "
+                     f"({', '.join(repr(p + '://') for p in fs_protocols(fs)) or 'no protocol'}); pass a filesystem for "
+                     f"'{protocol}://' or a path without a protocol")
+
+
 def filesystem_for(path: str, filesystem: Any = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem a path lives on and the path with its protocol stripped.
 
-    Raises ImportError naming the package to install when the protocol's implementation is
-    missing, and ValueError for a protocol fsspec does not know.
+    ``s3://anonymous@bucket/key`` reads a public bucket without credentials (Ray Data's form).
+    Raises ImportError naming the package to install (for object stores, the streamscope extra)
+    when the protocol's implementation is missing, and ValueError for a protocol fsspec does not
+    know or a path that does not belong on the given ``filesystem``.
     """
+    path, anonymous = split_anonymous(path)  # s3://anonymous@bucket/key, as in Ray Data
     fs = to_fsspec(filesystem)
     if fs is not None:
-        return fs, fs._strip_protocol(path)
+        return fs, strip_path(fs, path)
     protocol, _ = fsspec.core.split_protocol(path)
     protocol = protocol or "file"
+    require_library(protocol, path)  # s3fs / gcsfs / adlfs: an ImportError naming the extra
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except ImportError as exc:
@@ -116,7 +152,7 @@ def filesystem_for(path: str, filesystem: Any = None) -> tuple[fsspec.AbstractFi
         ) from exc
     except ValueError as exc:
         raise ValueError(f"unknown protocol '{protocol}://' in path {path!r}") from exc
-    fs = cls()
+    fs = default_filesystem(cls, protocol, path, anonymous=anonymous) if store_for(protocol) is not None else cls()
     return fs, cls._strip_protocol(path)
 
 
@@ -147,9 +183,11 @@ def _is_hidden_below(root: str, path: str) -> bool:
 
 
 def _expand_dir(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+    """The files under ``root``, without hidden ones and without object-store directory markers
+    (empty ``dir/`` keys that pyarrow's S3 and consoles create, which s3fs lists as files)."""
     root = root.rstrip("/") or "/"
     files = fs.find(root, withdirs=False, detail=False)
-    return sorted(p for p in files if not _is_hidden_below(root, p))
+    return sorted(p for p in files if not p.endswith("/") and not _is_hidden_below(root, p))
 
 
 def _matches(path: str, extensions: Optional[Sequence[str]]) -> bool:
@@ -183,11 +221,18 @@ def resolve_paths(
                 f"all paths must be on one filesystem; {raw!r} is on {type(path_fs).__name__}, "
                 f"earlier paths on {type(fs).__name__}"
             )
-        found = _expand_one(fs, raw, stripped)
+        try:
+            found = _expand_one(fs, raw, stripped)
+        except PermissionError as exc:
+            raise DataSourceError(f"access denied listing {raw!r}: {describe_store_failure(fs, exc)}") from exc
+        except Exception as exc:
+            if not is_store_error(exc):
+                raise
+            raise DataSourceError(f"cannot list {raw!r}: {describe_store_failure(fs, exc)}") from exc
         if found is None:
             if ignore_missing_paths:
                 continue
-            raise DataSourceError(f"path not found: {raw!r}")
+            raise DataSourceError(f"path not found: {raw!r}{_missing_bucket_note(fs, stripped)}")
         files.extend(found)
     assert fs is not None
     # keep first occurrence order within each input, drop duplicates across inputs
@@ -220,6 +265,14 @@ def _expand_one(fs: fsspec.AbstractFileSystem, raw: str, stripped: str) -> Optio
         for m in matches:
             out.extend(_expand_dir(fs, m) if fs.isdir(m) else [m])
         return out
+    if is_object_store(fs):
+        # one request for a key (HEAD), a listing only for a prefix; a refused permission is
+        # raised, not taken for a missing path
+        try:
+            kind = fs.info(stripped).get("type")
+        except FileNotFoundError:
+            return None
+        return _expand_dir(fs, stripped) if kind == "directory" else [stripped]
     try:
         if fs.isdir(stripped):
             return _expand_dir(fs, stripped)
@@ -228,6 +281,17 @@ def _expand_one(fs: fsspec.AbstractFileSystem, raw: str, stripped: str) -> Optio
     except (FileNotFoundError, PermissionError):
         return None
     return None
+
+
+def _missing_bucket_note(fs: fsspec.AbstractFileSystem, stripped: str) -> str:
+    """For an object store, say when the bucket itself does not exist."""
+    if not is_object_store(fs):
+        return ""
+    bucket = stripped.lstrip("/").split("/", 1)[0]
+    try:
+        return "" if not bucket or fs.exists(bucket) else f" (bucket {bucket!r} does not exist)"
+    except Exception:  # noqa: BLE001 - only a hint
+        return ""
 
 
 def file_sizes(fs: fsspec.AbstractFileSystem, paths: Sequence[str]) -> list[Optional[int]]:

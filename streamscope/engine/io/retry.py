@@ -7,6 +7,10 @@ list between runs); each is a substring of ``"ClassName: message"`` or a regular
 in it, as in Ray Data (``engine/error_retry.py``). Anything else is raised at once: retrying a
 corrupt file or a missing column only delays the real error.
 
+Object-store clients other than pyarrow (s3fs, gcsfs, adlfs) word the same transient errors
+differently (botocore's ``(SlowDown)``, an HTTP 503); each error is also matched in pyarrow's words
+(``object_stores.transient_aliases``), so Ray Data's default patterns cover them as well.
+
 Reads retry per file (``FileBasedDatasource._read_file_checked``), writes per file and per rename
 (``FileDatasink``). Each retry is counted for the task's stats (``note_retry``), so
 ``Dataset.stats()`` and the live views show an operator whose storage is flaky.
@@ -20,6 +24,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from streamscope.engine.context import DataContext
 from streamscope.engine.error_retry import backoff_s, matches_any, note_retry, retrying_stopped
+from streamscope.engine.io.object_stores import alias_error
 
 T = TypeVar("T")
 
@@ -42,7 +47,17 @@ def _backoff(attempt: int, max_backoff_s: float) -> float:
 
 
 def is_retryable(exc: BaseException, match: Sequence[str]) -> bool:
-    return matches_any(match, exc)
+    """Whether a pattern of ``match`` names ``exc``, as it reads or in pyarrow's words for an
+    object-store error (``AWS Error SLOW_DOWN`` for botocore's ``SlowDown``...)."""
+    if matches_any(match, exc):
+        return True
+    alias = alias_error(exc)
+    return alias is not None and matches_any(match, alias)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error the current ``DataContext.retried_io_errors`` retries."""
+    return is_retryable(exc, _retried_errors(None))
 
 
 def call_with_retry(

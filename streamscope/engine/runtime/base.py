@@ -173,6 +173,10 @@ class TaskError:
     traceback: str
     exception: Optional[BaseException] = None
     """The original exception when it survived pickling."""
+    exception_type: Optional[type] = None
+    """The original exception's class when the exception itself did not survive pickling (it
+    needs constructor arguments it does not keep, or holds an unpicklable value): the driver
+    still raises an instance of that type."""
     is_io_error: bool = False
     system: bool = False
     """True when the runtime failed (worker crash, store full), not the user's code."""

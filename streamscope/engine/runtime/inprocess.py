@@ -44,6 +44,7 @@ from streamscope.engine.runtime.base import (
 )
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.gpu import GpuPool, detect_gpu_ids
+from streamscope.engine.runtime import pickling
 from streamscope.engine.runtime.task_runner import error_from_exception, run_task
 
 
@@ -85,7 +86,7 @@ class InProcessRuntime(Runtime):
         fn_id = f"fn-{next(self._ids)}"
         # Round-trip through cloudpickle so functions that would not pickle fail here, as they
         # would on the process pool, instead of only failing there.
-        self._fns[fn_id] = cloudpickle.loads(cloudpickle.dumps(fn))
+        self._fns[fn_id] = cloudpickle.loads(pickling.dumps(fn))
         return FunctionHandle(fn_id, name or getattr(fn, "__name__", "fn"))
 
     def release_function(self, handle: FunctionHandle) -> None:
@@ -273,7 +274,7 @@ class _ThreadActor:
     def __init__(self, runtime: InProcessRuntime, handle: ActorHandle, fn: Any):
         self.rt = runtime
         self.handle = handle
-        self.fn = cloudpickle.loads(cloudpickle.dumps(fn))
+        self.fn = cloudpickle.loads(pickling.dumps(fn))
         self.state = ACTOR_STARTING
         self.error = None
         self.pending = 0

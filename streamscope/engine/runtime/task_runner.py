@@ -9,7 +9,6 @@ another.
 
 from __future__ import annotations
 
-import pickle
 import time
 import traceback
 from typing import Any, Callable, Generator, Iterable, Iterator
@@ -20,6 +19,7 @@ from streamscope.engine.block import BlockMetadata, block_size_bytes, split_bloc
 from streamscope.engine.context import use_context
 from streamscope.engine.error_retry import counting_retries
 from streamscope.engine.runtime.base import TaskContext, TaskError, TaskResult, TaskStats
+from streamscope.engine.runtime.pickling import roundtrips
 
 IO_ERROR_TYPES = (OSError, IOError)
 
@@ -130,13 +130,12 @@ def run_task(
 def error_from_exception(operator: str, exc: BaseException) -> TaskError:
     """Capture an exception so it can cross a process boundary."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        pickle.loads(pickle.dumps(exc))
-        carried: BaseException | None = exc
-    except Exception:
-        carried = None
+    carried: BaseException | None = exc if roundtrips(exc) else None
+    carried_type: type | None = None
     if carried is not None:
         carried.__traceback__ = None
+    elif roundtrips(type(exc)):  # the instance will not cross, its class will
+        carried_type = type(exc)
     operator = getattr(exc, "_streamscope_operator", None) or operator
     note = getattr(exc, "_streamscope_retry_note", None)  # udf_retry: the attempts a retried task made
     return TaskError(
@@ -145,6 +144,7 @@ def error_from_exception(operator: str, exc: BaseException) -> TaskError:
         message=f"{exc} ({note})" if note else str(exc),
         traceback=text,
         exception=carried,
+        exception_type=carried_type,
         is_io_error=isinstance(exc, IO_ERROR_TYPES) or getattr(exc, "is_io_error", False),
     )
 

@@ -177,7 +177,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         self.max_in_flight = self.max_in_flight or int(ctx.max_tasks_in_flight_per_actor or DEFAULT_MAX_TASKS_IN_FLIGHT)
         _check_actor_init_settings(ctx)
         self.retry_rules = retry_rules_from_context(ctx, actor=True)
-        fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
+        fn = ActorTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=services.min_bundle_bytes(),
                                retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
         # actor deaths: the restart budget (ray_remote_args' max_restarts, else ActorSpec's); the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass, field
-from typing import Generic, Iterable, Optional, TypedDict, TypeVar
+from typing import Any, Generic, Iterable, Optional, TypedDict, TypeVar
 
 import pyarrow as pa
 
@@ -128,6 +128,18 @@ class ExecutionServices:
         self.runtime = runtime
         self.context = context
         self.preserve_order = bool(context.execution_options.preserve_order)
+        self.bundle_bytes_limit: Any = None
+        """``fn() -> bytes or None``, set by the executor: the most input bytes a task should
+        wait for, from the run's share of the store (None: no limit)."""
+
+    def min_bundle_bytes(self) -> int:
+        """Bytes of input a map task gathers before it starts (and that small outputs are merged
+        up to): ``target_min_block_size``, but never more than the store can hold while
+        backpressure keeps the pipeline inside it. In a 1 MiB store, a stage gathering 1 MiB of
+        input for one task (and writing as much) could only spill."""
+        target = int(self.context.target_min_block_size)
+        limit = self.bundle_bytes_limit() if self.bundle_bytes_limit is not None else None
+        return target if limit is None else max(1, min(target, int(limit)))
 
     def register(self, fn: TaskFunction, name: str) -> FunctionHandle:
         return self.runtime.register_function(fn, name)

@@ -100,7 +100,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
         # the DataContext's in-task rule first, then the map's own, as Ray nests Ray Data's in-task
         # retry inside Ray Core's task retry
         self.retry_rules = retry_rules_from_context(ctx, actor=False) + ((self.remote_retry,) if self.remote_retry else ())
-        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=ctx.target_min_block_size,
+        fn = MapTaskFunction(self.transforms, self.name, ctx.target_max_block_size, coalesce_min_bytes=self.svc.min_bundle_bytes(),
                              retry_rules=self.retry_rules)
         self._fn = services.register(fn, self.name)
         if self.read_op is not None:
@@ -146,8 +146,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
     def _bundle_ready(self, queue: collections.deque[RefBundle]) -> bool:
         if not self.exact_min_rows and time.monotonic() - self._queued_since >= BUNDLE_MAX_WAIT_S:
             return True  # a slow upstream: start on what has arrived rather than wait for more
-        ctx = self.services.context if self.services else None
-        min_bytes = ctx.target_min_block_size if ctx else 1 << 20
+        min_bytes = self.services.min_bundle_bytes() if self.services else 1 << 20
         rows = bytes_ = 0
         for bundle in queue:
             rows += bundle.num_rows
@@ -192,7 +191,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
 
     def _take_bundle(self) -> list[RefBundle]:
         queue = self.input_queues[0]
-        ctx = self.svc.context
+        min_bytes = self.svc.min_bundle_bytes()
         taken = []
         rows = bytes_ = 0
         while queue:
@@ -203,7 +202,7 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
             if self.min_rows_per_bundle is not None:
                 if rows >= self.min_rows_per_bundle:
                     break
-            elif bytes_ >= ctx.target_min_block_size:
+            elif bytes_ >= min_bytes:
                 break
         return taken
 
@@ -246,6 +245,23 @@ class TaskPoolMapOperator(PhysicalOperator[MapTaskInfo]):
 
     def _pending_work(self) -> bool:
         return bool(self._read_tasks) or bool(self._reorder)
+
+    def queued_output(self) -> tuple[int, int]:
+        """Outputs not yet handed downstream, those waiting for an earlier task's under
+        ``preserve_order`` included: they hold store bytes, so backpressure must count them."""
+        blocks, nbytes = super().queued_output()
+        for bundles in self._reorder.values():
+            blocks += sum(len(b.blocks) for b in bundles)
+            nbytes += sum(b.size_bytes for b in bundles)
+        return blocks, nbytes
+
+    def clear_inputs(self) -> list[RefBundle]:
+        """Queued inputs, and outputs still waiting for an earlier task's (``preserve_order``):
+        a run that fails or stops early frees them with the rest (they used to stay in the store
+        for the rest of the session)."""
+        held = [b for bundles in self._reorder.values() for b in bundles]
+        self._reorder.clear()
+        return held + super().clear_inputs()
 
     def estimated_output_rows(self) -> Optional[int]:
         return self._estimated_rows

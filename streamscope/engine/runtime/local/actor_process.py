@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from streamscope.engine.context import use_context
 from streamscope.engine.runtime.local import protocol
-from streamscope.engine.runtime.local.worker import WorkerLoop, die_with_parent
+from streamscope.engine.runtime.local.worker import WorkerLoop, detach_error_exception, die_with_parent
 from streamscope.engine.runtime.task_runner import error_from_exception
 
 
@@ -44,10 +44,5 @@ def on_actor_init(loop: WorkerLoop, message: tuple) -> tuple:
                 init()
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which fails the run
         error = error_from_exception(operator, exc)
-        carried, error.exception = error.exception, None
-        try:
-            exc_bytes = protocol.encode(carried) if carried is not None else None
-        except Exception:
-            exc_bytes = None
-        return (protocol.ACTOR_READY, os.getpid(), error, exc_bytes)
+        return (protocol.ACTOR_READY, os.getpid(), error, detach_error_exception(error))
     return (protocol.ACTOR_READY, os.getpid(), None, None)

@@ -44,7 +44,8 @@ from streamscope.engine.runtime.gpu import GpuPool, cuda_env
 from streamscope.engine.runtime.local import blockfile
 from streamscope.engine.runtime.local import protocol
 from streamscope.engine.runtime.local.actor_process import actor_main
-from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.pool import Worker, WorkerPool, exit_code_of_dying
+from streamscope.engine.runtime.local.worker import attach_exception
 
 
 class ActorResourcesBusy(RuntimeError):
@@ -172,10 +173,10 @@ class ActorManager:
         spec = task.handle.spec
         store = self.rt._state.store
         message = protocol.encode((
-            protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, spec.payload, task.paths,
+            protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, protocol.encode(spec.payload), task.paths,
             spec.operator, spec.max_block_bytes, store.directory, store.spill_dir_path(),
             None, None, context_shipping.pack(spec.context),  # no env (set at spawn), no streaming
-            store.unreported_output_allowance(self.rt._output_writers(self.rt._state.pool)),
+            store.unreported_output_allowance(self.rt._output_writers(self.rt._state.pool)), store.spill_dirs(),
         ))
         self._send(actor, message)
 
@@ -235,11 +236,7 @@ class ActorManager:
             if error is None:
                 actor.state = ACTOR_ALIVE
                 return
-            if exc_bytes is not None:
-                try:
-                    error.exception = protocol.decode(exc_bytes)
-                except Exception:
-                    error.exception = None
+            attach_exception(error, exc_bytes)
             actor.error = error
             actor.state = ACTOR_FAILED
             for task in list(actor.tasks.values()):
@@ -261,7 +258,7 @@ class ActorManager:
 
     def _on_death(self, actor: _Actor) -> None:
         worker = actor.worker
-        exitcode = worker.process.exitcode if worker is not None else None
+        exitcode = exit_code_of_dying(worker.process) if worker is not None else None
         self._stop_process(actor)
         for task in actor.tasks.values():
             self.rt._delete_attempt_files(task.handle.task_id, task.attempt)

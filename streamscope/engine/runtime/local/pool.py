@@ -236,6 +236,18 @@ class WorkerPool:
         return objects
 
 
+def exit_code_of_dying(process: Any, grace_s: float = 2.0) -> Optional[int]:
+    """The exit code of a process whose pipe just closed: it closes at exit, a moment before the
+    process can be reaped, so wait for it briefly instead of killing it first (which would report
+    ``os._exit(3)`` as "killed by signal 9"). None if it is still running after ``grace_s``."""
+    if process.exitcode is None:
+        try:
+            process.join(timeout=grace_s)
+        except (AssertionError, ValueError):  # not started by us / already closed
+            return None
+    return process.exitcode
+
+
 # ---- starting workers without re-running the driver's __main__ ----------------------------------
 # multiprocessing's spawn and forkserver children re-import the parent's main script so pickled
 # references to ``__main__`` resolve. Workers never need that (task functions are cloudpickled by

@@ -9,8 +9,10 @@ Driver -> worker::
 
     (FN, fn_id, fn_bytes)            cache a cloudpickled task function (sent once per worker)
     (FORGET, fn_id)                  drop it (its operator is done)
-    (TASK, task_id, attempt, fn_id, payload, input_paths, operator, max_block_bytes,
-     store_dir, spill_dir)           run one attempt of a task
+    (TASK, task_id, attempt, fn_id, payload_bytes, input_paths, operator, max_block_bytes,
+     store_dir, spill_dir)           run one attempt of a task; the payload is pickled apart, so
+                                     one the worker cannot unpickle fails that task with the
+                                     reason instead of killing the worker
     (STOP,)                          exit the main loop
     (ACTOR_INIT, fn_id, operator, context)
                                      actor processes only: construct the actor's state now, with
@@ -21,7 +23,10 @@ Driver -> worker::
     DataContext as ``(key, pickled bytes)`` (``runtime/context_shipping.py``), current while the
     task runs; the worker unpickles each key once, and a 14th, the bytes of output the task may
     keep in tmpfs before reporting them (``BlockStore.unreported_output_allowance``; past it,
-    outputs go straight to the spill directory). ``None`` in any of them: not used.
+    outputs go straight to the spill directory), and a 15th, every spill directory of the session
+    (blocks spilled before ``spill_dir`` changed stay where they are). ``None`` in any of them:
+    not used. A worker reads input blocks only from ``store_dir`` and the spill directories and
+    refuses a task naming any other path.
 
 Worker -> driver::
 
@@ -36,7 +41,9 @@ Worker -> driver::
 
 from __future__ import annotations
 
+import io
 import pickle
+import types
 from typing import Any
 
 FN = "fn"
@@ -51,9 +58,30 @@ ACTOR_READY = "actor_ready"
 PROTOCOL = 5
 
 
+class _ByReferenceOnlyWhenImportable(pickle.Pickler):
+    """The standard pickler, except that a function or class defined in ``__main__`` (a script or a
+    notebook cell) is refused: pickled by reference, a worker could not find it (``Can't get
+    attribute 'connect' on <module '__main__'>``), so the message goes to cloudpickle, which
+    pickles it by value."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__":
+            raise pickle.PicklingError(f"{obj!r} is defined in __main__: pickle it by value")
+        return NotImplemented
+
+
 def encode(message: tuple) -> bytes:
+    """Pickle a message (protocol 5); what the standard pickler cannot ship to another process
+    (lambdas, closures, ``__main__`` functions) goes through cloudpickle instead.
+
+    Examples:
+        >>> decode(encode(("task", 1, [1, 2]))) == ("task", 1, [1, 2])
+        True
+    """
     try:
-        return pickle.dumps(message, protocol=PROTOCOL)
+        buffer = io.BytesIO()
+        _ByReferenceOnlyWhenImportable(buffer, protocol=PROTOCOL).dump(message)
+        return buffer.getvalue()
     except Exception:
         import cloudpickle
 

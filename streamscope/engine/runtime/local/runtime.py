@@ -32,7 +32,6 @@ from collections import Counter
 from multiprocessing.connection import wait as wait_for_objects
 from typing import Any, Optional, Sequence
 
-import cloudpickle
 import pyarrow as pa
 
 from streamscope.engine.block import BlockMetadata
@@ -57,16 +56,17 @@ from streamscope.engine.runtime.base import (
     ActorSpec,
     ActorState,
 )
-from streamscope.engine.runtime import context_shipping
+from streamscope.engine.runtime import context_shipping, pickling
 from streamscope.engine.runtime.local import blockfile, protocol, session_dir
 from streamscope.engine.runtime.gpu import GpuPool, cuda_env, detect_gpu_ids
 from streamscope.engine.runtime.gpu import gpu_stats as _gpu_stats
 from streamscope.engine.runtime.local.actors import ActorManager, pick_worker
-from streamscope.engine.runtime.local.pool import Worker, WorkerPool
+from streamscope.engine.runtime.local.pool import Worker, WorkerPool, exit_code_of_dying
 from streamscope.engine.runtime.local.refs import LocalBlockRef, block_id_of
 from streamscope.engine.runtime.local.started_session import StartedSession, TaskAttempt
 from streamscope.engine.runtime.local.store import BlockStore
 from streamscope.engine.runtime.local.wakeup import WakeupPipe
+from streamscope.engine.runtime.local.worker import attach_exception
 from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.task_runner import error_from_exception
@@ -177,7 +177,7 @@ class LocalRuntime(Runtime):
 
     # ---- functions -----------------------------------------------------------------------------
     def register_function(self, fn, name: str = "") -> FunctionHandle:
-        fn_bytes = cloudpickle.dumps(fn, protocol=protocol.PROTOCOL)
+        fn_bytes = pickling.dumps(fn, protocol=protocol.PROTOCOL)  # tracebacks keep the user's file names
         fn_id = f"fn-{next(self._ids)}"
         with self._lock:
             self._fn_bytes[fn_id] = fn_bytes
@@ -417,10 +417,10 @@ class LocalRuntime(Runtime):
                 continue
             try:
                 message = protocol.encode((
-                    protocol.TASK, task_id, attempt, spec.fn.fn_id, spec.payload, paths, spec.operator,
+                    protocol.TASK, task_id, attempt, spec.fn.fn_id, protocol.encode(spec.payload), paths, spec.operator,
                     spec.max_block_bytes, store.directory, store.spill_dir_path(), cuda_env(gpu_ids or ()),
                     self._streamed.task_args(spec, task_id), context_shipping.pack(spec.context),
-                    store.unreported_output_allowance(self._output_writers(pool)),
+                    store.unreported_output_allowance(self._output_writers(pool)), store.spill_dirs(),
                 ))
             except Exception as exc:  # an unpicklable payload is the caller's error, not a crash
                 store.unpin(input_ids)
@@ -509,11 +509,7 @@ class LocalRuntime(Runtime):
                   files: list, exception_bytes: Optional[bytes]) -> None:
         """Account a finished attempt's outputs in the store and queue its result (tasks and
         actor tasks alike)."""
-        if exception_bytes is not None and result.error is not None:
-            try:
-                result.error.exception = protocol.decode(exception_bytes)
-            except Exception:  # its class does not exist in the driver: keep the text only
-                result.error.exception = None
+        attach_exception(result.error, exception_bytes)
         store = self._state.store
         assert store is not None
         store.unpin(input_ids)
@@ -543,8 +539,8 @@ class LocalRuntime(Runtime):
         assert pool is not None
         rec: Optional[TaskAttempt] = worker.current
         worker.current = None
-        exitcode = worker.process.exitcode
-        pool.kill([worker])  # reaps it (it may still be dying) and forgets it
+        exitcode = exit_code_of_dying(worker.process)
+        pool.kill([worker])  # reaps it (if it still runs) and forgets it
         if exitcode is None:
             exitcode = worker.process.exitcode
         if rec is not None:

@@ -72,6 +72,8 @@ class WorkerLoop:
         self.conn = conn
         self.worker_id = worker_id
         self.fns: dict[str, Callable] = {}
+        self.fn_errors: dict[str, BaseException] = {}
+        """Functions that did not unpickle here, with why: their tasks fail with that reason."""
         self.contexts = ContextCache()
         """Runs' DataContexts, unpickled once per key (see ``runtime/context_shipping.py``)."""
         self.handlers: dict[str, Callable[[tuple], Optional[tuple]]] = {
@@ -96,19 +98,32 @@ class WorkerLoop:
     def on_fn(self, message: tuple) -> None:
         global _fn_loads
         _, fn_id, fn_bytes = message
-        self.fns[fn_id] = protocol.decode(fn_bytes)
+        try:
+            self.fns[fn_id] = protocol.decode(fn_bytes)
+        except Exception as exc:  # e.g. a module the driver has and this process cannot import
+            self.fn_errors[fn_id] = exc
+            return
         _fn_loads += 1
 
     def on_forget(self, message: tuple) -> None:
         self.fns.pop(message[1], None)
+        self.fn_errors.pop(message[1], None)
 
     def on_task(self, message: tuple) -> tuple:
-        (_, task_id, attempt, fn_id, payload, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
+        (_, task_id, attempt, fn_id, payload_bytes, paths, operator, max_block_bytes, store_dir, spill_dir, *extra) = message
         if extra and extra[0]:
             os.environ.update(extra[0])  # a GPU task: its devices (the runtime keeps one set per worker)
         stream, skip_rows = extra[1] if len(extra) > 1 and extra[1] else (False, 0)
         packed_context = extra[2] if len(extra) > 2 else None
         allowance = extra[3] if len(extra) > 3 else None
+        spill_dirs = extra[4] if len(extra) > 4 and extra[4] else ()
+        outside = first_path_outside(paths, (store_dir, spill_dir, *spill_dirs))
+        if outside is not None:  # never read a file the session does not own
+            err = error_from_exception(operator, PermissionError(
+                f"{self.worker_id} refuses to read input {outside!r}: not a block file in the session's "
+                f"store ({store_dir}) or spill directories"))
+            err.system = True
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), [], None)
         files: list[tuple[str, str, int, bool]] = []
         produced = [0]
         skipped = [0]
@@ -139,6 +154,15 @@ class WorkerLoop:
             return LocalBlockRef(block_id)
 
         fn = self.fns.get(fn_id)
+        try:
+            if fn_id in self.fn_errors:
+                raise self.fn_errors[fn_id]
+            payload = protocol.decode(payload_bytes)
+        except Exception as exc:  # what the driver sent does not unpickle in this process
+            err = error_from_exception(operator, RuntimeError(
+                f"{operator}: the task could not be loaded in worker {self.worker_id}: {type(exc).__name__}: {exc} "
+                "(is everything it uses importable in a fresh Python process?)"))
+            return (protocol.DONE, task_id, attempt, TaskResult(error=err), files, None)
         if fn is None:  # a driver bug, but say so instead of dying with a KeyError
             err = error_from_exception(operator, RuntimeError(f"function {fn_id} was never sent to {self.worker_id}"))
             err.system = True
@@ -165,18 +189,62 @@ class WorkerLoop:
         return (protocol.DONE, task_id, attempt, result, files, detach_exception(result))
 
 
+def first_path_outside(paths: Any, directories: Any) -> Optional[str]:
+    """The first of ``paths`` that is not a block file (``<id>.arrow``) directly inside one of
+    ``directories``, or None. Paths are normalised first, so ``store/../elsewhere`` is outside.
+
+    Examples:
+        >>> first_path_outside(["/dev/shm/s-1/t1-a1-0.arrow"], ["/dev/shm/s-1"]) is None
+        True
+        >>> first_path_outside(["/dev/shm/s-1/../s-2/t1-a1-0.arrow"], ["/dev/shm/s-1"])
+        '/dev/shm/s-1/../s-2/t1-a1-0.arrow'
+    """
+    allowed = {os.path.normpath(d) for d in directories if d}
+    for path in paths:
+        normal = os.path.normpath(path)
+        if os.path.dirname(normal) not in allowed or not normal.endswith(blockfile.SUFFIX):
+            return path
+    return None
+
+
 def detach_exception(result: TaskResult) -> Optional[bytes]:
     """Pickle the user's exception on its own, so a class the driver cannot import loses only the
     exception object (the error keeps its type name, message and traceback text) instead of the
     whole result message."""
     error = result.error
-    if error is None or error.exception is None:
+    if error is None:
         return None
+    return detach_error_exception(error)
+
+
+def detach_error_exception(error: Any) -> Optional[bytes]:
+    """Take the exception (or, when only its class pickles, the class) out of a ``TaskError``
+    and pickle it on its own; :func:`attach_exception` puts it back in the driver."""
     exc, error.exception = error.exception, None
+    exc_type, error.exception_type = error.exception_type, None
+    for carried in (exc, exc_type):
+        if carried is None:
+            continue
+        try:
+            return protocol.encode(carried)
+        except Exception:
+            continue
+    return None
+
+
+def attach_exception(error: Any, exception_bytes: Optional[bytes]) -> None:
+    """The driver's side of :func:`detach_error_exception`: an exception, or its class alone. A
+    class the driver cannot import leaves the error with its type name and traceback text."""
+    if error is None or exception_bytes is None:
+        return
     try:
-        return protocol.encode(exc)
-    except Exception:
-        return None
+        carried = protocol.decode(exception_bytes)
+    except Exception:  # its class does not exist in the driver: keep the text only
+        return
+    if isinstance(carried, type):
+        error.exception_type = carried
+    else:
+        error.exception = carried
 
 
 def write_output(block_id: str, table: pa.Table, store_dir: str, spill_dir: Optional[str],

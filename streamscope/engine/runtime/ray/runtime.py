@@ -62,7 +62,7 @@ from streamscope.engine.runtime.base import (
     UNLIMITED_RESTARTS,
     WorkerInfo,
 )
-from streamscope.engine.runtime import context_shipping
+from streamscope.engine.runtime import context_shipping, pickling
 from streamscope.engine.runtime.ray.actors import RayActor, StreamscopeActor
 from streamscope.engine.runtime.ray.connect import connect, dashboard_url
 from streamscope.engine.runtime.ray import serialization
@@ -160,7 +160,7 @@ class RayRuntime(Runtime):
     # ---- functions -------------------------------------------------------------------------------
     def register_function(self, fn, name: str = "") -> FunctionHandle:
         self.ensure_started()
-        fn_ref = ray.put(cloudpickle.dumps(fn))
+        fn_ref = ray.put(pickling.dumps(fn))  # tracebacks keep the user's file names
         fn_id = f"fn-{next(self._ids)}-{fn_ref.hex()[:8]}"
         with self._lock:
             self._fns[fn_id] = fn_ref
