@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Any, Callable, Iterator, Optional
 
 from streamscope.engine.context import DataContext
@@ -41,6 +42,9 @@ from streamscope.kernel_ext.magics import DatasetMagics
 from streamscope.widgets.live import LiveRunView
 
 MAX_REMEMBERED_VIEWS = 20
+FINAL_DRAW_WAIT_S = 2.0
+"""How long the end of a cell waits, in all, for the live views of runs that finished in it to
+draw their final state (see :meth:`KernelExtension._post_run_cell`)."""
 
 
 class RunRef:
@@ -77,6 +81,8 @@ class KernelExtension:
         """Background run handles started by the magics."""
         self._containers: dict[threading.Thread, tuple[Any, str, Any]] = {}
         self._in_cell = False
+        self._cell_views: list = []
+        """Live views displayed by the running cell (its runs, not background runs' containers)."""
         self._forced = 0
         self._label: Optional[str] = None
         self._saved_progress_mode: Optional[str] = None
@@ -206,10 +212,29 @@ class KernelExtension:
     # -- cells -----------------------------------------------------------------------------------
     def _pre_run_cell(self, info: Any = None) -> None:
         self._in_cell = True
+        self._cell_views = []
 
     def _post_run_cell(self, result: Any = None) -> None:
         self._in_cell = False
+        self._await_final_views()
         self.handles = [h for h in self.handles if not h.done]
+
+    def _await_final_views(self) -> None:
+        """Wait (at most FINAL_DRAW_WAIT_S in all) until the views of the runs that finished in
+        this cell have drawn their final state.
+
+        Why: a view republishes its static HTML (what a saved notebook, nbconvert or the
+        documentation site shows) from its poller thread, up to a poll interval after the run
+        ends. Published after the cell ended, the update reaches a live front end but not a
+        client that stops listening at the end of the cell (nbclient, which executes saved
+        notebooks): those would keep the view's first state, "waiting for the run to start".
+        Runs still going (background runs) are not waited for."""
+        views, self._cell_views = self._cell_views, []
+        deadline = time.monotonic() + FINAL_DRAW_WAIT_S
+        for view in views:
+            buffer = getattr(view, "buffer", None)
+            if buffer is not None and buffer.finished:
+                view.wait(max(0.0, deadline - time.monotonic()))
 
     @contextlib.contextmanager
     def showing(self, label: Optional[str] = None) -> Iterator[None]:
@@ -244,6 +269,8 @@ class KernelExtension:
     def remember(self, view: Any) -> None:
         self.views.append(view)
         del self.views[:-MAX_REMEMBERED_VIEWS]
+        if self._in_cell and threading.current_thread() is threading.main_thread():
+            self._cell_views.append(view)
 
     def _add_to_container(self, target: tuple[Any, str, Any], buffer: SnapshotBuffer) -> None:
         box, label, handle = target

@@ -56,7 +56,7 @@ def _strip_prolog(svg: str) -> str:
 
 
 def render_svg(dot_text: str, binary: Optional[str] = None, timeout: float = 10.0) -> str:
-    """Render DOT to an SVG string (cached); raises :class:`GraphvizUnavailable` without ``dot``."""
+    """Render DOT to an SVG string (cached); raises :class:`~streamscope.widgets.graphviz_render.GraphvizUnavailable` without ``dot``."""
     exe = dot_binary(binary)
     if exe is None:
         raise GraphvizUnavailable(INSTALL_DOT)

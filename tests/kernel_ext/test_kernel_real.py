@@ -69,6 +69,16 @@ def test_each_run_of_a_cell_gets_a_live_view(kernel):
     kernel.execute("%dataset live on")
 
 
+def test_a_cell_ends_after_its_finished_runs_drew_their_final_state(kernel):
+    """What a client sees before the cell is idle is all that a saved notebook (nbclient, nbconvert,
+    the documentation site) keeps: the final static HTML of each run that finished in the cell
+    arrives before the cell ends, not a poll interval later."""
+    for _ in range(3):  # each time, not by luck of timing
+        reply = kernel.execute("ds.filter(lambda r: r['id'] < 100).count()")
+        live = [d["text/html"] for d in reply.displays if "streamscope-live" in d.get("text/html", "")]
+        assert live and "done 100%" in live[-1], live[-1:]
+
+
 def test_explain_stats_dashboard_are_widgets(kernel):
     reply = kernel.execute("%dataset explain ds")
     assert reply.widget_views() == 1 and "Physical (fused)" in reply.html()

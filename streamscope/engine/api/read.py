@@ -113,7 +113,7 @@ class _Resources:
 
 
 def range(n: int, *, parallelism: int = -1, concurrency: Optional[int] = None, override_num_blocks: Optional[int] = None):  # noqa: A001
-    """A dataset of the integers ``0 .. n-1`` in column ``id``; nothing is generated until it
+    """A dataset of the integers from 0 to ``n - 1`` in column ``id``; nothing is generated until it
     is consumed, and its row count and schema are known without running.
 
     Examples:
