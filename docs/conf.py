@@ -94,7 +94,10 @@ nb_mime_priority_overrides = [
 nb_ipywidgets_js: dict = {}  # no widget manager scripts from a CDN: the fallbacks need none
 # the two warnings an output with nothing left to show gives (the BokehJS loader above, dropped on
 # purpose); any other notebook warning still fails the build
-suppress_warnings = ["mystnb.unknown_mime_type", "mystnb.mime_priority"]
+# "ref.python": a type named `str` or `list` in a signature also matches the `.str` / `.list`
+# expression namespaces (Expr.str, Expr.list); Sphinx then warns that more than one target was
+# found, though it links the builtin. Only that ambiguity warning is silenced.
+suppress_warnings = ["mystnb.unknown_mime_type", "mystnb.mime_priority", "ref.python"]
 
 # ---- HTML ---------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -25,7 +25,7 @@ pytest.importorskip("pydata_sphinx_theme")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PUBLIC_MODULES = (
     "streamscope", "streamscope.aggregate", "streamscope.preprocessors", "streamscope.datasource",
-    "streamscope.block", "streamscope.expressions", "streamscope.checkpoint", "streamscope.kernel_ext.magics",
+    "streamscope.block", "streamscope.expressions", "streamscope.datatype", "streamscope.checkpoint", "streamscope.kernel_ext.magics",
     "streamscope.widgets",
 )
 
