@@ -391,6 +391,11 @@ class Runtime(abc.ABC):
         waits up to ``timeout`` seconds when none is ready. Only the :class:`ResultRouter` calls
         this (one thread at a time), and deals the results to their runs."""
 
+    def sweep_task_files(self, task_ids: "set[int]") -> None:
+        """A run has closed: delete any output file of these tasks that the store does not hold
+        (one an attempt wrote and never reported, whatever the race that left it). Default:
+        nothing to sweep (runtimes without files of their own)."""
+
     @abc.abstractmethod
     def cancel(self, handles: Sequence[TaskHandle]) -> None:
         """Stop these tasks now (running ones are interrupted; their partial outputs are freed).

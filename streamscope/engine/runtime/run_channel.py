@@ -35,6 +35,8 @@ class RunChannel:
         self._router = router
         self._lock = threading.Lock()
         self._outstanding: dict[int, "TaskHandle"] = {}
+        self._submitted: set[int] = set()
+        """Every task id this run submitted: what ``close`` asks the runtime to sweep after."""
         self._closed = False
         router.open(run_id)
 
@@ -46,6 +48,7 @@ class RunChannel:
         handle = self.runtime.submit(spec)
         with self._lock:
             self._outstanding[handle.task_id] = handle
+            self._submitted.add(handle.task_id)
         return handle
 
     def wait(self, timeout: float) -> "list[tuple[TaskHandle, TaskResult]]":
@@ -89,6 +92,9 @@ class RunChannel:
                 self.runtime.cancel(left)
         finally:
             self._router.close(self.run_id)
+            sweep = getattr(self.runtime, "sweep_task_files", None)  # Runtime's; test doubles may lack it
+            if sweep is not None:
+                sweep(self._submitted)
 
 
 __all__ = ["RunChannel"]

@@ -67,7 +67,11 @@ from streamscope.engine.runtime.local.started_session import StartedSession, Tas
 from streamscope.engine.runtime.local.store import BlockStore
 from streamscope.engine.runtime.local.wakeup import WakeupPipe
 from streamscope.engine.runtime.local.worker import attach_exception
-from streamscope.engine.runtime.local.streamed_outputs import StreamedOutputs, delete_unreported_attempt_files
+from streamscope.engine.runtime.local.streamed_outputs import (
+    StreamedOutputs,
+    delete_unheld_task_files,
+    delete_unreported_attempt_files,
+)
 from streamscope.engine.runtime.fair_queue import FairTaskQueue
 from streamscope.engine.runtime.task_runner import error_from_exception
 
@@ -290,6 +294,11 @@ class LocalRuntime(Runtime):
 
     def gpu_stats(self) -> list[dict]:
         return _gpu_stats(self._state.gpus)
+
+    def sweep_task_files(self, task_ids: "set[int]") -> None:
+        store = self._state.store
+        if store is not None and task_ids:
+            delete_unheld_task_files(store, task_ids)
 
     def _output_writers(self, pool: Any) -> int:
         """Processes that may be writing task outputs at once: the pool's workers and the actors."""

@@ -35,6 +35,20 @@ class StreamedOutputs:
         self._reported_rows.pop(task_id, None)
 
 
+def delete_unheld_task_files(store: Any, task_ids: "set[int]") -> None:
+    """Remove every block file of these tasks (any attempt) that the store does not hold: called
+    when their run has closed, so nothing of it can still be reported."""
+    for directory in [store.directory, *store.spill_dirs()]:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            block_id = entry.name.split(".", 1)[0]
+            if blockfile.task_of_block(block_id) in task_ids and block_id not in store:
+                blockfile.remove_quietly(entry.path)
+
+
 def delete_unreported_attempt_files(store: Any, task_id: int, attempt: int) -> None:
     """Remove block files an attempt wrote but never reported (a dead or cancelled attempt).
     Blocks it did report already belong to the store (and to whoever received them)."""
