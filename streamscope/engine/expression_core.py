@@ -208,7 +208,7 @@ class Expr(ExprMathMixin, NamespaceAccessors):
         return list(dict.fromkeys(out))
 
     def validate(self, available: Iterable[str]) -> None:
-        """Raise :class:`ColumnNotFoundError` naming any referenced column not in ``available``.
+        """Raise ``ColumnNotFoundError`` naming any referenced column not in ``available``.
 
         Examples:
             >>> from streamscope.expressions import col
