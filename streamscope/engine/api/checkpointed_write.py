@@ -33,6 +33,8 @@ class DropCheckpointedRows:
         self.id_column = id_column
         self.done_ids = done_ids
         self.name = f"DropCheckpointedRows({id_column}: {len(done_ids)} done)"
+        self._by_type: dict = {}
+        """The done ids cast once per column type (blocks of a read share one)."""
 
     def apply(self, blocks: Iterator[pa.Table], ctx: Any) -> Iterator[pa.Table]:
         for table in blocks:
@@ -43,7 +45,10 @@ class DropCheckpointedRows:
                                  f"read (columns: {table.column_names}); set CheckpointConfig(id_column=...) to a "
                                  "column every source has")
             ids = table.column(self.id_column)
-            value_set = self.done_ids.cast(ids.type) if self.done_ids.type != ids.type else self.done_ids
+            value_set = self._by_type.get(ids.type)
+            if value_set is None:
+                value_set = self._by_type[ids.type] = (self.done_ids if self.done_ids.type == ids.type
+                                                       else self.done_ids.cast(ids.type))
             keep = pc.invert(pc.is_in(ids, value_set=value_set))
             out = table.filter(keep)
             if out.num_rows:

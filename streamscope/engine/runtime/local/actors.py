@@ -173,7 +173,7 @@ class ActorManager:
         spec = task.handle.spec
         store = self.rt._state.store
         message = protocol.encode((
-            protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, protocol.encode(spec.payload), task.paths,
+            protocol.TASK, task.handle.task_id, task.attempt, spec.fn.fn_id, protocol.encode_payload(spec.payload), task.paths,
             spec.operator, spec.max_block_bytes, store.directory, store.spill_dir_path(),
             None, None, context_shipping.pack(spec.context),  # no env (set at spawn), no streaming
             store.unreported_output_allowance(self.rt._output_writers(self.rt._state.pool)), store.spill_dirs(),

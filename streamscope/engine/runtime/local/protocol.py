@@ -71,21 +71,39 @@ class _ByReferenceOnlyWhenImportable(pickle.Pickler):
 
 
 def encode(message: tuple) -> bytes:
-    """Pickle a message (protocol 5); what the standard pickler cannot ship to another process
-    (lambdas, closures, ``__main__`` functions) goes through cloudpickle instead.
+    """Pickle a message (protocol 5) with the fast standard pickler; what it refuses (lambdas,
+    closures) goes through cloudpickle instead.
 
     Examples:
         >>> decode(encode(("task", 1, [1, 2]))) == ("task", 1, [1, 2])
         True
     """
     try:
-        buffer = io.BytesIO()
-        _ByReferenceOnlyWhenImportable(buffer, protocol=PROTOCOL).dump(message)
-        return buffer.getvalue()
+        return pickle.dumps(message, protocol=PROTOCOL)
     except Exception:
         import cloudpickle
 
         return cloudpickle.dumps(message, protocol=PROTOCOL)
+
+
+def encode_payload(payload: Any) -> bytes:
+    """Pickle a task's payload for a worker: as :func:`encode`, but a function or class defined
+    in ``__main__`` is never pickled by a reference the worker could not resolve (it goes by
+    value, through cloudpickle). Only payloads need this check; the replies workers send and the
+    driver's own messages carry no user code, so they keep the plain pickler.
+
+    Examples:
+        >>> decode(encode_payload({"rows": 3})) == {"rows": 3}
+        True
+    """
+    try:
+        buffer = io.BytesIO()
+        _ByReferenceOnlyWhenImportable(buffer, protocol=PROTOCOL).dump(payload)
+        return buffer.getvalue()
+    except Exception:
+        import cloudpickle
+
+        return cloudpickle.dumps(payload, protocol=PROTOCOL)
 
 
 def decode(data: bytes) -> Any:

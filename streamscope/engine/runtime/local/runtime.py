@@ -426,7 +426,7 @@ class LocalRuntime(Runtime):
                 continue
             try:
                 message = protocol.encode((
-                    protocol.TASK, task_id, attempt, spec.fn.fn_id, protocol.encode(spec.payload), paths, spec.operator,
+                    protocol.TASK, task_id, attempt, spec.fn.fn_id, protocol.encode_payload(spec.payload), paths, spec.operator,
                     spec.max_block_bytes, store.directory, store.spill_dir_path(), cuda_env(gpu_ids or ()),
                     self._streamed.task_args(spec, task_id), context_shipping.pack(spec.context),
                     store.unreported_output_allowance(self._output_writers(pool)), store.spill_dirs(),

@@ -8,11 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
-import streamscope as ss
-from streamscope.engine.runtime.local import protocol
-
 
 def test_main_functions_are_pickled_by_value():
     code = textwrap.dedent("""
@@ -20,9 +15,8 @@ def test_main_functions_are_pickled_by_value():
         from streamscope.engine.runtime.local import protocol
         def helper(x):
             return x + 1
-        data = protocol.encode(("task", helper))
+        data = protocol.encode_payload(("task", helper))
         # by value: a process without this __main__ can load it
-        import cloudpickle
         assert b"helper" in data
         print("by-value" if pickle.loads(data)[1](1) == 2 else "wrong")
     """)
