@@ -24,6 +24,20 @@ ENGINE_TESTS = os.path.dirname(os.path.dirname(HERE))
 ray = pytest.importorskip("ray", reason="the Ray runtime tests need Ray: pip install 'streamscope[ray]'")
 
 
+def _send_rays_driver_messages_to_the_real_stderr():
+    """Ray's driver prints task-retry and worker-death notices from a background thread
+    (``listen_error_messages`` -> ``print_to_stdstream``) to whatever ``sys.stdout`` is when they
+    arrive, which can be a later test's captured stdout (``log_to_driver=False`` does not stop
+    them). They are Ray's, not streamscope's output: this sends them to the process's real stderr,
+    where the CI log still shows them, so no test's ``capsys`` output depends on Ray's timing."""
+    from ray._private import worker as ray_worker
+
+    def to_real_stderr(data, ignore_prefix):
+        ray_worker.print_worker_logs(data, sys.__stderr__, ignore_prefix)
+
+    ray_worker.print_to_stdstream = to_real_stderr
+
+
 @pytest.fixture(scope="session")
 def ray_runtime():
     """The session's RayRuntime on a local two-CPU Ray."""
@@ -40,6 +54,7 @@ def ray_runtime():
         ray.shutdown()
     ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
              log_to_driver=False, configure_logging=False)
+    _send_rays_driver_messages_to_the_real_stderr()
     try:
         rt = streamscope.init(runtime="ray")
         from streamscope.engine.context import DataContext
