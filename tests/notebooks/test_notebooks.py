@@ -51,3 +51,10 @@ def test_notebook_executes(path):
         accuracy = re.search(r"accuracy: ([\d.]+)% on 10,000 images", text)
         assert accuracy and float(accuracy.group(1)) > 50, "the classifier did not learn"
         assert "2000 in total" in text
+    elif path.endswith("04_intro_to_ray_data.ipynb"):
+        accuracy = re.search(r"accuracy: ([\d.]+)% on 500 images", text)
+        assert accuracy and float(accuracy.group(1)) > 50, "the CNN did not learn"
+        assert "StandardScaler matches pandas: True" in text
+        assert "500 rows after the shuffle, 500 distinct" in text
+        assert "every image written exactly once: True" in text
+        assert "checkpoint deleted on success: True" in text
