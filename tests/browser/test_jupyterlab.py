@@ -21,41 +21,15 @@ import pytest
 
 from streamscope.engine.runtime.local.session_dir import is_leftover
 
+from lab_page import CHROMIUM, CHROMIUM_ARGS, JS_ERRORS, open_notebook, run_all_cells
 from lab_server import LabServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOTEBOOK = os.path.join(ROOT, "notebooks", "01_quickstart.ipynb")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-breakpad",
-    "--disable-crash-reporter", "--no-first-run", "--disable-component-update", "--disable-sync",
-]
 EXPECTED_NODES = ("ReadParquet", "Filter", "MapBatches(add_fare)", "Project")
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-# JS helpers run in the page. The notebook panel and its model come from the exposed app.
-JS_PANEL = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; return w && w.content && w.content.model ? true : false; }"
-JS_RUN_STATE = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-  const cells = Array.from(panel.content.model.cells);
-  const code = cells.filter(c => c.type === 'code');
-  return {status: kernel ? kernel.status : 'none',
-          done: code.filter(c => c.executionCount !== null).length, total: code.length};
-}"""
-JS_ERRORS = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const out = [];
-  Array.from(panel.content.model.cells).forEach((c, i) => {
-    if (c.type !== 'code') return;
-    for (let k = 0; k < c.outputs.length; k++) {
-      const o = c.outputs.get(k).toJSON();
-      if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-    }
-  });
-  return out;
-}"""
 JS_BOKEH_CANVASES = """() => {
   let n = 0;
   const visit = (root) => {
@@ -108,7 +82,7 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
     sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
     work = tmp_path / "lab"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / "01_quickstart.ipynb")
@@ -122,13 +96,8 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
-            page.goto(lab.url("lab/tree/01_quickstart.ipynb"), wait_until="domcontentloaded")
-            page.wait_for_function(JS_PANEL, timeout=60_000)
-            page.wait_for_function(f"() => ({JS_RUN_STATE})().status === 'idle'", timeout=60_000)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_function(
-                f"() => {{ const s = ({JS_RUN_STATE})(); return s.status === 'idle' && s.done === s.total; }}",
-                timeout=120_000, polling=500)
+            open_notebook(page, lab.url("lab/tree/01_quickstart.ipynb"))
+            run_all_cells(page, timeout_ms=120_000)
 
             errors = page.evaluate(JS_ERRORS)
             assert errors == [], errors

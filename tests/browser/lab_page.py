@@ -1,0 +1,55 @@
+"""What the browser tests read from a JupyterLab page: the open notebook's kernel state and the
+error outputs in its model (not its DOM, so a collapsed or scrolled-away output still counts), and
+a way to run every cell and wait until the kernel is idle with every code cell executed."""
+
+from __future__ import annotations
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-breakpad",
+    "--disable-crash-reporter", "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+
+# The notebook panel and its model come from the app the lab server exposes to the page.
+JS_PANEL = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; return w && w.content && w.content.model ? true : false; }"
+JS_RUN_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = Array.from(panel.content.model.cells);
+  const code = cells.filter(c => c.type === 'code');
+  return {status: kernel ? kernel.status : 'none',
+          done: code.filter(c => c.executionCount !== null).length, total: code.length};
+}"""
+JS_ERRORS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const out = [];
+  Array.from(panel.content.model.cells).forEach((c, i) => {
+    if (c.type !== 'code') return;
+    for (let k = 0; k < c.outputs.length; k++) {
+      const o = c.outputs.get(k).toJSON();
+      if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+      const text = o.output_type === 'stream' ? [].concat(o.text || []).join('') : '';
+      if (o.name === 'stderr' && text.includes('Traceback')) out.push(`cell ${i}: traceback on stderr`);
+    }
+  });
+  return out;
+}"""
+# ipywidgets' own words when a widget's model cannot be found or its view fails to render
+JS_WIDGET_FAILURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+  .map(el => el.innerText)
+  .filter(t => /Error displaying widget|Failed to load model class|model not found/.test(t))"""
+
+
+def open_notebook(page, url: str) -> None:
+    """Open a notebook and wait for its kernel to be idle."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function(JS_PANEL, timeout=60_000)
+    page.wait_for_function(f"() => ({JS_RUN_STATE})().status === 'idle'", timeout=60_000)
+
+
+def run_all_cells(page, timeout_ms: int) -> None:
+    """Run every cell and wait until each code cell has run and the kernel is idle again."""
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        f"() => {{ const s = ({JS_RUN_STATE})(); return s.status === 'idle' && s.done === s.total; }}",
+        timeout=timeout_ms, polling=500)
