@@ -13,7 +13,7 @@ run: env
 
 test: env
 	@bash scripts/check_system.sh test
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+	$(PY) -m pytest -q -p no:cacheprovider --durations=40
 
 test-fast: env
 	$(PY) -m pytest -q -m "not slow and not browser"

@@ -130,7 +130,8 @@ class MemoryPanel:
 
 
 class CpuPanel:
-    """Machine CPU utilization (%) and the run's CPU slots in use (% of the budget)."""
+    """Measured CPU utilization (%: this machine's, or a Ray cluster's where Ray's dashboard
+    measures it; a gap when unknown) and the run's CPU slots in use (% of the budget)."""
 
     def __init__(self, max_points: int):
         from bokeh.models import ColumnDataSource, Range1d
@@ -138,7 +139,7 @@ class CpuPanel:
         self.max_points = max_points
         self.source = ColumnDataSource(data={"t": [], "utilization": [], "slots": []})
         self.fig = _fig("CPU", "%", y_range=Range1d(0, 105))
-        self.fig.line("t", "utilization", source=self.source, color="#1f77b4", line_width=2, legend_label="machine utilization")
+        self.fig.line("t", "utilization", source=self.source, color="#1f77b4", line_width=2, legend_label="CPU utilization")
         self.fig.line("t", "slots", source=self.source, color="#ff7f0e", line_width=2, legend_label="CPU slots in use")
         self.fig.legend.location = "top_left"
 

@@ -140,14 +140,17 @@ class SnapshotBuilder:
     def _resources(self) -> T.ResourceSnapshot:
         ex = self.ex
         util = None
-        try:
-            import psutil
+        if not ex.runtime.cpu_measured_here:  # a cluster: this machine's CPU is not where tasks run
+            util = ex.runtime.cpu_utilization()
+        else:
+            try:
+                import psutil
 
-            value = psutil.cpu_percent(interval=None)
-            util = value / 100.0 if self._cpu_primed else None
-            self._cpu_primed = True
-        except Exception:
-            pass
+                value = psutil.cpu_percent(interval=None)
+                util = value / 100.0 if self._cpu_primed else None
+                self._cpu_primed = True
+            except Exception:
+                pass
         workers = ex.runtime.workers()
         gpus = tuple(
             T.GpuSnapshot(index=g.get("index", i), name=g.get("name", ""), utilization=g.get("utilization"),

@@ -434,6 +434,15 @@ class Runtime(abc.ABC):
         """Per-GPU utilization and memory; an empty list means "no GPU"."""
         return []
 
+    cpu_measured_here: bool = True
+    """True where tasks run on this machine, so the executor measures CPU utilization here; False
+    for a cluster, whose CPUs are elsewhere: its runtime reports them in :meth:`cpu_utilization`."""
+
+    def cpu_utilization(self) -> Optional[float]:
+        """Measured utilization in [0, 1] of the CPUs tasks run on, where ``cpu_measured_here`` is
+        False; None when nothing measures it (the views show unknown, never a guessed 0)."""
+        return None
+
     # ---- actors (optional: runtimes without them raise) ------------------------------------
     def start_actor(self, spec: ActorSpec) -> ActorHandle:
         """Start an actor; returns at once (watch ``actor_state`` for ``alive``). GPUs asked for

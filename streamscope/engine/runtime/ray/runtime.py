@@ -97,6 +97,9 @@ class RayRuntime(Runtime):
 
     name = "ray"
 
+    cpu_measured_here = False
+    """Tasks run on the cluster's nodes: this machine's CPU figures say nothing about them."""
+
     def __init__(self, address: Optional[str] = None, *, telemetry_interval_s: float = 1.0, **init_kwargs: Any):
         super().__init__()
         self._address = address
@@ -380,6 +383,14 @@ class RayRuntime(Runtime):
     def gpu_stats(self) -> list[dict]:
         telemetry = self._telemetry
         return telemetry.gpus() if telemetry is not None else []
+
+    def cpu_utilization(self) -> Optional[float]:
+        """The cluster's measured CPU utilization, each node weighted by its CPUs; None unless
+        Ray measures every node that has CPUs (its dashboard runs)."""
+        nodes = [n for n in self.nodes() if n.cpu_total > 0]
+        if not nodes or any(n.cpu_utilization is None for n in nodes):
+            return None
+        return sum(n.cpu_utilization * n.cpu_total for n in nodes) / sum(n.cpu_total for n in nodes)
 
     def nodes(self) -> list[NodeStats]:
         """Per-node figures: CPU/GPU slots, measured utilization where Ray reports it, store use,

@@ -107,6 +107,35 @@ def test_telemetry_from_the_cluster(ray_runtime, ctx):
     snapshot = ds._last_run.final_snapshot
     assert snapshot.store.backend.startswith("ray")
     assert {span.worker.split("/")[0] for span in snapshot.timeline} == {nodes[0].label}
+    # no dashboard here, so nothing measures the cluster's CPUs: the views say unknown, not this
+    # machine's CPU figure (the notebook's machine is not where the tasks ran)
+    assert nodes[0].cpu_utilization is None and snapshot.resources.cpu_utilization is None
+
+
+def test_cluster_cpu_utilization_weighs_nodes_by_their_cpus():
+    """What the views plot as the run's CPU utilization on Ray: every node with CPUs measured,
+    or unknown. Nodes without CPUs (a GPU-only or head-only node) do not count."""
+    from streamscope.engine.runtime.ray.runtime import RayRuntime
+    from streamscope.engine.runtime.ray.telemetry import NodeStats
+
+    class Figures:
+        def __init__(self, nodes):
+            self._nodes = nodes
+
+        def nodes(self):
+            return list(self._nodes)
+
+    rt = RayRuntime()
+    assert rt.cpu_measured_here is False
+    assert rt.cpu_utilization() is None  # not connected: nothing measured
+    small = NodeStats("a", "a", "10.0.0.1", cpu_total=2.0, cpu_utilization=0.5)
+    big = NodeStats("b", "b", "10.0.0.2", cpu_total=6.0, cpu_utilization=0.25)
+    no_cpus = NodeStats("c", "c", "10.0.0.3", cpu_total=0.0, cpu_utilization=None)
+    rt._telemetry = Figures([small, big, no_cpus])
+    assert rt.cpu_utilization() == pytest.approx((2 * 0.5 + 6 * 0.25) / 8)
+    rt._telemetry = Figures([small, NodeStats("d", "d", "10.0.0.4", cpu_total=4.0)])  # one unmeasured
+    assert rt.cpu_utilization() is None
+    rt._telemetry = None
 
 
 def test_init_validates_arguments():
