@@ -91,6 +91,38 @@ def test_iter_batches_prefetch_and_local_shuffle(runtime):
     assert shuffled.tolist() != sorted(shuffled.tolist())
 
 
+def test_batch_iteration_creates_its_run_on_the_consumers_thread(runtime):
+    # The notebook extension shows a live view for the runs created on the thread running the
+    # cell; the prefetch thread that pulls the blocks must not be the one that creates the run.
+    import importlib.util
+    import threading
+
+    from streamscope.engine.execution.telemetry import hub
+
+    threads = []
+
+    def record(_buffer):
+        threads.append(threading.current_thread())
+
+    ds = streamscope.range(100, override_num_blocks=4)
+    hub().add_listener(record)
+    try:
+        consumers = {
+            "iter_batches": lambda: ds.iter_batches(batch_size=10),
+            "iterator().iter_batches": lambda: ds.iterator().iter_batches(batch_size=10),
+        }
+        if importlib.util.find_spec("torch") is not None:  # an optional extra
+            consumers["iter_torch_batches"] = lambda: ds.iter_torch_batches(batch_size=10, device="cpu")
+        for name, make in consumers.items():
+            threads.clear()
+            batches = make()
+            assert threads == [], f"{name}: a run was created before iteration began"
+            assert sum(len(b["id"]) for b in batches) == 100
+            assert threads == [threading.current_thread()], name
+    finally:
+        hub().remove_listener(record)
+
+
 def test_iter_batches_early_break_cancels_run(runtime):
     ds = streamscope.range(100_000, override_num_blocks=50).map_batches(lambda b: b)
     for i, _ in enumerate(ds.iter_batches(batch_size=10)):

@@ -75,3 +75,18 @@ def test_notebook_executes(path):
         assert "(ray:1 nodes)" in text
         assert "back on the local runtime: 5 categories" in text
         assert "Ray processes left: 0" in text
+    elif path.endswith("05_how_the_engine_works.ipynb"):
+        # the rules view shows each rewrite; a filter after an opaque UDF stays where it is
+        assert "[3] PredicatePushdown: filter sensor == 'north' pushed into ReadParquet" in text
+        assert "no rule fired: the plan runs as written" in text
+        # the read and two maps fuse; a map asking for other resources does not
+        assert "TaskPoolMapOperator[MapBatches(summarize)]\\n+- TaskPoolMapOperator[ReadParquet->" in text
+        # a loop over iter_batches gets its live view, and a sort reads everything first
+        assert "MapBatches(slow_enrich): [" in text
+        assert "sort: rows read when the first output arrived: 200,000 of 200,000" in text
+        spilled = re.search(r"spilled (\d+) MiB with an 8 MiB store", text)
+        assert spilled and int(spilled.group(1)) > 8, "materializing 46 MiB did not spill"
+        # the second actor is started as soon as the first is full with work waiting (when it
+        # comes up depends on the machine, so only the start is asserted)
+        assert "the pool started 2 actors" in text
+        assert "exact after a worker was killed: True" in text

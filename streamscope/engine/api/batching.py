@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +32,7 @@ def shuffle_batches(tables: Iterator[pa.Table], batch_size: int, buffer_size: in
 
 
 def iter_batches(
-    tables: Iterator[pa.Table],
+    tables: Union[Iterator[pa.Table], Callable[[], Iterator[pa.Table]]],
     *,
     batch_size: Optional[int],
     batch_format: Optional[str],
@@ -42,6 +42,11 @@ def iter_batches(
     prefetch_batches: int = 1,
     collate_fn: Any = None,
 ) -> Iterator[Any]:
+    """``tables`` is the stream of blocks, or a function that opens it: that one is called at the
+    first ``next()``, on the consumer's thread, so a run it creates belongs to that thread (a
+    notebook cell's live view), not to the prefetch thread that then pulls the blocks."""
+    if callable(tables):
+        tables = tables()
     if local_shuffle_buffer_size:
         if batch_size is None:
             raise ValueError("local_shuffle_buffer_size needs a batch_size")

@@ -33,12 +33,14 @@ class ConsumeMixin:
         return executor
 
     def _iter_tables(self, plan=None) -> Iterator[pa.Table]:
-        executor = self._start_execution("iterate", plan)
-        runtime = executor.runtime
-        for ref, meta, owned in executor.iter_output():
-            table = runtime.get(ref)
-            executor.release(ref, owned)
-            yield table
+        yield from self._open_tables(plan)
+
+    def _open_tables(self, plan=None) -> Iterator[pa.Table]:
+        """Create the run now, on the calling thread, and return the stream of its output blocks
+        (the executor starts at the stream's first step). Batch iteration calls this on the
+        consumer's thread before its prefetch thread pulls the stream: the notebook extension
+        shows a live view only for runs created on the thread running the cell."""
+        return _output_tables(self._start_execution("iterate", plan))
 
     # ---- rows -----------------------------------------------------------------------------------
     def take(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -132,7 +134,7 @@ class ConsumeMixin:
             2
         """
         return iter_batches(
-            self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
+            self._open_tables, batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
             local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
             prefetch_batches=prefetch_batches, collate_fn=_collate_fn,
         )
@@ -341,6 +343,14 @@ class ConsumeMixin:
     def _last_telemetry(self):
         """The SnapshotBuffer of the last execution (for the notebook views), or None."""
         return None if self._last_run is None else self._last_run.buffer
+
+
+def _output_tables(executor: Any) -> Iterator[pa.Table]:
+    runtime = executor.runtime
+    for ref, meta, owned in executor.iter_output():
+        table = runtime.get(ref)
+        executor.release(ref, owned)
+        yield table
 
 
 def _default_name(ds: Any) -> str:

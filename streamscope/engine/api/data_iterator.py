@@ -34,6 +34,11 @@ class DataIterator:
     def _iter_tables(self) -> Iterator[pa.Table]:
         raise NotImplementedError
 
+    def _open_tables(self) -> Iterator[pa.Table]:
+        """The block stream, with its run created now (see ``Dataset._open_tables``); iterators
+        whose run already exists (streaming splits) just return their stream."""
+        return self._iter_tables()
+
     def iter_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256,
                      batch_format: Optional[str] = "default", drop_last: bool = False,
                      local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
@@ -48,7 +53,7 @@ class DataIterator:
             >>> [len(batch["id"]) for batch in it.iter_batches(batch_size=4, drop_last=True)]
             [4, 4]
         """
-        return iter_batches(self._iter_tables(), batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
+        return iter_batches(self._open_tables, batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
                             local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
                             prefetch_batches=prefetch_batches, collate_fn=_collate_fn)
 
@@ -137,6 +142,9 @@ class DatasetIterator(DataIterator):
 
     def _iter_tables(self) -> Iterator[pa.Table]:
         return self._dataset._iter_tables()
+
+    def _open_tables(self) -> Iterator[pa.Table]:
+        return self._dataset._open_tables()
 
     def materialize(self) -> Any:
         return self._dataset.materialize()
