@@ -209,7 +209,10 @@ def test_downstream_capacity_backpressure_ratio_is_declared_with_ray_datas_defau
     ctx.downstream_capacity_backpressure_ratio = 3.5
     ds = streamscope.range(10).map_batches(lambda b: b)
     executor = ds._start_execution("test")
-    assert sum(1 for _ in executor.iter_output()) >= 1
+    blocks = list(executor.iter_output())
+    for ref, _meta, owned in blocks:
+        executor.release(ref, owned)
+    assert len(blocks) >= 1
     assert [p.ratio for p in executor.policies if p.name == "DownstreamCapacity"] == [3.5]
 
 

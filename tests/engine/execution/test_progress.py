@@ -18,12 +18,22 @@ def _slow(batch):
     return batch
 
 
+def _drain(executor) -> int:
+    """Rows of the run's output, each block given back as a consumer must (a block left lent
+    stays in the store for the rest of the session)."""
+    rows = 0
+    for ref, meta, owned in executor.iter_output():
+        rows += meta.num_rows
+        executor.release(ref, owned)
+    return rows
+
+
 def _run_with_progress(ctx, stream):
     ds = streamscope.range(2000, override_num_blocks=20).map_batches(_slow)
     ds.set_name("progress-demo")
     executor = ds._start_execution("test")
     progress = TerminalProgress(executor, ctx, stream=stream).start()
-    rows = sum(meta.num_rows for _ref, meta, _owned in executor.iter_output())
+    rows = _drain(executor)
     progress._thread.join(5)
     return rows, executor
 
@@ -65,13 +75,14 @@ def test_switching_off_while_running_stops_output(ctx):
     executor = ds._start_execution("test")
     progress = TerminalProgress(executor, ctx, stream=out).start()
     it = executor.iter_output()
-    next(it)
+    ref, _meta, owned = next(it)
+    executor.release(ref, owned)
     time.sleep(0.3)
     ctx.progress_mode = "off"  # switched at runtime
     time.sleep(0.2)
     printed = out.getvalue()
-    for _ in it:
-        pass
+    for ref, _meta, owned in it:
+        executor.release(ref, owned)
     progress._thread.join(5)
     assert printed  # it was printing before
     assert out.getvalue() == printed  # and nothing after the switch
