@@ -18,6 +18,8 @@ from streamscope.engine.execution.bottleneck import HELD_BY_DOWNSTREAM, find_bot
 from streamscope.engine.execution.blocked_reason import RESOURCES, BlockedReason
 from streamscope.engine.execution.telemetry import OperatorSnapshot
 
+from executor_output import drain
+
 DOWNSTREAM = BlockedReason(DownstreamCapacityPolicy.name, "9 blocks queued at MapBatches(Model) (limit 4)")
 BUDGET = BlockedReason(OutputBudgetPolicy.name, "96 MiB waiting downstream, 0 B expected from 0 running tasks (budget 64 MiB)")
 CAP = BlockedReason(ConcurrencyCapPolicy.name, "2/2 tasks in flight")
@@ -219,7 +221,7 @@ def test_a_real_run_names_the_single_actor_stage_not_the_preprocessing(runtime, 
         assert snap is not None, "blocks never piled up in front of the gated actor"
     finally:
         open(gate, "w").close()
-    rows = _drain(executor)
+    rows = drain(executor)
     assert rows == 400
     assert (snap.bottleneck.op_id, snap.bottleneck.kind) == (model_id, T.ACTORS_BUSY)
     for s in executor.buffer.history():
@@ -228,13 +230,3 @@ def test_a_real_run_names_the_single_actor_stage_not_the_preprocessing(runtime, 
             named = s.operator(b.op_id)
             assert named.blocked_by is None or named.blocked_by.policy not in HELD_BY_DOWNSTREAM, b.reason
     assert executor.final_snapshot.bottleneck is None  # a finished run has none
-
-
-def _drain(executor) -> int:
-    """Rows of the run's output, each block given back as a consumer must (a block left lent
-    stays in the store for the rest of the session)."""
-    rows = 0
-    for ref, meta, owned in executor.iter_output():
-        rows += meta.num_rows
-        executor.release(ref, owned)
-    return rows

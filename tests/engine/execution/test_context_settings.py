@@ -16,6 +16,8 @@ from streamscope.engine.execution.progress import TerminalProgress
 from streamscope.engine.execution.resource_manager import ResourceManager
 from streamscope.engine.runtime.base import Resources, StoreStats
 
+from executor_output import drain
+
 RUN_LOGGER = "streamscope.engine.execution.run"
 
 
@@ -77,7 +79,7 @@ def test_verbose_progress_logs_a_line_per_operator(runtime, ctx):
     ds = streamscope.range(200, override_num_blocks=4).map_batches(lambda b: b)
     executor = ds._start_execution("test")
     progress = TerminalProgress(executor, ctx, stream=out).start()
-    assert _drain(executor) == 200
+    assert drain(executor) == 200
     progress._thread.join(10)
     lines = out.getvalue().splitlines()
     assert any(line.startswith("  ReadRange->MapBatches(<lambda>)") and "tasks" in line for line in lines)
@@ -116,13 +118,3 @@ def test_a_downstream_capacity_ratio_of_none_turns_the_policy_off_between_operat
     assert DownstreamCapacityPolicy(None).blocks(object(), executor) is None
     executor.consumer_of = lambda op: None  # the last operator: the consumer's queue stays bounded
     assert "waiting for the consumer" in DownstreamCapacityPolicy(None).blocks(object(), executor).message
-
-
-def _drain(executor) -> int:
-    """Rows of the run's output, each block given back as a consumer must (a block left lent
-    stays in the store for the rest of the session)."""
-    rows = 0
-    for ref, meta, owned in executor.iter_output():
-        rows += meta.num_rows
-        executor.release(ref, owned)
-    return rows

@@ -7,6 +7,8 @@ import time
 import streamscope
 from streamscope.engine.execution.progress import TerminalProgress
 
+from executor_output import drain
+
 
 class FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
@@ -18,22 +20,13 @@ def _slow(batch):
     return batch
 
 
-def _drain(executor) -> int:
-    """Rows of the run's output, each block given back as a consumer must (a block left lent
-    stays in the store for the rest of the session)."""
-    rows = 0
-    for ref, meta, owned in executor.iter_output():
-        rows += meta.num_rows
-        executor.release(ref, owned)
-    return rows
-
 
 def _run_with_progress(ctx, stream):
     ds = streamscope.range(2000, override_num_blocks=20).map_batches(_slow)
     ds.set_name("progress-demo")
     executor = ds._start_execution("test")
     progress = TerminalProgress(executor, ctx, stream=stream).start()
-    rows = _drain(executor)
+    rows = drain(executor)
     progress._thread.join(5)
     return rows, executor
 
