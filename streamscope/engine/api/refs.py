@@ -11,7 +11,7 @@ Why driver memory and not the block store: the store's blocks are memory-mapped 
 executor frees when a run ends; a handle the user keeps for as long as they like must not pin
 store pages behind the store's accounting, nor need freeing. So every object a local handle holds
 is first copied out of the store (one Arrow IPC round trip, which keeps extension types), and it
-lives exactly as long as the handle. :func:`get` resolves either kind of reference, so code
+lives exactly as long as the handle. :func:`streamscope.get` resolves either kind of reference, so code
 written against it runs unchanged on both runtimes.
 
 This module imports nothing of the Dataset (``dataset.py`` mixes :class:`RefsMixin` in).
@@ -57,7 +57,7 @@ class ObjectRef:
 
 
 def is_object_ref(value: Any) -> bool:
-    """True for a streamscope :class:`ObjectRef` or a ``ray.ObjectRef`` (Ray is not imported: a
+    """True for a :class:`streamscope.ObjectRef` or a ``ray.ObjectRef`` (Ray is not imported: a
     process that never imported it holds no ray.ObjectRef)."""
     if isinstance(value, ObjectRef):
         return True
@@ -67,7 +67,7 @@ def is_object_ref(value: Any) -> bool:
 
 def get(refs: Any, *, timeout: Optional[float] = None) -> Any:
     """The object behind a reference, or a list of objects for a list of references, as
-    ``ray.get`` does: streamscope's :class:`ObjectRef` handles resolve at once, ``ray.ObjectRef``
+    ``ray.get`` does: streamscope's :class:`~streamscope.ObjectRef` handles resolve at once, ``ray.ObjectRef``
     ones through ``ray.get`` (with ``timeout``), so ``streamscope.get(ds.to_pandas_refs())`` works
     on every runtime.
 
@@ -226,7 +226,7 @@ class RefsMixin:
         name to ndarray, or with ``column`` that one column's ndarray (as in Ray Data).
 
         Examples:
-            >>> ds = streamscope.from_items([{"a": 1, "b": 2.0}, {"a": 3, "b": 4.0}])
+            >>> ds = streamscope.from_items([{"a": 1, "b": 2.0}, {"a": 3, "b": 4.0}], override_num_blocks=1)
             >>> streamscope.get(ds.to_numpy_refs())
             [{'a': array([1, 3]), 'b': array([2., 4.])}]
             >>> streamscope.get(ds.to_numpy_refs(column="b"))
@@ -250,8 +250,9 @@ class RefsMixin:
         return self.to_arrow_refs()
 
     def iter_internal_ref_bundles(self) -> Iterator[RefBundle]:
-        """Run the dataset and yield its blocks as they are produced, one :class:`RefBundle` per
-        block (a reference to the pyarrow Table and its ``BlockMetadata``).
+        """Run the dataset and yield its blocks as they are produced, one
+        :class:`~streamscope.engine.api.refs.RefBundle` per block (a reference to the pyarrow
+        Table and its ``BlockMetadata``).
 
         Examples:
             >>> ds = streamscope.range(6, override_num_blocks=3)
