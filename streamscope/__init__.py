@@ -27,7 +27,18 @@ from streamscope.engine.exceptions import (
 )
 from streamscope.engine.api.grouped_data import GroupedData
 from streamscope.engine.api.init import init
-from streamscope.engine.api.from_memory import from_arrow, from_blocks, from_items, from_numpy, from_pandas, from_torch
+from streamscope.engine.api.from_memory import (
+    from_arrow,
+    from_arrow_refs,
+    from_blocks,
+    from_items,
+    from_numpy,
+    from_numpy_refs,
+    from_pandas,
+    from_pandas_refs,
+    from_torch,
+)
+from streamscope.engine.api.refs import ObjectRef, get
 from streamscope.engine.io.datasink import Datasink
 from streamscope.engine.io.datasource import Datasource, ReadTask
 from streamscope.engine.io.file_shuffle import FileShuffleConfig
@@ -140,15 +151,20 @@ __all__ = [
     "ExecutionResources",
     "FileShuffleConfig",
     "from_arrow",
+    "from_arrow_refs",
     "from_blocks",
     "from_huggingface",
     "from_items",
     "from_numpy",
+    "from_numpy_refs",
     "from_pandas",
+    "from_pandas_refs",
     "from_torch",
+    "get",
     "GroupedData",
     "init",
     "MaterializedDataset",
+    "ObjectRef",
     "ObjectStoreFullError",
     "Preprocessor",
     "range",

@@ -48,6 +48,7 @@ EXTRA_NAMES = {"streamscope": ["DatasetIterator", "DatasetSummary"]}
 TOP_LEVEL_GROUPS = [
     # (heading, predicate on (name, obj)) for the top-level page; first match wins
     ("Creating datasets", lambda n, o: inspect.isfunction(o) and (n.startswith(("read_", "from_")) or n.startswith("range"))),
+    ("References to blocks", lambda n, o: n in ("ObjectRef", "get")),
     ("Session and reports", lambda n, o: inspect.isfunction(o)),
     ("Datasets and iterators", lambda n, o: n in ("Dataset", "MaterializedDataset", "GroupedData", "DataIterator",
                                                  "DatasetIterator", "Schema", "DatasetSummary")),
@@ -248,6 +249,7 @@ SUPPORTING = [
     "streamscope.engine.expression_parser.parse",
     "streamscope.engine.expressions",
     "streamscope.engine.remote_args",
+    "streamscope.engine.api.refs.RefBundle",
 ]
 """Fully qualified names; a module's name documents its docstring."""
 

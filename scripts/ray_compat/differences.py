@@ -24,5 +24,16 @@ NOTES: dict[tuple[str, str], str] = {
 }
 """``(name, argument) -> what differs``."""
 
-NAME_NOTES: dict[str, str] = {}
+_LOCAL_REFS = ("local runtime: streamscope.ObjectRef handles held in driver memory (resolve with streamscope.get, "
+               "which takes ray.ObjectRefs too); Ray runtime: ray.ObjectRefs")
+_IN_DRIVER = "; on Ray each block is converted in the driver and put, not converted in a task"
+
+NAME_NOTES: dict[str, str] = {
+    "to_arrow_refs": _LOCAL_REFS,
+    "to_pandas_refs": _LOCAL_REFS + _IN_DRIVER,
+    "to_numpy_refs": _LOCAL_REFS + _IN_DRIVER,
+    "get_internal_block_refs": _LOCAL_REFS,
+    "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
+                                  "metadata, schema, num_rows() and size_bytes() only"),
+}
 """``name -> what differs`` for a whole name (or why it is not implemented)."""

@@ -90,7 +90,7 @@ PROBE_VALUES: dict[str, Any] = {
 PER_NAME_VALUES: dict[tuple[str, str], Any] = {
     ("TaskPoolStrategy", "size"): 2, ("ActorPoolStrategy", "size"): 2,
     ("read_images", "mode"): "L", ("repartition", "shuffle"): True, ("repartition", "keys"): None,
-    ("write_numpy", "column"): None, ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
+    ("write_numpy", "column"): None, ("to_numpy_refs", "column"): "id", ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
     ("ExecutionOptions", "label_selector"): {"zone": "a"},
     ("Dataset", "dataset_name"): None,
 }
@@ -197,6 +197,10 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("module", "from_pandas"): lambda **kw: ss.from_pandas(__import__("pandas").DataFrame({"a": [1, 2]}), **kw),
         ("module", "from_arrow"): lambda **kw: ss.from_arrow(pa.table({"a": [1, 2]}), **kw),
         ("module", "from_numpy"): lambda **kw: ss.from_numpy(np.arange(4), **kw),
+        ("module", "from_arrow_refs"): lambda **kw: ss.from_arrow_refs([ss.ObjectRef(pa.table({"a": [1, 2]}))], **kw),
+        ("module", "from_pandas_refs"): lambda **kw: ss.from_pandas_refs(
+            [ss.ObjectRef(__import__("pandas").DataFrame({"a": [1, 2]}))], **kw),
+        ("module", "from_numpy_refs"): lambda **kw: ss.from_numpy_refs([ss.ObjectRef(np.arange(4))], **kw),
         ("module", "TaskPoolStrategy"): lambda **kw: ss.TaskPoolStrategy(**kw),
         ("module", "ActorPoolStrategy"): lambda **kw: ss.ActorPoolStrategy(**kw),
         ("module", "ExecutionResources"): lambda **kw: ss.ExecutionResources(**kw),
@@ -248,6 +252,11 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "to_arrow"): lambda **kw: ds().to_arrow(**kw),
         ("Dataset", "to_torch"): lambda **kw: ds().to_torch(**kw),
         ("Dataset", "materialize"): lambda **kw: ds().materialize(**kw),
+        ("Dataset", "to_arrow_refs"): lambda **kw: ds().to_arrow_refs(**kw),
+        ("Dataset", "to_pandas_refs"): lambda **kw: ds().to_pandas_refs(**kw),
+        ("Dataset", "to_numpy_refs"): lambda **kw: ds().to_numpy_refs(**kw),
+        ("Dataset", "get_internal_block_refs"): lambda **kw: ds().get_internal_block_refs(**kw),
+        ("Dataset", "iter_internal_ref_bundles"): lambda **kw: list(ds().iter_internal_ref_bundles(**kw)),
         ("GroupedData", "map_groups"): lambda **kw: ds().groupby("group").map_groups(_identity_batch, **kw),
         ("GroupedData", "sum"): lambda **kw: ds().groupby("group").sum("id", **kw),
         ("GroupedData", "min"): lambda **kw: ds().groupby("group").min("id", **kw),

@@ -18,6 +18,7 @@ from streamscope.engine.api.expression_columns import ExpressionColumnsMixin
 from streamscope.engine.api.map_args import map_task_args
 from streamscope.engine.api.map_args import named_remote_params as _named
 from streamscope.engine.api.consume import ConsumeMixin
+from streamscope.engine.api.refs import RefsMixin
 from streamscope.engine.api.summary import summarize
 from streamscope.engine.api.dataset_repr import dataset_repr
 from streamscope.engine.logical import operators as L
@@ -48,7 +49,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
+class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new

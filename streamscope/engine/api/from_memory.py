@@ -1,5 +1,5 @@
 """Datasets from data the user already holds: from_items, from_pandas, from_numpy, from_arrow,
-from_blocks, from_torch.
+from_blocks, from_torch, and the from_*_refs functions (the same from references to the data).
 
 These mirror Ray Data's column conventions: scalars from ``from_items`` land in column ``item``,
 arrays from ``from_numpy`` in column ``data`` (n-D arrays as tensor columns).
@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamscope.engine.api.dataset import MaterializedDataset
+from streamscope.engine.api.refs import resolve_refs
 from streamscope.engine.api.torch import rows_from_torch
 from streamscope.engine.block import concat_blocks, pandas_to_block, rows_to_block, to_block
 from streamscope.engine.logical.operators import InputData
@@ -84,13 +85,14 @@ def from_numpy(ndarrays: Union[np.ndarray, list]):
         [{'data': array([1., 1., 1.])}]
     """
     arrays = ndarrays if isinstance(ndarrays, (list, tuple)) else [ndarrays]
-    tables = []
-    for arr in arrays:
-        arr = np.asarray(arr)
-        if arr.ndim == 0:
-            raise ValueError("from_numpy needs arrays with at least one dimension (rows)")
-        tables.append(pa.Table.from_arrays([ndarray_to_arrow(arr)], names=["data"]))
-    return _materialized(tables, "FromNumpy")
+    return _materialized([_numpy_table(arr) for arr in arrays], "FromNumpy")
+
+
+def _numpy_table(arr: Any) -> pa.Table:
+    arr = np.asarray(arr)
+    if arr.ndim == 0:
+        raise ValueError("from_numpy needs arrays with at least one dimension (rows)")
+    return pa.Table.from_arrays([ndarray_to_arrow(arr)], names=["data"])
 
 
 def from_arrow(tables: Any, *, override_num_blocks: Optional[int] = None):
@@ -142,3 +144,67 @@ def from_torch(dataset: Any, local_read: bool = False):
         [{'item': 0}, {'item': 1}, {'item': 4}]
     """
     return from_items(rows_from_torch(dataset))
+
+
+def from_arrow_refs(tables: Any):
+    """A dataset from references to pyarrow Tables (or Arrow IPC stream bytes), one block each:
+    ``ray.ObjectRef``\\ s (fetched with ``ray.get``) or :class:`streamscope.ObjectRef` handles, as
+    ``to_arrow_refs`` returns them. A value that is no reference is refused: pass Tables you hold
+    to :func:`from_arrow`.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> ref = streamscope.ObjectRef(pa.table({"a": [1, 2]}))
+        >>> streamscope.from_arrow_refs([ref]).take()
+        [{'a': 1}, {'a': 2}]
+    """
+    values = resolve_refs(tables, "from_arrow_refs")
+    for value in values:
+        if not isinstance(value, (pa.Table, bytes, bytearray)):
+            raise TypeError(f"from_arrow_refs: a reference resolved to a {type(value).__name__}; expected a "
+                            "pyarrow.Table or Arrow IPC bytes")
+    return from_arrow(values)
+
+
+def from_pandas_refs(dfs: Any):
+    """A dataset from references to pandas DataFrames, one block each: ``ray.ObjectRef``\\ s or
+    :class:`streamscope.ObjectRef` handles, as ``to_pandas_refs`` returns them. A DataFrame
+    itself is refused: pass it to :func:`from_pandas`.
+
+    Examples:
+        >>> import pandas as pd
+        >>> refs = [streamscope.ObjectRef(pd.DataFrame({"a": [i]})) for i in range(3)]
+        >>> streamscope.from_pandas_refs(refs).sum("a")
+        3
+    """
+    import pandas as pd
+
+    values = resolve_refs(dfs, "from_pandas_refs")
+    for value in values:
+        if not isinstance(value, pd.DataFrame):
+            raise TypeError(f"from_pandas_refs: a reference resolved to a {type(value).__name__}; expected a "
+                            "pandas.DataFrame")
+    return from_pandas(values)
+
+
+def from_numpy_refs(ndarrays: Any):
+    """A dataset from references to numpy arrays (rows in column ``data``, as :func:`from_numpy`
+    makes them), one block each; a reference to a dict of column name to array (what
+    ``to_numpy_refs()`` returns) becomes a block of those columns.
+
+    Examples:
+        >>> import numpy as np
+        >>> streamscope.from_numpy_refs(streamscope.ObjectRef(np.arange(3))).take()
+        [{'data': 0}, {'data': 1}, {'data': 2}]
+    """
+    values = resolve_refs(ndarrays, "from_numpy_refs")
+    tables = []
+    for value in values:
+        if isinstance(value, Mapping):
+            tables.append(to_block(dict(value)))
+        elif isinstance(value, np.ndarray):
+            tables.append(_numpy_table(value))
+        else:
+            raise TypeError(f"from_numpy_refs: a reference resolved to a {type(value).__name__}; expected a "
+                            "numpy.ndarray or a dict of them")
+    return _materialized(tables, "FromNumpy")
