@@ -28,7 +28,7 @@ bench-compare: env
 # tutorials and the user guide's examples are executed while it builds), then a check that every
 # internal link and #anchor of the built pages resolves. Incremental; rm -rf docs/_build to start over.
 docs: env
-	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PY) -m sphinx -b html -W --keep-going -n -d docs/_build/doctrees docs docs/_build/html
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PY) -m sphinx -b html -W --keep-going -n -j auto -d docs/_build/doctrees docs docs/_build/html
 	$(PY) scripts/check_doc_links.py docs/_build/html
 
 clean:

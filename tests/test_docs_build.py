@@ -81,7 +81,7 @@ def test_docs_build_offline_with_warnings_as_errors_and_links_resolve(tmp_path):
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     build = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
+        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q", "-j", "auto",
          "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"), str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=840,
     )
