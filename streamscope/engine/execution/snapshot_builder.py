@@ -29,7 +29,6 @@ class SnapshotBuilder:
         self.ex = executor
         self.spans: list[T.TaskSpan] = []
         self._graph: Optional[PlanGraph] = None
-        self._cpu_primed = False
         self._progress_mark: tuple = ()
         self._spill_seen = 0
         self._spill_by_op: dict[str, int] = {}
@@ -139,18 +138,7 @@ class SnapshotBuilder:
 
     def _resources(self) -> T.ResourceSnapshot:
         ex = self.ex
-        util = None
-        if not ex.runtime.cpu_measured_here:  # a cluster: this machine's CPU is not where tasks run
-            util = ex.runtime.cpu_utilization()
-        else:
-            try:
-                import psutil
-
-                value = psutil.cpu_percent(interval=None)
-                util = value / 100.0 if self._cpu_primed else None
-                self._cpu_primed = True
-            except Exception:
-                pass
+        util = ex.runtime.cpu_utilization()
         workers = ex.runtime.workers()
         gpus = tuple(
             T.GpuSnapshot(index=g.get("index", i), name=g.get("name", ""), utilization=g.get("utilization"),

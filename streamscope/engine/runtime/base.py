@@ -434,14 +434,11 @@ class Runtime(abc.ABC):
         """Per-GPU utilization and memory; an empty list means "no GPU"."""
         return []
 
-    cpu_measured_here: bool = True
-    """True where tasks run on this machine, so the executor measures CPU utilization here; False
-    for a cluster, whose CPUs are elsewhere: its runtime reports them in :meth:`cpu_utilization`."""
-
     def cpu_utilization(self) -> Optional[float]:
-        """Measured utilization in [0, 1] of the CPUs tasks run on, where ``cpu_measured_here`` is
-        False; None when nothing measures it (the views show unknown, never a guessed 0)."""
-        return None
+        """Measured utilization in [0, 1] of the CPUs tasks run on; None when nothing measures it
+        (the views show unknown, never a guessed 0). Here: this machine's, where the local
+        runtimes run their tasks; a cluster's runtime overrides it with the cluster's figure."""
+        return _machine_cpu_utilization()
 
     # ---- actors (optional: runtimes without them raise) ------------------------------------
     def start_actor(self, spec: ActorSpec) -> ActorHandle:
@@ -470,3 +467,20 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def shutdown(self) -> None:
         """Stop workers, delete every block and the session directory. Idempotent."""
+
+
+_cpu_primed = False
+
+
+def _machine_cpu_utilization() -> Optional[float]:
+    """This machine's CPU utilization since the previous call. psutil compares with its previous
+    call in this process, so the first one only primes it (None: not measured yet)."""
+    global _cpu_primed
+    try:
+        import psutil
+
+        value = psutil.cpu_percent(interval=None)
+    except Exception:
+        return None
+    primed, _cpu_primed = _cpu_primed, True
+    return value / 100.0 if primed else None

@@ -97,9 +97,6 @@ class RayRuntime(Runtime):
 
     name = "ray"
 
-    cpu_measured_here = False
-    """Tasks run on the cluster's nodes: this machine's CPU figures say nothing about them."""
-
     def __init__(self, address: Optional[str] = None, *, telemetry_interval_s: float = 1.0, **init_kwargs: Any):
         super().__init__()
         self._address = address
@@ -385,8 +382,9 @@ class RayRuntime(Runtime):
         return telemetry.gpus() if telemetry is not None else []
 
     def cpu_utilization(self) -> Optional[float]:
-        """The cluster's measured CPU utilization, each node weighted by its CPUs; None unless
-        Ray measures every node that has CPUs (its dashboard runs)."""
+        """The cluster's measured CPU utilization, each node weighted by its CPUs (tasks run on
+        the nodes: the driver machine's CPU says nothing about them); None unless Ray measures
+        every node that has CPUs (its dashboard runs)."""
         nodes = [n for n in self.nodes() if n.cpu_total > 0]
         if not nodes or any(n.cpu_utilization is None for n in nodes):
             return None
