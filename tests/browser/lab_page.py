@@ -17,8 +17,10 @@ JS_RUN_STATE = """() => {
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   const cells = Array.from(panel.content.model.cells);
   const code = cells.filter(c => c.type === 'code');
+  const failed = code.filter(c => Array.from({length: c.outputs.length}, (_, k) => c.outputs.get(k).type)
+                                     .includes('error')).length;
   return {status: kernel ? kernel.status : 'none',
-          done: code.filter(c => c.executionCount !== null).length, total: code.length};
+          done: code.filter(c => c.executionCount !== null).length, total: code.length, failed};
 }"""
 JS_ERRORS = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -34,6 +36,20 @@ JS_ERRORS = """() => {
   });
   return out;
 }"""
+# On a timeout: the kernel's state, the first code cell without an execution count (the one running, or the next to run: its source) and the text of
+# the last outputs of the cell before it, so a hang or a slow cell names itself.
+JS_WHERE_IT_STANDS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = Array.from(panel.content.model.cells);
+  const index = cells.findIndex(c => c.type === 'code' && c.executionCount === null);
+  const text = c => !c ? '' : Array.from({length: c.outputs.length}, (_, k) => JSON.stringify(c.outputs.get(k).toJSON()))
+                                   .join(' ').slice(-1500);
+  const previous = cells.slice(0, index < 0 ? cells.length : index).filter(c => c.type === 'code').pop();
+  return {kernel: kernel ? kernel.status : 'none', cell_running_or_next: index,
+          its_source: index < 0 ? null : cells[index].sharedModel.getSource().slice(0, 300),
+          outputs_before_it: text(previous)};
+}"""
 # ipywidgets' own words when a widget's model cannot be found or its view fails to render
 JS_WIDGET_FAILURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
   .map(el => el.innerText)
@@ -48,8 +64,21 @@ def open_notebook(page, url: str) -> None:
 
 
 def run_all_cells(page, timeout_ms: int) -> None:
-    """Run every cell and wait until each code cell has run and the kernel is idle again."""
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(
-        f"() => {{ const s = ({JS_RUN_STATE})(); return s.status === 'idle' && s.done === s.total; }}",
-        timeout=timeout_ms, polling=500)
+    """Run every cell and wait until the kernel is idle again with each code cell run, or with a
+    cell showing an error: JupyterLab's run-all stops at a failing cell and leaves the cells after
+    it unrun, so waiting for all of them would turn one error into a timeout that hides it. An
+    error fails here, naming the cell and the exception."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # not awaited: the command's promise settles only when the run ends, and page.evaluate has no
+    # timeout of its own, so awaiting it here would put the run outside ``timeout_ms``
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    try:
+        page.wait_for_function(
+            f"() => {{ const s = ({JS_RUN_STATE})(); return s.status === 'idle' && (s.done === s.total || s.failed > 0); }}",
+            timeout=timeout_ms, polling=500)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the notebook did not finish in {timeout_ms / 1000:.0f} s: "
+                             f"{page.evaluate(JS_WHERE_IT_STANDS)}") from None
+    errors = page.evaluate(JS_ERRORS)
+    assert errors == [], f"cells failed in JupyterLab: {errors}"
