@@ -112,3 +112,30 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
+
+# ---- tutorials run elsewhere ----------------------------------------------------------------------
+# `-D streamscope_executed_tutorials=DIR` renders the tutorials from executed copies in DIR (one
+# file per notebook, named as in notebooks/) instead of running them again. The test suite runs
+# each notebook once and asserts on its outputs; its documentation build renders that same run.
+# A tutorial missing from DIR is an error: the page would otherwise show a notebook never run.
+
+
+def _use_executed_tutorials(app, config) -> None:
+    if config.streamscope_executed_tutorials:
+        config.nb_execution_excludepatterns = [*config.nb_execution_excludepatterns, "tutorials/*"]
+
+
+def _read_executed_tutorial(app, docname: str, source: list[str]) -> None:
+    folder = app.config.streamscope_executed_tutorials
+    if not folder or not docname.startswith("tutorials/") or docname == "tutorials/index":
+        return
+    executed = pathlib.Path(folder) / (docname.split("/", 1)[1] + ".ipynb")
+    if not executed.is_file():
+        raise FileNotFoundError(f"streamscope_executed_tutorials: no executed copy of {docname} at {executed}")
+    source[0] = executed.read_text(encoding="utf-8")
+
+
+def setup(app):
+    app.add_config_value("streamscope_executed_tutorials", "", "env", types=[str])
+    app.connect("config-inited", _use_executed_tutorials)
+    app.connect("source-read", _read_executed_tutorial)

@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from nbrun import execute, leaked_dirs, shm_dirs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
@@ -36,18 +35,17 @@ where it is missing (each one is in the dev extra, so CI runs them all)."""
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
-def test_notebook_executes(path):
+def test_notebook_executes(path, executed_notebooks):
     need = NEEDS.get(os.path.basename(path))
     if need is not None:
         pytest.importorskip(need[0], reason=need[1])
     # How long a notebook takes is a budget for benchmarks and the docs, not an assertion here:
     # on a loaded machine the same notebook takes twice as long. nbclient's cell timeout (nbrun)
     # still stops a notebook that hangs.
-    before = shm_dirs()
-    nb, errors = execute(path)
-    assert not errors, "\n".join(errors)
-    assert not leaked_dirs(before), "a kernel left its /dev/shm session directory behind"
-    text = json.dumps(nb)
+    run = executed_notebooks.run(path)
+    assert not run.errors, "\n".join(run.errors)
+    assert not run.leaked, f"a kernel left its /dev/shm session directory behind: {run.leaked}"
+    text = json.dumps(run.notebook)
     if path.endswith("01_quickstart.ipynb"):
         assert "not executed" in text and "done 100%" in text and "cancelled" in text
     elif path.endswith("02_etl_and_aggregations.ipynb"):
