@@ -1,10 +1,10 @@
 """The documentation site (``make docs``) builds offline with warnings as errors and nitpicky
 references, documents every public name, and every internal link of the built pages resolves.
 
-The build executes the user guide's examples, so it also fails when one of them stops running; the
+The build executes the user guide's examples, so it also fails when one of them stops running. The
 tutorials are rendered from the session's one run of each notebook (``tests/notebooks/executed.py``),
-which the notebook tests check, so a tutorial that stops running fails both. The link checker itself is tested on a small hand-made site, so a checker that
-found nothing would fail here too.
+which the notebook tests check, so a tutorial that stops running fails both. The link checker
+itself is tested on a small hand-made site, so a checker that found nothing would fail here too.
 """
 
 from __future__ import annotations
@@ -82,13 +82,12 @@ def test_docs_build_offline_with_warnings_as_errors_and_links_resolve(tmp_path, 
     # assert on the same run); a run with an error output would put that error on a page
     runs = [executed_notebooks.run(str(p)) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
     assert all(not run.errors for run in runs), [run.errors for run in runs if run.errors]
-    executed_dir = runs[0].saved.parent
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     build = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q", "-j", "auto",
-         "-D", f"streamscope_executed_tutorials={executed_dir}",
+         "-D", f"streamscope_executed_tutorials={executed_notebooks.folder}",
          "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"), str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=840,
     )

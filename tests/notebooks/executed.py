@@ -40,6 +40,11 @@ class ExecutedNotebooks:
         self._saved_dir = pathlib.Path(saved_dir)
         self._runs: dict[str, NotebookRun] = {}
 
+    @property
+    def folder(self) -> pathlib.Path:
+        """Where the executed copies are saved, each under its notebook's file name."""
+        return self._saved_dir
+
     def run(self, path: str) -> NotebookRun:
         key = os.path.abspath(path)
         if key not in self._runs:
