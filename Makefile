@@ -1,5 +1,5 @@
 # The two set-up-and-go commands: `make run` and `make test`. Both create .venv when needed.
-.PHONY: run test test-fast env bench bench-compare docs clean
+.PHONY: run test test-slow test-all test-fast env bench bench-compare docs clean
 
 PY := .venv/bin/python
 PORT ?= 8888
@@ -11,9 +11,18 @@ run: env
 	@bash scripts/check_system.sh notebook
 	$(PY) -m jupyter lab notebooks/ --ip=127.0.0.1 --port=$(PORT) --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# `make test` is the everyday suite (under 15 minutes on 2 cores); the tests marked slow (the
+# tutorials in JupyterLab, the binder environment, the docs build, multi-node Ray, interrupt storms)
+# run in `make test-slow`. CI runs both (.ci/run); `make test-all` is the same locally.
 test: env
 	@bash scripts/check_system.sh test
-	$(PY) -m pytest -q -p no:cacheprovider --durations=40
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" --durations=40
+
+test-slow: env
+	@bash scripts/check_system.sh test
+	$(PY) -m pytest -q -p no:cacheprovider -m slow --durations=20
+
+test-all: test test-slow
 
 test-fast: env
 	$(PY) -m pytest -q -m "not slow and not browser"
