@@ -7,7 +7,8 @@ parses the result and draws the text as written. Braces, ``|`` and ``<>`` need n
 nodes are boxes, not records, and labels are quoted strings, never HTML labels.
 
 The live view colours nodes by passing per-node attributes (``fillcolor``, ``xlabel``,
-``tooltip``), which are written into each node's statement and escaped here like any label.
+``tooltip``) and weighs edges by passing per-edge ones (``penwidth``, ``color``, ``label``: the
+blocks queued between two stages), written into each statement and escaped here like any label.
 The golden files in ``tests/engine/golden/`` pin the format.
 """
 
@@ -26,6 +27,8 @@ CLUSTER_STYLE = 'style="dashed"; color="#888888";'
 
 NodeAttrs = Mapping[str, Mapping[str, str]]
 """Extra DOT attributes per node id, e.g. ``{"op1": {"fillcolor": "#c8efc8"}}``."""
+EdgeAttrs = Mapping[tuple[str, str], Mapping[str, str]]
+"""Extra DOT attributes per edge ``(source id, target id)``, e.g. ``{("op1", "op2"): {"penwidth": "3"}}``."""
 
 _BARE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
@@ -88,13 +91,27 @@ def _cluster_lines(cluster: PlanCluster, statements: Mapping[str, str]) -> list[
     return lines
 
 
-def to_dot(graph: PlanGraph, node_attrs: Optional[NodeAttrs] = None) -> str:
+def _edge_statement(source: str, target: str, extra: Optional[Mapping[str, str]]) -> str:
+    attrs = [f"{_attr_name(key)}={dot_quote(value)}" for key, value in (extra or {}).items()]
+    tail = f" [{', '.join(attrs)}]" if attrs else ""
+    return f"{dot_id(source)} -> {dot_id(target)}{tail};"
+
+
+def to_dot(graph: PlanGraph, node_attrs: Optional[NodeAttrs] = None, edge_attrs: Optional[EdgeAttrs] = None) -> str:
     """The graph as DOT: one statement per node (clusters where their first node sits), then edges.
 
     ``node_attrs`` adds attributes to node statements (the live view's state colours); a
-    ``label`` there is ignored, since the label is the graph's.
+    ``label`` there is ignored, since the label is the graph's. ``edge_attrs`` adds attributes
+    to edge statements, keyed by ``(source, target)`` (the live view's queued blocks).
+
+    Examples:
+        >>> g = PlanGraph("plan", (PlanNode("a", "Read", ("ReadRange",)), PlanNode("b", "MapRows", ("Map(f)",))),
+        ...               edges=(("a", "b"),))
+        >>> print(to_dot(g, edge_attrs={("a", "b"): {"label": "3 blocks"}}).splitlines()[-2])
+          a -> b [label="3 blocks"];
     """
     node_attrs = node_attrs or {}
+    edge_attrs = edge_attrs or {}
     statements = {n.id: _node_statement(n, node_attrs.get(n.id)) for n in graph.nodes}
     lines = [f"digraph {dot_quote(graph.title)} {{", *GRAPH_HEADER]
     drawn: set[str] = set()
@@ -108,6 +125,6 @@ def to_dot(graph: PlanGraph, node_attrs: Optional[NodeAttrs] = None) -> str:
         else:
             lines += _cluster_lines(cluster, statements)
             drawn.update(cluster.node_ids)
-    lines += [f"  {dot_id(e.source)} -> {dot_id(e.target)};" for e in graph.edges]
+    lines += [f"  {_edge_statement(e.source, e.target, edge_attrs.get((e.source, e.target)))}" for e in graph.edges]
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ _EXPORTS = {
     "ensure_bokeh_loaded": "dashboard",
     "ProgressView": "progress",
     "PlanGraphView": "plan_graph",
-    "live_dot": "plan_graph",
+    "live_dot": "plan_live",
     "StatsView": "stats_view",
     "stats_widget": "stats_view",
     "ExplainView": "explain_view",

@@ -15,7 +15,7 @@ from streamscope.engine.plan_graph import PlanGraph, PlanNode
 
 from ._util import esc
 from .graphviz_render import INSTALL_DOT
-from .plan_decoration import Decorations, NodeDecoration
+from .plan_decoration import Decorations, EdgeDecorations, NodeDecoration
 
 _NONE = NodeDecoration()
 
@@ -32,7 +32,17 @@ def _ordered(graph: PlanGraph) -> list[tuple[PlanNode, int]]:
     return sorted(((n, depth[n.id]) for n in graph.nodes), key=lambda nd: (nd[1], index[nd[0].id]))
 
 
-def _item_html(graph: PlanGraph, node: PlanNode, depth: int, deco: NodeDecoration) -> str:
+def _inflow_html(graph: PlanGraph, node: PlanNode, edges: EdgeDecorations) -> str:
+    """What waits on the edges into ``node`` ("← 3 blocks · 1 MiB"), coloured as the SVG edge."""
+    bits = []
+    for source in graph.inputs(node.id):
+        deco = edges.get((source, node.id))
+        if deco is not None and deco.label:
+            bits.append(f' <span class="queue" style="color:{esc(deco.color)}">&larr; {esc(deco.label)}</span>')
+    return "".join(bits)
+
+
+def _item_html(graph: PlanGraph, node: PlanNode, depth: int, deco: NodeDecoration, edges: EdgeDecorations) -> str:
     style = f"background:{esc(deco.fill)};" if deco.fill else ""
     title = f' title="{esc(deco.tooltip)}"' if deco.tooltip else ""
     label = "<br>".join(esc(line) for line in _lines(node))
@@ -42,13 +52,16 @@ def _item_html(graph: PlanGraph, node: PlanNode, depth: int, deco: NodeDecoratio
         bits.append(f' <span style="color:#777">[{esc(cluster.label)}]</span>')
     if deco.note:
         bits.append(f' <span style="color:#555">{esc(deco.note)}</span>')
+    bits.append(_inflow_html(graph, node, edges))
     return f'<li style="margin-left:{depth * 1.5}em">{"".join(bits)}</li>'
 
 
-def fallback_html(graph: PlanGraph, decorations: Optional[Decorations] = None, title: str = "") -> str:
+def fallback_html(graph: PlanGraph, decorations: Optional[Decorations] = None, title: str = "",
+                  edge_decorations: Optional[EdgeDecorations] = None) -> str:
     """The plan as nested HTML list items, plus one line saying how to get the drawn graph."""
     decorations = decorations or {}
-    items = "".join(_item_html(graph, n, d, decorations.get(n.id, _NONE)) for n, d in _ordered(graph))
+    edges = edge_decorations or {}
+    items = "".join(_item_html(graph, n, d, decorations.get(n.id, _NONE), edges) for n, d in _ordered(graph))
     head = f"<b>{esc(title)}</b>" if title else ""
     return (
         f'<div class="streamscope-plan-fallback">{head}'

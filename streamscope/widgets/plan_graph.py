@@ -3,7 +3,8 @@
 Why structure in: the engine hands over a :class:`PlanGraph` (in ``ExplainResult`` plans and in
 every snapshot's ``plan_graph``). With ``dot`` installed this view asks the engine's DOT writer for
 the graph's DOT, passing each operator's state as a :class:`NodeDecoration` (fill colour, a short
-note: rows out, rows/s, queued blocks), and renders it to SVG; without ``dot`` it draws the same
+note: rows out, rows/s, queued blocks, busy actors) and each edge's queue as an
+:class:`EdgeDecoration` (``plan_live.py``), and renders it to SVG; without ``dot`` it draws the same
 graph and decorations as an HTML list. Nothing here writes or reads DOT syntax.
 """
 
@@ -11,51 +12,24 @@ from __future__ import annotations
 
 from typing import Optional
 
-from streamscope.engine.execution.telemetry import ExecutionSnapshot, OperatorSnapshot
+from streamscope.engine.execution.telemetry import ExecutionSnapshot
 from streamscope.engine.plan_dot import to_dot
 from streamscope.engine.plan_graph import PlanGraph
 
-from ._util import STATE_COLORS, esc, fmt_count, fmt_rate, optional, widget_bundle
+from ._util import STATE_COLORS, esc, optional, widget_bundle
 from .graphviz_render import GraphvizUnavailable, render_svg
-from .plan_decoration import Decorations, NodeDecoration, dot_node_attrs
+from .plan_decoration import Decorations, EdgeDecoration, EdgeDecorations, NodeDecoration, dot_edge_attrs, dot_node_attrs
 from .plan_fallback import fallback_html, fallback_text
-
-
-def operator_annotation(op: OperatorSnapshot) -> str:
-    """The short text drawn next to a node: rows out, rate, queued blocks in/out."""
-    parts = [f"{fmt_count(op.rows_out)} rows"]
-    if op.rows_per_s:
-        parts.append(fmt_rate(op.rows_per_s))
-    if op.queued_in_blocks or op.queued_out_blocks:
-        parts.append(f"q {op.queued_in_blocks}/{op.queued_out_blocks}")
-    return " | ".join(parts)
-
-
-def live_decorations(snapshot: ExecutionSnapshot) -> dict[str, NodeDecoration]:
-    """Each operator's state colour, annotation and tooltip, by ``op_id`` (= plan-graph node id)."""
-    out = {}
-    for op in snapshot.operators:
-        tip = f"{op.name}: {op.state}"
-        if op.backpressure_reason:
-            tip += f" ({op.backpressure_reason})"
-        out[op.op_id] = NodeDecoration(STATE_COLORS.get(op.state, "#ffffff"), operator_annotation(op), tip)
-    return out
-
-
-def live_dot(snapshot: ExecutionSnapshot) -> str:
-    """The snapshot's physical plan as DOT, each operator coloured by state and annotated."""
-    if snapshot.plan_graph is None:
-        return ""
-    return to_dot(snapshot.plan_graph, dot_node_attrs(live_decorations(snapshot)))
+from .plan_live import live_decorations, live_edge_decorations
 
 
 def render_html(graph: PlanGraph, binary: Optional[str] = None, title: str = "",
-                decorations: Optional[Decorations] = None) -> str:
+                decorations: Optional[Decorations] = None, edge_decorations: Optional[EdgeDecorations] = None) -> str:
     """HTML for a plan: the inline SVG, or the indented-list fallback with the install line."""
     try:
-        svg = render_svg(to_dot(graph, dot_node_attrs(decorations or {})), binary)
+        svg = render_svg(to_dot(graph, dot_node_attrs(decorations or {}), dot_edge_attrs(edge_decorations or {})), binary)
     except GraphvizUnavailable:
-        return fallback_html(graph, decorations, title=title)
+        return fallback_html(graph, decorations, title=title, edge_decorations=edge_decorations)
     return f'<div class="streamscope-plan" style="overflow:auto;max-width:100%">{svg}</div>'
 
 
@@ -68,12 +42,18 @@ def legend_html() -> str:
 
 
 def plan_html(graph: Optional[PlanGraph], title: str = "", binary: Optional[str] = None,
-              decorations: Optional[Decorations] = None) -> str:
+              decorations: Optional[Decorations] = None, edge_decorations: Optional[EdgeDecorations] = None) -> str:
     """Static HTML for a plan (inline SVG, or the indented list without ``dot``)."""
     if graph is None or not graph.nodes:
         return f'<div class="streamscope-plan"><i>{esc(title or "plan")}: no plan graph available</i></div>'
     head = f'<div style="font-weight:bold">{esc(title)}</div>' if title else ""
-    return head + render_html(graph, binary=binary, decorations=decorations)
+    return head + render_html(graph, binary=binary, decorations=decorations, edge_decorations=edge_decorations)
+
+
+def snapshot_plan_html(snapshot: ExecutionSnapshot, binary: Optional[str] = None) -> str:
+    """The plan of a snapshot as the live view draws it: node states and figures, edge queues."""
+    return plan_html(snapshot.plan_graph, binary=binary, decorations=live_decorations(snapshot),
+                     edge_decorations=live_edge_decorations(snapshot))
 
 
 class PlanGraphView:
@@ -91,18 +71,19 @@ class PlanGraphView:
         self.legend = legend
         self.graph = graph
         self.decorations: dict[str, NodeDecoration] = {}
+        self.edge_decorations: dict[tuple[str, str], EdgeDecoration] = {}
         self.html = ""
-        self._rendered_for: Optional[tuple[Optional[PlanGraph], dict[str, NodeDecoration]]] = None
+        self._rendered_for: Optional[tuple] = None
         widgets = optional("ipywidgets")
         self.root = widgets.HTML() if widgets is not None else None
         self._render()
 
     def _render(self) -> None:
-        key = (self.graph, self.decorations)
+        key = (self.graph, self.decorations, self.edge_decorations)
         if key == self._rendered_for:
             return
-        self._rendered_for = (self.graph, dict(self.decorations))
-        self.html = plan_html(self.graph, self.title, self.binary, self.decorations)
+        self._rendered_for = (self.graph, dict(self.decorations), dict(self.edge_decorations))
+        self.html = plan_html(self.graph, self.title, self.binary, self.decorations, self.edge_decorations)
         if self.legend and self.graph is not None:
             self.html += legend_html()
         if self.root is not None:
@@ -112,6 +93,7 @@ class PlanGraphView:
         """Recolour from the snapshot (re-renders only when the graph or a decoration changed)."""
         self.graph = snapshot.plan_graph
         self.decorations = live_decorations(snapshot)
+        self.edge_decorations = live_edge_decorations(snapshot)
         self._render()
 
     def text(self) -> str:

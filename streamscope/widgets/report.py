@@ -19,7 +19,7 @@ from streamscope.engine.units import format_count, format_duration
 
 from ._util import esc, optional
 from .dashboard import Dashboard
-from .plan_graph import legend_html, live_decorations, plan_html
+from .plan_graph import legend_html, snapshot_plan_html
 from .stats_view import StatsView
 
 _STYLE = """
@@ -59,7 +59,7 @@ def report_html(stats: DatasetStats) -> str:
     snapshot = stats.snapshot
     if snapshot is None:
         raise ValueError("save_report: the dataset has not been executed yet; run it (e.g. ds.materialize()) first")
-    plan = plan_html(snapshot.plan_graph, decorations=live_decorations(snapshot)) + legend_html()
+    plan = snapshot_plan_html(snapshot) + legend_html()
     charts_head, charts_body = _charts(stats)
     made = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     error = f'<p style="color:#d9534f"><b>error:</b> {esc(snapshot.error)}</p>' if snapshot.error else ""

@@ -3,7 +3,8 @@ import re
 from streamscope.engine.execution.blocked_reason import BlockedReason
 from streamscope.widgets._util import STATE_COLORS
 from streamscope.widgets.live import LiveRunView
-from streamscope.widgets.plan_graph import PlanGraphView, live_dot
+from streamscope.widgets.plan_graph import PlanGraphView
+from streamscope.widgets.plan_live import live_dot
 from streamscope.widgets.progress import ProgressView, progress_html, progress_text
 from widget_snapshots import FakeHandle, buffer_with, op, snap, stream
 
