@@ -17,6 +17,7 @@ from streamscope.engine.api.dataset import Dataset, MaterializedDataset
 from streamscope.engine.api.summary import DatasetSummary
 from streamscope.engine.api.dataset import set_display_provider as _set_display_provider
 from streamscope.engine.execution.stats import set_html_renderer as _set_stats_html_renderer
+from streamscope.engine.execution.stats import set_replay_factory as _set_replay_factory
 from streamscope.engine.exceptions import (
     DataSourceError,
     ExecutionCancelled,
@@ -94,8 +95,14 @@ def _install_display() -> None:
 
         return _stats_html(stats)
 
+    def replay(stats):
+        from streamscope.widgets.replay import replay_view
+
+        return replay_view(stats)
+
     _set_display_provider(provider)
     _set_stats_html_renderer(stats_html)
+    _set_replay_factory(replay)
 
 
 _install_display()

@@ -11,6 +11,8 @@ Line magic::
     %dataset dashboard               a Bokeh dashboard that follows every run of the session
     %dataset report EXPR PATH        save EXPR's last run (a Dataset or ds.stats()) as one
                                      standalone HTML file: plan, stats, time series
+    %dataset replay EXPR             scrub through EXPR's last run with a slider: the plan
+                                     graph's colours, edge queues and store memory at time t
     %dataset config KEY=VALUE ...    DataContext.set for each pair; KEY alone prints the value
     %dataset cancel [RUN_ID]         cancel one run, or every active run and background run
     %dataset live on|off             live views for every run a cell triggers (default on)
@@ -45,7 +47,7 @@ from streamscope.widgets.report import save_report
 from streamscope.widgets.stats_view import stats_widget
 
 USAGE = __doc__.split("Why EXPR")[0].strip()
-SUBCOMMANDS = ("explain", "stats", "run", "dashboard", "report", "config", "cancel", "live")
+SUBCOMMANDS = ("explain", "stats", "run", "dashboard", "report", "replay", "config", "cancel", "live")
 _VALUE_FLAGS = ("--action", "--name")
 _SHOWN_SETTINGS = (
     "progress_mode", "num_workers", "object_store_capacity_bytes", "target_max_block_size",
@@ -207,6 +209,16 @@ class DatasetMagics(Magics):
             print(f"{expr.strip()} has not been executed yet; run it first, e.g. %dataset run {expr.strip()}")
             return
         print(f"report written to {save_report(obj, path)}")
+
+    def _do_replay(self, rest: str) -> None:
+        expr = rest.strip()
+        obj = self._eval(expr, "replay")
+        if _snapshot_of(obj) is None and not isinstance(obj, DatasetStats):
+            print(f"{expr} has not been executed yet; run it first, e.g. %dataset run {expr}")
+            return
+        stats = obj if isinstance(obj, DatasetStats) else obj.stats()
+        view = stats.replay()
+        self._show(view, view.text())
 
     def _do_config(self, rest: str) -> None:
         ctx = DataContext.get_current()

@@ -9,7 +9,8 @@ because names below load their module on first access.
 Entry points: ``LiveRunView(handle).display()``, ``Dashboard(handle)``, ``Dashboard.session()``,
 ``stats_widget(snapshot)``, ``explain_widget(explain_result)``,
 ``dataset_mimebundle(name, explain_result)``, ``render_svg(dot)`` / ``render_html(plan_graph)``,
-``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``. The bottleneck and the whole-run progress
+``PlanGraphView``, ``ProgressView``, ``SnapshotPoller``, ``ReplayView(stats.history)``,
+``save_report(ds, path)``. The bottleneck and the whole-run progress
 they show are the snapshot's own fields, computed once by the engine.
 """
 
@@ -32,6 +33,8 @@ _EXPORTS = {
     "SnapshotPoller": "throttle",
     "render_svg": "graphviz_render",
     "render_html": "plan_graph",
+    "ReplayView": "replay",
+    "save_report": "report",
 }
 
 __all__ = sorted(_EXPORTS)

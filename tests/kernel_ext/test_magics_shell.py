@@ -145,3 +145,16 @@ def test_explain_rules_flag(shell, capsys):
     assert "Optimizer rules" in out
     with pytest.raises(UsageError, match="the only option is --rules"):
         shell.run_line_magic("dataset", "explain ds --graphs")
+
+
+def test_replay_magic_lists_the_runs_moments(shell, capsys):
+    shell.run_line_magic("dataset", "replay ds")
+    assert "has not been executed yet" in capsys.readouterr().out
+    shell.run_cell("ds.count()")
+    capsys.readouterr()
+    shell.run_line_magic("dataset", "replay ds")
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("[")]
+    assert lines[0].startswith("[0] t = ") and "succeeded · 100% · 1k rows" in lines[-1]
+    with pytest.raises(UsageError, match="name the dataset"):
+        shell.run_line_magic("dataset", "replay")

@@ -18,18 +18,6 @@ from streamscope.widgets.report import report_html
 
 
 @pytest.fixture
-def restore_context():
-    from streamscope.engine.context import DataContext
-
-    saved = DataContext.get_current()
-    ctx = saved.copy()
-    ctx.enable_progress_bars = False
-    DataContext._set_current(ctx)
-    yield ctx
-    DataContext._set_current(saved)
-
-
-@pytest.fixture
 def finished_run(restore_context):
     restore_context.small_plan_inline_rows = 0
     ds = ss.range(50_000, override_num_blocks=10).map_batches(lambda b: {"id": b["id"] * 2})

@@ -94,6 +94,21 @@ class DatasetStats(str):
             return _html_renderer(self)
         return f'<pre class="streamscope-stats">{html.escape(str(self))}</pre>'
 
+    def replay(self):
+        """A slider over this run's telemetry: the plan graph's colours, edge queues and the
+        store's memory at any moment of the run (``%dataset replay ds`` in a notebook).
+
+        Examples:
+            >>> ds = streamscope.range(1000, override_num_blocks=4).map_batches(lambda b: b)
+            >>> _ = ds.materialize()
+            >>> view = ds.stats().replay()
+            >>> view.show(0); view.index
+            0
+        """
+        if _replay_factory is None:
+            raise RuntimeError("DatasetStats.replay: the notebook views are not installed; import streamscope first")
+        return _replay_factory(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "state": self.state, "wall_s": self.wall_s, "rows_out": self.rows_out, "progress": self.progress,
@@ -110,6 +125,16 @@ def set_html_renderer(renderer: Optional[Callable[["DatasetStats"], str]]) -> No
     ``streamscope/__init__`` installs it, so the engine never imports widget code)."""
     global _html_renderer
     _html_renderer = renderer
+
+
+_replay_factory: Optional[Callable[["DatasetStats"], Any]] = None
+
+
+def set_replay_factory(factory: Optional[Callable[["DatasetStats"], Any]]) -> None:
+    """Install what :meth:`DatasetStats.replay` returns (the widgets layer's replay view;
+    ``streamscope/__init__`` installs it, as for :func:`set_html_renderer`)."""
+    global _replay_factory
+    _replay_factory = factory
 
 
 def _render(snapshot: Optional[T.ExecutionSnapshot], ops: tuple[OperatorStats, ...], peak: int) -> str:
