@@ -1,10 +1,15 @@
 """The live view of one run, as shown under a cell: progress bar (+ Cancel), bottleneck line, and on
 expand the per-operator rows and the live plan graph; optionally the Bokeh dashboard below.
 
-Why it re-publishes its display at the end: a widget's ``_repr_mimebundle_`` is computed when the
-run starts, so its static ``text/html`` (what nbconvert and widget-less front ends show) would be
-stuck at 0%. When the final snapshot arrives, the view updates its own display (``display_id``)
-with the final static HTML: the finished progress, the final plan graph and the stats table.
+Why it turns into static HTML at the end: a widget's ``_repr_mimebundle_`` is computed when the
+run starts, so its static ``text/html`` would be stuck at 0%; and a finished run has nothing left
+to animate. When the final snapshot arrives, the view updates its own display (``display_id``)
+with the final static HTML only (the finished progress, then under a ``<details>`` the final plan
+graph and the stats table) and closes its widgets. So what JupyterLab shows after the run is what
+a saved notebook, ``jupyter nbconvert --to html`` (which prefers a widget whose state was saved,
+and draws an empty box where its scripts cannot load) and the documentation site show, and a long
+session does not keep a dozen widget models alive for every finished run. A view with a dashboard
+stays a widget: its plots are the point.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class LiveRunView:
         self.snapshot: Optional[ExecutionSnapshot] = None
         self._graph_at = float("-inf")
         self._display_handle = None
+        self.final = False
+        """True once the run ended and the view became static HTML (see the module doc)."""
         self.poller: Optional[SnapshotPoller] = None
         self.root = None
         if self.progress.root is not None:
@@ -87,8 +94,13 @@ class LiveRunView:
         return self
 
     def _finished(self, snapshot: ExecutionSnapshot) -> None:
+        """The run ended: republish the display as the final static HTML and close the widgets
+        (a view with a dashboard stays a widget; see the module doc)."""
+        self.final = self.dashboard is None
         if self._display_handle is not None:
             self._display_handle.update(self)
+        if self.final and self.root is not None:
+            _close_tree(self.root)
 
     def display(self) -> "LiveRunView":
         """Display under the current cell (loading BokehJS first when a dashboard is shown), then poll."""
@@ -105,13 +117,18 @@ class LiveRunView:
 
     # -- reprs -----------------------------------------------------------------------------------
     def static_html(self) -> str:
+        """The view as plain HTML: progress, then (once finished) the plan graph and the stats
+        under a ``<details>``, open when the live details were open."""
         s = self.snapshot
         html = progress_html(s, self.name, details=False)
         if s is not None and s.finished:
-            html += self.plan.html
+            inner = self.plan.html
             rows = stats_rows(s)
             if rows:
-                html += "<b>stats</b>" + table_html(rows) + breakdown_html(rows)
+                inner += "<b>stats</b>" + table_html(rows) + breakdown_html(rows)
+            was_open = self.progress.root is not None and self.progress.expand.value
+            html += (f'<details class="streamscope-live-details"{" open" if was_open else ""}>'
+                     f'<summary style="cursor:pointer;color:#555">plan graph and stats</summary>{inner}</details>')
         elif s is not None:
             html += f'<div style="color:#777">{esc(len(s.operators))} operator(s) running…</div>'
         if self.dashboard is not None and s is not None and s.finished:
@@ -122,4 +139,16 @@ class LiveRunView:
         return progress_text(self.snapshot, self.name)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if self.final:
+            return {"text/html": self.static_html(), "text/plain": self.text()}
         return widget_bundle(self.root, self.static_html(), self.text())
+
+
+def _close_tree(widget: Any) -> None:
+    """Close a widget and every widget below it (``Widget.close`` closes only its own model)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if hasattr(part, "close"):
+            part.close()
+    widget.close()

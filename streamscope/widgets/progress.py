@@ -134,7 +134,7 @@ def progress_html(snapshot: Optional[ExecutionSnapshot], name: str = "", details
         frac = 1.0  # a stopped run is drawn full and red, never half-drawn
     bar = (
         f'<div style="display:inline-block;width:240px;height:12px;background:#eee;vertical-align:middle">'
-        f'<div style="width:{frac * 100:.1f}%;height:100%;background:{bar_color(snapshot)}"></div></div>'
+        f'<div class="streamscope-bar" style="width:{frac * 100:.1f}%;height:100%;background:{bar_color(snapshot)}"></div></div>'
     )
     label = status_label(snapshot)
     label_style = f"color:{RED};font-weight:bold" if snapshot.state in (RUN_FAILED, RUN_CANCELLED) else ""

@@ -111,16 +111,14 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
             assert "not executed" in plan.inner_text()
             plan.screenshot(path=os.path.join(screenshot_dir, "plan_graph.png"))
 
-            # the live view of the `fares` run: its label reaches exactly "done 100%"
-            live = page.locator(".jp-OutputArea-output", has_text="fares").filter(has_text="done 100%").first
+            # the live view of the `fares` run ends as its static HTML: exactly "done 100%", the
+            # bar full, and under "plan graph and stats" the final plan with every node done
+            live = page.locator(".jp-OutputArea-output .streamscope-live", has_text="fares").filter(has_text="done 100%").first
             live.wait_for(timeout=30_000)
-            bar = live.locator(".widget-hprogress .progress-bar").first
-            assert "progress-bar-success" in (bar.get_attribute("class") or "")
-            assert "width: 100%" in (bar.get_attribute("style") or "")
-            details = live.locator("button", has_text="details")
-            if details.count():
-                details.first.click()
-                page.wait_for_timeout(800)
+            assert live.locator('.streamscope-progress[data-state="succeeded"]').count() == 1
+            assert 'width:100.0%' in (live.locator(".streamscope-bar").first.get_attribute("style") or "").replace(" ", "")
+            live.locator("details.streamscope-live-details summary").first.click()
+            assert live.locator("details.streamscope-live-details svg").first.is_visible()
             live.screenshot(path=os.path.join(screenshot_dir, "live_run.png"))
 
             page.wait_for_function(f"() => ({JS_BOKEH_CANVASES})() >= 4", timeout=30_000)
@@ -140,7 +138,7 @@ def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
             cancelled = page.locator(".jp-OutputArea-output").filter(has_text=re.compile(r"cancelled at|cancelled"))
             assert cancelled.count() >= 1
             assert page.locator(".jp-OutputArea-output", has_text="'cancelled'").count() >= 1
-            assert page.locator(".widget-html", has_text=re.compile(r"cancelled( at \d+%)?")).count() >= 1
+            assert page.locator('.streamscope-progress[data-state="cancelled"]', has_text=re.compile(r"cancelled( at \d+%)?")).count() >= 1
         finally:
             context.close()
     leaked = [d for d in _shm_dirs() - shm_before if is_leftover(os.path.join("/dev/shm", d))]

@@ -108,3 +108,31 @@ def test_live_run_view_polls_to_the_end():
     view = LiveRunView(h).start()
     assert view.wait(5)
     assert view.progress.bar.bar_style == "danger" and "failed" in view.progress.label.value
+
+
+def test_a_finished_view_becomes_static_html_and_closes_its_widgets():
+    """After the run the display holds only static HTML (what nbconvert and the docs show) and
+    the view's widget models are closed (none kept alive per finished run)."""
+    from ipywidgets.widgets.widget import _instances  # the kernel's live widget models, by id
+
+    snaps = stream(5, "succeeded")
+    view = LiveRunView(FakeHandle(buffer_with(snaps)))
+    ids = {view.root.model_id, view.progress.bar.model_id, view.plan.root.model_id}
+    view.progress.expand.value = True
+    view.start()
+    assert view.wait(5) and view.final
+    bundle = view._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    html = bundle["text/html"]
+    assert "done 100%" in html and '<details class="streamscope-live-details" open>' in html
+    assert "WriteCSV" in html and "streamscope-stats" in html
+    assert 'class="streamscope-bar" style="width:100.0%' in html
+    assert view.root.comm is None and view.progress.bar.comm is None and view.plan.root.comm is None
+    assert not ids & set(_instances)
+
+
+def test_a_view_with_a_dashboard_stays_a_widget():
+    snaps = stream(3, "succeeded")
+    view = LiveRunView(FakeHandle(buffer_with(snaps)), dashboard=True).start()
+    assert view.wait(5) and not view.final
+    assert "application/vnd.jupyter.widget-view+json" in view._repr_mimebundle_()

@@ -55,6 +55,15 @@ def test_stats_to_html_is_the_notebook_table(finished_run):
     assert "MapBatches(&lt;lambda&gt;)" in html
 
 
+def test_stats_display_in_a_notebook_as_the_table_and_in_a_terminal_as_text(finished_run):
+    from IPython.core.formatters import DisplayFormatter
+
+    stats = finished_run.stats()
+    data, _ = DisplayFormatter().format(stats)
+    assert data["text/html"] == stats.to_html()
+    assert data["text/plain"] == str(stats) and not data["text/plain"].startswith("'")
+
+
 def test_a_dashboard_opened_after_the_run_shows_its_history(finished_run):
     buffer = finished_run._last_telemetry
     history = buffer.history()

@@ -94,6 +94,15 @@ class DatasetStats(str):
             return _html_renderer(self)
         return f'<pre class="streamscope-stats">{html.escape(str(self))}</pre>'
 
+    def _repr_html_(self) -> str:
+        """In a notebook, ``ds.stats()`` as the last line of a cell shows the stats table (a
+        ``str`` would show as one quoted line with ``\\n`` in it)."""
+        return self.to_html()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """``text/plain`` (a terminal IPython, an export's text fallback): the stats as printed."""
+        printer.text(str(self))
+
     def replay(self):
         """A slider over this run's telemetry: the plan graph's colours, edge queues and the
         store's memory at any moment of the run (``%dataset replay ds`` in a notebook).
