@@ -19,6 +19,24 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 STATE_FILL = {True: "#4c72b0", False: "#d62728"}
 
 
+def stream_points(source, points: dict, rollover: Optional[int] = None) -> None:
+    """``source.stream(points, rollover)``, once pandas is wholly imported.
+
+    Why: Bokeh's ``stream`` looks pandas up in ``sys.modules`` and reads ``pandas.Series``. A
+    run's first conversion imports pandas on the engine's thread while this view streams on its
+    poller thread, and a module half-way through its import has no ``Series`` yet (the update
+    failed with "partially initialized module 'pandas'"). ``import pandas`` here waits for an
+    import in progress on another thread to finish (and costs nothing afterwards).
+
+    Example::
+
+        stream_points(source, {"t": [1.5], "rate": [2000.0]}, rollover=600)
+    """
+    import pandas  # noqa: F401
+
+    source.stream(points, rollover)
+
+
 def _fig(title: str, y_label: str, height: int = 200, **kw):
     from bokeh.plotting import figure
 
@@ -92,7 +110,7 @@ class OperatorSeriesPanel:
         t = _t(snapshot)
         for op in snapshot.operators:
             src = self._source_for(op.op_id, op.name)
-            src.stream({"t": [t], "queued": [op.queued_in_blocks + op.queued_out_blocks],
+            stream_points(src, {"t": [t], "queued": [op.queued_in_blocks + op.queued_out_blocks],
                         "queued_in": [op.queued_in_blocks], "queued_out": [op.queued_out_blocks],
                         "rate": [float(op.rows_per_s)], "name": [op.name]}, rollover=self.max_points)
 
@@ -124,7 +142,7 @@ class MemoryPanel:
 
     def update(self, snapshot: ExecutionSnapshot) -> None:
         s = snapshot.store
-        self.source.stream({"t": [_t(snapshot)], "in_memory": [s.in_memory_bytes], "spilled_now": [s.spilled_now_bytes],
+        stream_points(self.source, {"t": [_t(snapshot)], "in_memory": [s.in_memory_bytes], "spilled_now": [s.spilled_now_bytes],
                             "spilled_total": [s.spilled_total_bytes], "restored_total": [s.restored_total_bytes],
                             "capacity": [s.capacity_bytes or NAN]}, rollover=self.max_points)
 
@@ -150,7 +168,7 @@ class CpuPanel:
         r = snapshot.resources
         util = r.cpu_utilization * 100.0 if r.cpu_utilization is not None else NAN
         slots = r.cpu_in_use / r.cpu_total * 100.0 if r.cpu_total else NAN
-        self.source.stream({"t": [_t(snapshot)], "utilization": [util], "slots": [slots]}, rollover=self.max_points)
+        stream_points(self.source, {"t": [_t(snapshot)], "utilization": [util], "slots": [slots]}, rollover=self.max_points)
 
 
 class GpuPanel:
@@ -205,7 +223,7 @@ class GpuPanel:
                 unknown.append(f"GPU {g.index}: utilization unknown")
             if g.memory_used_bytes is None:
                 unknown.append(f"GPU {g.index}: memory unknown")
-            self.sources[g.index].stream({
+            stream_points(self.sources[g.index], {
                 "t": [_t(snapshot)],
                 "utilization": [g.utilization * 100.0 if g.utilization is not None else NAN],
                 "memory_used": [float(g.memory_used_bytes) if g.memory_used_bytes is not None else NAN],

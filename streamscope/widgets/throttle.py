@@ -43,6 +43,8 @@ class SnapshotPoller:
         self.on_finish = on_finish
         self.updates = 0
         """Number of callbacks made so far (tests read it)."""
+        self._reported: set = set()
+        """(what failed, exception type) already warned about, so a broken view warns once."""
         self.call_times: list[float] = []
         self._last_version = -1
         self._last_call = float("-inf")
@@ -100,17 +102,32 @@ class SnapshotPoller:
         self.call_times.append(now)
         try:
             self.callback(snap)
-        except Exception:  # a broken view must not kill its own poller silently mid-run
-            log.exception("streamscope view update failed")
+        except Exception as exc:  # a broken view must not kill its own poller silently mid-run
+            self._report(exc, "update")
         if snap.finished:
             self._finished.set()
             if self.on_finish is not None:
                 try:
                     self.on_finish(snap)
-                except Exception:
-                    log.exception("streamscope view finish hook failed")
+                except Exception as exc:
+                    self._report(exc, "final redraw")
             return True
         return False
+
+    def _report(self, exc: Exception, what: str) -> None:
+        """One warning line per poller and kind of failure, the traceback at DEBUG.
+
+        Why not ``log.exception``: in a notebook the warning lands under the cell the user ran,
+        and a view must never fill it with tracebacks of its own (the run is unaffected); the
+        line says how to see the traceback."""
+        key = (what, type(exc))
+        if key in self._reported:
+            log.debug("streamscope view %s failed again", what, exc_info=exc)
+            return
+        self._reported.add(key)
+        log.warning("streamscope view %s failed (the run goes on): %s: %s; the traceback is logged at DEBUG on "
+                    "the 'streamscope' logger", what, type(exc).__name__, exc)
+        log.debug("streamscope view %s failed", what, exc_info=exc)
 
     def _run(self) -> None:
         while not self._stop.is_set():

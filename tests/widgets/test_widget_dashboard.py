@@ -170,3 +170,17 @@ def test_a_single_run_shows_no_runs_list(monkeypatch):
     d = Dashboard()
     d.update(s)
     assert d.runs.text == ""
+
+
+def test_streaming_waits_for_a_pandas_import_in_progress_on_another_thread():
+    """Bokeh's stream reads pandas.Series from sys.modules; a run importing pandas on another
+    thread left it half made and the dashboard's update failed (seen in JupyterLab)."""
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(__file__), "pandas_import_race.py")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

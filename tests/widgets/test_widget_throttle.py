@@ -61,3 +61,28 @@ def test_broken_callback_does_not_kill_the_poller():
 
     poller = SnapshotPoller(buf, boom).start()
     assert poller.join(2) and poller.finished
+
+
+def test_a_broken_view_warns_once_in_one_line_and_keeps_the_traceback_at_debug(caplog):
+    """Under a notebook cell a failing view says so in one line, never a traceback of its own."""
+    import logging
+
+    buf = SnapshotBuffer("run-1", "ds")
+    snaps = stream(4, "succeeded")
+    buf.publish(snaps[0])
+
+    def boom(_s):
+        raise RuntimeError("view bug")
+
+    poller = SnapshotPoller(buf, boom, max_hz=1e9)
+    with caplog.at_level(logging.DEBUG, logger="streamscope.widgets.throttle"):
+        poller.poll_once()
+        for s in snaps[1:]:
+            poller._last_call = float("-inf")  # past the rate limit, without waiting
+            buf.publish(s)
+            poller.poll_once()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert "RuntimeError: view bug" in warnings[0].getMessage() and "\n" not in warnings[0].getMessage()
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(debug) == len(snaps) and all(r.exc_info for r in debug)
