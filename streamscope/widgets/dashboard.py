@@ -50,6 +50,9 @@ def _buffer_of(handle: Any) -> Optional[SnapshotBuffer]:
     return handle.buffer if hasattr(handle, "buffer") else handle
 
 
+PANEL_MIN_WIDTH = 300
+
+
 class Dashboard:
     """Live Bokeh dashboard: ``root`` (a ``BokehModel``), ``layout`` (the Bokeh layout),
     ``sources`` (name -> ColumnDataSource), ``update(snapshot)``.
@@ -96,10 +99,10 @@ class Dashboard:
         self.layout = column(
             self.header,
             self.runs,
-            row(self.ops.queued_fig, self.ops.rate_fig, sizing_mode="stretch_width"),
-            row(self.memory.fig, self.cpu.fig, sizing_mode="stretch_width"),
+            _pair(self.ops.queued_fig, self.ops.rate_fig),
+            _pair(self.memory.fig, self.cpu.fig),
             self.gpu.note,
-            row(self.gpu.util_fig, self.gpu.mem_fig, sizing_mode="stretch_width"),
+            _pair(self.gpu.util_fig, self.gpu.mem_fig),
             self.timeline.fig,
             sizing_mode="stretch_width",
         )
@@ -263,3 +266,11 @@ def active_runs_html(buffers: list[SnapshotBuffer], followed: Optional[str] = No
     title = f"{len(snaps)} runs sharing the machine" if len(snaps) > 1 else "1 run going"
     return (f'<div class="streamscope-active-runs">{title}:'
             f'<ul style="margin:2px 0">{"".join(rows)}</ul></div>')
+
+
+def _pair(left, right):
+    from bokeh.layouts import row
+
+    for fig in (left, right):
+        fig.min_width = PANEL_MIN_WIDTH
+    return row(left, right, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})

@@ -66,6 +66,15 @@ def _t(snapshot: ExecutionSnapshot) -> float:
     return snapshot.elapsed_s
 
 
+def legend_below(fig, lines) -> None:
+    """A legend of ``(label, renderer)`` pairs below the plot, two to a row, click to hide: inside
+    the plot it covered the lines at a narrow (700 px) notebook width."""
+    from bokeh.models import Legend, LegendItem
+
+    fig.add_layout(Legend(items=[LegendItem(label=label, renderers=[r]) for label, r in lines], orientation="horizontal",
+                          ncols=2, click_policy="hide", label_text_font_size="8pt", spacing=4, margin=2), "below")
+
+
 class OperatorSeriesPanel:
     """Per-operator time series: queued blocks (in + out) and throughput (rows/s)."""
 
@@ -125,13 +134,13 @@ class MemoryPanel:
         self.source = ColumnDataSource(data=self._empty())
         self.fig = _fig("object store memory", "bytes")
         self.fig.yaxis.formatter = NumeralTickFormatter(format="0.0 b")
+        lines = []
         for col, color, label in (("in_memory", "#1f77b4", "in memory"), ("spilled_now", "#d62728", "spilled (now)"),
                                   ("spilled_total", "#ff7f0e", "spilled (total)"), ("restored_total", "#2ca02c", "restored (total)"),
                                   ("capacity", "#7f7f7f", "capacity")):
-            self.fig.line("t", col, source=self.source, color=color, line_width=2, legend_label=label,
-                          line_dash="dashed" if col == "capacity" else "solid")
-        self.fig.legend.location = "top_left"
-        self.fig.legend.click_policy = "hide"
+            lines.append((label, self.fig.line("t", col, source=self.source, color=color, line_width=2,
+                                               line_dash="dashed" if col == "capacity" else "solid")))
+        legend_below(self.fig, lines)
 
     @staticmethod
     def _empty() -> dict:
@@ -157,9 +166,10 @@ class CpuPanel:
         self.max_points = max_points
         self.source = ColumnDataSource(data={"t": [], "utilization": [], "slots": []})
         self.fig = _fig("CPU", "%", y_range=Range1d(0, 105))
-        self.fig.line("t", "utilization", source=self.source, color="#1f77b4", line_width=2, legend_label="CPU utilization")
-        self.fig.line("t", "slots", source=self.source, color="#ff7f0e", line_width=2, legend_label="CPU slots in use")
-        self.fig.legend.location = "top_left"
+        legend_below(self.fig, [
+            ("CPU utilization", self.fig.line("t", "utilization", source=self.source, color="#1f77b4", line_width=2)),
+            ("CPU slots in use", self.fig.line("t", "slots", source=self.source, color="#ff7f0e", line_width=2)),
+        ])
 
     def reset(self) -> None:
         self.source.data = {"t": [], "utilization": [], "slots": []}
