@@ -37,6 +37,7 @@ deltalake==1.6.6
 pyiceberg==0.12.0
 pylance==14.0.2
 fastavro==1.13.1
+dask==2026.8.0
 soundfile==0.14.0
 av==18.1.0
 s3fs==2026.9.0

@@ -33,6 +33,11 @@ NAME_NOTES: dict[str, str] = {
     "to_pandas_refs": _LOCAL_REFS + _IN_DRIVER,
     "to_numpy_refs": _LOCAL_REFS + _IN_DRIVER,
     "get_internal_block_refs": _LOCAL_REFS,
+    "to_dask": ("the process's Dask scheduler is left as configured (Ray Data sets Dask-on-Ray for the whole "
+                "process; any scheduler computes the partitions); object (tensor) columns are not converted to "
+                "Arrow strings; an empty dataset is one empty partition"),
+    "from_dask": ("the partitions are computed in one dask.compute on the process's Dask scheduler (Ray Data "
+                  "persists them with Dask-on-Ray); a Dask Series is refused before anything is computed"),
     "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
                                   "metadata, schema, num_rows() and size_bytes() only"),
 }
