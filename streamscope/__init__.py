@@ -56,6 +56,7 @@ from streamscope.engine.api.read import (
     read_text,
 )
 from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.daft import from_daft
 from streamscope.engine.api.connectors.dask import from_dask
 from streamscope.engine.api.connectors.delta import read_delta
 from streamscope.engine.api.connectors.huggingface import from_huggingface
@@ -154,6 +155,7 @@ __all__ = [
     "from_arrow",
     "from_arrow_refs",
     "from_blocks",
+    "from_daft",
     "from_dask",
     "from_huggingface",
     "from_items",

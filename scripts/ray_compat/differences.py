@@ -38,6 +38,11 @@ NAME_NOTES: dict[str, str] = {
                 "Arrow strings; an empty dataset is one empty partition"),
     "from_dask": ("the partitions are computed in one dask.compute on the process's Dask scheduler (Ray Data "
                   "persists them with Dask-on-Ray); a Dask Series is refused before anything is computed"),
+    "to_daft": ("any Daft runner takes the frame (Ray Data calls daft.from_ray_dataset, which needs Daft's Ray "
+                "runner); on the Ray runtime the blocks pass through the driver"),
+    "from_daft": ("the query runs on Daft's configured runner (Ray Data's df.to_ray_dataset() needs the Ray "
+                  "runner) and returns a MaterializedDataset; columns of Daft's Python and Tensor types become "
+                  "Python-object and tensor columns"),
     "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
                                   "metadata, schema, num_rows() and size_bytes() only"),
 }

@@ -48,5 +48,23 @@ class DataFrameBridgeMixin:
 
         return to_dask(self, meta=meta, verify_meta=verify_meta)
 
+    def to_daft(self) -> "daft.DataFrame":  # noqa: F821
+        """Run the dataset and return a Daft DataFrame of its rows, one Daft partition per block
+        (the blocks' Arrow tables, taken without copying; tensor columns become Daft tensors);
+        needs ``pip install 'streamscope[daft]'``. Unlike Ray Data, Daft's Ray runner is not
+        needed: any Daft runner takes the frame. An empty dataset becomes a frame of no rows with
+        the dataset's columns.
+
+        Examples:
+            >>> ds = streamscope.from_items([{"a": i, "b": str(i)} for i in range(4)], override_num_blocks=2)
+            >>> df = ds.to_daft()
+            >>> df.count_rows(), df.to_pydict()["a"]
+            (4, [0, 1, 2, 3])
+        """
+        # lazy on purpose: the bridge's module, and Daft, only when this method is called
+        from streamscope.engine.api.connectors.daft_export import to_daft
+
+        return to_daft(self)
+
 
 __all__ = ["DataFrameBridgeMixin"]

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamscope.engine.api.refs import get
-from streamscope.engine.block import block_to_pandas
+from streamscope.engine.block import block_to_pandas, empty_block
 from streamscope.engine.io.optional_deps import import_optional
 
 
@@ -44,14 +44,7 @@ def _default_meta(ds: Any, refs: list) -> Any:
     if schema is None:
         return block_to_pandas(pa.Table.from_arrays([], names=[]))
     schema = getattr(schema, "base_schema", schema)
-    return block_to_pandas(pa.Table.from_arrays([_empty(field.type) for field in schema], schema=schema))
-
-
-def _empty(arrow_type: pa.DataType) -> pa.Array:
-    # pyarrow makes no empty fixed-shape tensor array from a type alone: build it from its storage
-    if isinstance(arrow_type, pa.BaseExtensionType):
-        return pa.ExtensionArray.from_storage(arrow_type, _empty(arrow_type.storage_type))
-    return pa.array([], type=arrow_type)
+    return block_to_pandas(empty_block(schema))
 
 
 def to_dask(ds: Any, meta: Any = None, verify_meta: bool = True):
