@@ -28,6 +28,9 @@ _LOCAL_REFS = ("local runtime: streamscope.ObjectRef handles held in driver memo
                "which takes ray.ObjectRefs too); Ray runtime: ray.ObjectRefs")
 _IN_DRIVER = "; on Ray each block is converted in the driver and put, not converted in a task"
 
+_NO_MODIN = ("Modin 0.37.1, the newest release, requires pandas<2.4 and does not import with pandas 3, which "
+             "streamscope is developed and tested on; convert through pandas (to_pandas / from_pandas) meanwhile")
+
 NAME_NOTES: dict[str, str] = {
     "to_arrow_refs": _LOCAL_REFS,
     "to_pandas_refs": _LOCAL_REFS + _IN_DRIVER,
@@ -43,6 +46,8 @@ NAME_NOTES: dict[str, str] = {
     "from_daft": ("the query runs on Daft's configured runner (Ray Data's df.to_ray_dataset() needs the Ray "
                   "runner) and returns a MaterializedDataset; columns of Daft's Python and Tensor types become "
                   "Python-object and tensor columns"),
+    "to_modin": _NO_MODIN,
+    "from_modin": _NO_MODIN,
     "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
                                   "metadata, schema, num_rows() and size_bytes() only"),
 }
