@@ -25,7 +25,7 @@ class DataFrameBridgeMixin:
         ``(name, dtype)`` pairs, empty Series or ``(name, dtype)`` tuple) Dask takes as the
         frame's columns and dtypes; by default it is made from the dataset's schema. With
         ``verify_meta`` (the default) Dask checks each partition against ``meta`` when it
-        computes it and raises ``ValueError: Metadata mismatch found in `from_delayed```
+        computes it and raises ``ValueError`` ("Metadata mismatch found in ``from_delayed``")
         otherwise (Dask counts all numeric dtypes as one). Tensor and Python-object columns
         are object columns of ndarrays / the objects (Dask's conversion of object columns to
         Arrow strings is off for this frame). Unlike Ray Data, the Dask
