@@ -55,6 +55,7 @@ nitpick_ignore_regex = [
     ("py:.*", r"(pandas|pd)(\..*)?"),  # DataFrames
     ("py:.*", r"torch(\..*)?"),  # tensors, dtypes, devices, datasets
     ("py:.*", r"fsspec(\..*)?"),  # filesystems
+    ("py:.*", r"(dask|daft)(\..*)?"),  # the dataframe bridges' frames (to_dask, from_daft...)
     ("py:.*", r"(IPython|traitlets|ipywidgets|bokeh)(\..*)?"),  # the notebook views' bases
     ("py:.*", r"(ray|pyiceberg)(\..*)?"),  # optional backends named in signatures
     ("py:.*", r"(collections\.abc|concurrent\.futures|enum|threading|pathlib|os|logging|types)\..*"),  # stdlib

@@ -37,6 +37,8 @@ deltalake==1.6.6
 pyiceberg==0.12.0
 pylance==14.0.2
 fastavro==1.13.1
+dask==2026.8.0
+daft==0.7.26
 soundfile==0.14.0
 av==18.1.0
 s3fs==2026.9.0
@@ -83,5 +85,10 @@ printf '%s\n' "$CONSTRAINTS" > "$constraints"
 # fetching another one (on PyPI, a multi-GB CUDA build).
 "$VENV/bin/python" -m pip install --quiet "$TORCH"
 "$VENV/bin/python" -m pip install --quiet -c "$constraints" -e ".[dev]"
+# daft (the daft extra, which the dev extra leaves out) apart and without its dependencies: its
+# metadata requires pyarrow<26 and tqdm<4.68, so pip would replace the pyarrow pinned above; it
+# imports and passes its tests with these versions, and what else it needs (packaging, tqdm,
+# typing-extensions) the dev extra brings.
+"$VENV/bin/python" -m pip install --quiet --no-deps -c "$constraints" daft
 echo "$want" > "$STAMP"
 echo "[bootstrap] environment ready in $VENV"

@@ -57,6 +57,8 @@ from streamscope.engine.api.read import (
     read_text,
 )
 from streamscope.engine.api.connectors.avro import read_avro
+from streamscope.engine.api.connectors.daft import from_daft
+from streamscope.engine.api.connectors.dask import from_dask
 from streamscope.engine.api.connectors.delta import read_delta
 from streamscope.engine.api.connectors.huggingface import from_huggingface
 from streamscope.engine.api.connectors.iceberg import read_iceberg
@@ -160,6 +162,8 @@ __all__ = [
     "from_arrow",
     "from_arrow_refs",
     "from_blocks",
+    "from_daft",
+    "from_dask",
     "from_huggingface",
     "from_items",
     "from_numpy",

@@ -28,11 +28,26 @@ _LOCAL_REFS = ("local runtime: streamscope.ObjectRef handles held in driver memo
                "which takes ray.ObjectRefs too); Ray runtime: ray.ObjectRefs")
 _IN_DRIVER = "; on Ray each block is converted in the driver and put, not converted in a task"
 
+_NO_MODIN = ("Modin 0.37.1, the newest release, requires pandas<2.4 and does not import with pandas 3, which "
+             "streamscope is developed and tested on; convert through pandas (to_pandas / from_pandas) meanwhile")
+
 NAME_NOTES: dict[str, str] = {
     "to_arrow_refs": _LOCAL_REFS,
     "to_pandas_refs": _LOCAL_REFS + _IN_DRIVER,
     "to_numpy_refs": _LOCAL_REFS + _IN_DRIVER,
     "get_internal_block_refs": _LOCAL_REFS,
+    "to_dask": ("the process's Dask scheduler is left as configured (Ray Data sets Dask-on-Ray for the whole "
+                "process; any scheduler computes the partitions); object (tensor) columns are not converted to "
+                "Arrow strings; an empty dataset is one empty partition"),
+    "from_dask": ("the partitions are computed in one dask.compute on the process's Dask scheduler (Ray Data "
+                  "persists them with Dask-on-Ray); a Dask Series is refused before anything is computed"),
+    "to_daft": ("any Daft runner takes the frame (Ray Data calls daft.from_ray_dataset, which needs Daft's Ray "
+                "runner); on the Ray runtime the blocks pass through the driver"),
+    "from_daft": ("the query runs on Daft's configured runner (Ray Data's df.to_ray_dataset() needs the Ray "
+                  "runner) and returns a MaterializedDataset; columns of Daft's Python and Tensor types become "
+                  "Python-object and tensor columns"),
+    "to_modin": _NO_MODIN,
+    "from_modin": _NO_MODIN,
     "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
                                   "metadata, schema, num_rows() and size_bytes() only"),
 }

@@ -93,6 +93,7 @@ PER_NAME_VALUES: dict[tuple[str, str], Any] = {
     ("write_numpy", "column"): None, ("to_numpy_refs", "column"): "id", ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
     ("ExecutionOptions", "label_selector"): {"zone": "a"},
     ("Dataset", "dataset_name"): None,
+    ("to_dask", "meta"): {"id": "int64", "group": "str", "x": "float64"}, ("to_dask", "verify_meta"): False,
 }
 """Values that depend on the name as well as the argument."""
 
@@ -246,6 +247,7 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "write_json"): lambda **kw: ds().write_json(fx.out(), **kw),
         ("Dataset", "write_numpy"): lambda **kw: ds().write_numpy(fx.out(), **{"column": "id", **kw}),
         ("Dataset", "to_pandas"): lambda **kw: ds().to_pandas(**kw),
+        ("Dataset", "to_dask"): lambda **kw: ds().to_dask(**kw),
         ("Dataset", "summary"): lambda **kw: ds().summary(**kw),
         ("Dataset", "with_column"): lambda **kw: ds().with_column("y", _col("id") + 1, **kw),
         ("Dataset", "with_columns"): lambda **kw: ds().with_columns({"y": _col("id") + 1}, **kw),

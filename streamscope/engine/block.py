@@ -223,6 +223,19 @@ def _column_from_values(name: str, values: list) -> pa.Array:
     return batch_conversion.values_to_arrow(name, values)
 
 
+def empty_block(schema: pa.Schema) -> pa.Table:
+    """A block of no rows with ``schema``. Why not ``schema.empty_table()``: pyarrow makes no empty
+    array of a fixed-shape tensor type from the type alone, so extension columns are built from
+    their empty storage."""
+    return pa.Table.from_arrays([_empty_array(f.type) for f in schema], schema=schema)
+
+
+def _empty_array(arrow_type: pa.DataType) -> pa.Array:
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        return pa.ExtensionArray.from_storage(arrow_type, _empty_array(arrow_type.storage_type))
+    return pa.array([], type=arrow_type)
+
+
 def concat_blocks(tables: list[pa.Table]) -> pa.Table:
     """Concatenate blocks, unifying schemas where types differ only by nullability or promotion."""
     tables = [t for t in tables if t.num_columns or t.num_rows]

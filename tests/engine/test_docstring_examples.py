@@ -52,7 +52,7 @@ CLASSES_WITH_MEMBERS = (
     datatype.DataType,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
-OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL"}
+OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft"}
 """A word in an example -> the package it needs (skipped where that package is missing)."""
 
 

@@ -50,6 +50,8 @@ LAZY_ALLOWED = {
     ("streamscope.engine.api.checkpointed_write", "streamscope.engine.io."),
     # a connector's Dataset write method: the connector's module (and its library) only when it is called
     ("streamscope.engine.api.connector_writes", "streamscope.engine.api.connectors."),
+    # a Dataset's to_dask / to_daft: the bridge's module (and its library) only when it is called
+    ("streamscope.engine.api.dataframe_bridges", "streamscope.engine.api.connectors."),
     ("streamscope.engine.api.connectors.avro", "streamscope.engine.io."),  # file readers: fsspec, as above
     ("streamscope.engine.api.connectors.orc", "streamscope.engine.io."),
     ("streamscope.engine.api.connectors.orc_write", "streamscope.engine.io."),

@@ -38,6 +38,7 @@ from streamscope.engine.transforms.udf import UserFunction, describe
 from streamscope.engine.api.torch import TorchMixin
 from streamscope.engine.api.writes import WriteMixin
 from streamscope.engine.api.connector_writes import ConnectorWriteMixin
+from streamscope.engine.api.dataframe_bridges import DataFrameBridgeMixin
 
 _display_provider: Optional[Callable[["Dataset"], dict]] = None
 
@@ -49,7 +50,8 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, TorchMixin, AllToAllMixin, ExpressionColumnsMixin):
+class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFrameBridgeMixin, TorchMixin, AllToAllMixin,
+              ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new

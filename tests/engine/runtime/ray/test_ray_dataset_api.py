@@ -140,3 +140,20 @@ def test_same_answers_on_both_runtimes(ray_runtime, ctx):
     ctx.runtime = "ray"
     on_ray = pipeline()
     pd.testing.assert_frame_equal(local, on_ray)
+
+
+def test_to_dask_and_to_daft_on_each_runtime(engine):
+    """The bridges resolve the blocks' references of either runtime (ray.ObjectRefs on Ray) with
+    any Dask scheduler and any Daft runner: Dask's threaded default here, Daft's native one."""
+    dask = pytest.importorskip("dask")
+    daft = pytest.importorskip("daft")
+    ds = streamscope.range(12, override_num_blocks=3).map_batches(add_square)
+    expected = pd.DataFrame({"id": np.arange(12), "sq": np.arange(12) ** 2})
+    ddf = ds.to_dask()
+    assert ddf.npartitions == 3
+    with dask.config.set(scheduler="threads"):
+        got = ddf.compute().sort_values("id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    df = ds.to_daft().sort("id")
+    assert df.to_pydict() == {"id": list(range(12)), "sq": [i * i for i in range(12)]}
+    assert isinstance(df, daft.DataFrame)
