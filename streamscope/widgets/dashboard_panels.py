@@ -243,17 +243,24 @@ class GpuPanel:
 
 
 class TimelinePanel:
-    """Task timeline (Gantt): one bar per finished task, a row per worker, coloured by outcome."""
+    """Task timeline (Gantt): one bar per finished task, a row per worker, coloured by operator
+    (red when the task failed). It fills while the run goes: each snapshot carries the spans of
+    the tasks finished so far, and only the new ones are streamed to the page."""
 
     def __init__(self):
         from bokeh.models import ColumnDataSource, FactorRange
 
         self.source = ColumnDataSource(data=self._empty())
-        self.fig = _fig("task timeline (after the run)", "worker", height=240, y_range=FactorRange())
+        # no axis label and small worker names: the row labels would take 40% of a 700 px plot
+        self.fig = _fig("task timeline per worker", None, height=240, y_range=FactorRange())
+        self.fig.yaxis.major_label_text_font_size = "8pt"
         self.fig.hbar(y="worker", left="start", right="end", height=0.7, source=self.source,
                       fill_color="color", line_color=None)
         self.fig.hover.tooltips = [("operator", "@op_id"), ("worker", "@worker"), ("seconds", "@start{0.00}-@end{0.00}")]
-        self.filled_for: Optional[str] = None
+        self.run_id: Optional[str] = None
+        self.drawn = 0
+        """How many of the run's spans the page has."""
+        self._op_color: dict[str, str] = {}
 
     @staticmethod
     def _empty() -> dict:
@@ -262,26 +269,30 @@ class TimelinePanel:
     def reset(self) -> None:
         self.source.data = self._empty()
         self.fig.y_range.factors = []
-        self.filled_for = None
+        self.run_id, self.drawn, self._op_color = None, 0, {}
 
     def update(self, snapshot: ExecutionSnapshot) -> None:
-        if not snapshot.finished or self.filled_for == snapshot.run_id:
+        if snapshot.run_id != self.run_id:
+            self.reset()
+            self.run_id = snapshot.run_id
+        new = snapshot.timeline[self.drawn:]
+        if not new:
             return
-        spans = snapshot.timeline
         t0 = snapshot.started_at
-        ops = sorted({s.op_id for s in spans})
-        op_color = {op: PALETTE[i % len(PALETTE)] for i, op in enumerate(ops)}
-        workers = sorted({s.worker for s in spans})
-        self.fig.y_range.factors = workers
-        self.source.data = {
-            "op_id": [s.op_id for s in spans],
-            "worker": [s.worker for s in spans],
-            "start": [s.start - t0 for s in spans],
-            "end": [s.end - t0 for s in spans],
-            "color": [op_color[s.op_id] if s.ok else STATE_FILL[False] for s in spans],
-            "ok": [s.ok for s in spans],
-        }
-        self.filled_for = snapshot.run_id
+        for span in new:
+            self._op_color.setdefault(span.op_id, PALETTE[len(self._op_color) % len(PALETTE)])
+        workers = sorted(set(self.fig.y_range.factors) | {s.worker for s in new})
+        if workers != list(self.fig.y_range.factors):
+            self.fig.y_range.factors = workers
+        stream_points(self.source, {
+            "op_id": [s.op_id for s in new],
+            "worker": [s.worker for s in new],
+            "start": [s.start - t0 for s in new],
+            "end": [s.end - t0 for s in new],
+            "color": [self._op_color[s.op_id] if s.ok else STATE_FILL[False] for s in new],
+            "ok": [s.ok for s in new],
+        })
+        self.drawn = len(snapshot.timeline)
 
 
 def finite(values) -> list:

@@ -51,7 +51,7 @@ def test_gpu_series_and_unknown_is_never_zero():
     assert "GPU 1: utilization unknown" in d.gpu.note.text
 
 
-def test_timeline_filled_after_the_run():
+def test_timeline_of_a_run_whose_spans_arrive_at_the_end():
     d = Dashboard()
     snaps = stream(4, "succeeded")
     for s in snaps[:-1]:
@@ -62,6 +62,23 @@ def test_timeline_filled_after_the_run():
     assert len(tl["op_id"]) == 6 and tl["start"][0] == 0.0 and tl["end"][0] == pytest.approx(0.4)
     assert d.timeline.fig.y_range.factors == ["w0", "w1"]
     assert tl["color"][3] == "#d62728"  # the failed task
+
+
+def test_timeline_fills_while_the_run_goes_each_task_once():
+    from streamscope.engine.execution.telemetry import TaskSpan
+    from widget_snapshots import T0, snap
+
+    spans = [TaskSpan(op_id="op1", worker=f"w{k % 3}", start=T0 + k, end=T0 + k + 0.5, ok=True) for k in range(5)]
+    d = Dashboard()
+    for i, upto in enumerate((0, 2, 2, 5)):
+        base = snap(i, 10)
+        d.update(base.__class__(**{**base.__dict__, "timeline": tuple(spans[:upto])}))
+        tl = d.sources["timeline"].data
+        assert list(tl["start"]) == [float(k) for k in range(upto)]  # each span once, in order
+    assert d.timeline.fig.y_range.factors == ["w0", "w1", "w2"]
+    other = snap(1, 10, run_id="run-2")
+    d.update(other.__class__(**{**other.__dict__, "timeline": tuple(spans[:1])}))
+    assert list(d.sources["timeline"].data["worker"]) == ["w0"]  # a new run starts afresh
 
 
 def test_new_run_resets_series():
