@@ -37,10 +37,12 @@ def stream_points(source, points: dict, rollover: Optional[int] = None) -> None:
     source.stream(points, rollover)
 
 
-def _fig(title: str, y_label: str, height: int = 200, **kw):
+def _fig(title: str, y_label: Optional[str], plot_height: int = 130, **kw):
+    """A dashboard figure whose drawing area is ``plot_height`` px tall whatever sits around it
+    (``frame_height``: a legend below the plot adds to the figure instead of squeezing the plot)."""
     from bokeh.plotting import figure
 
-    f = figure(title=title, height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,hover",
+    f = figure(title=title, frame_height=plot_height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,hover",
                x_axis_label="seconds", y_axis_label=y_label, **kw)
     f.toolbar.logo = None
     f.xaxis.ticker.desired_num_ticks = 4  # readable at a narrow (700 px) notebook width too
@@ -252,7 +254,7 @@ class TimelinePanel:
 
         self.source = ColumnDataSource(data=self._empty())
         # no axis label and small worker names: the row labels would take 40% of a 700 px plot
-        self.fig = _fig("task timeline per worker", None, height=240, y_range=FactorRange())
+        self.fig = _fig("task timeline per worker", None, plot_height=170, y_range=FactorRange())
         self.fig.yaxis.major_label_text_font_size = "8pt"
         self.fig.hbar(y="worker", left="start", right="end", height=0.7, source=self.source,
                       fill_color="color", line_color=None)
