@@ -58,8 +58,8 @@ class Dashboard:
     ``sources`` (name -> ColumnDataSource), ``update(snapshot)``.
 
     Panels: per-operator queued blocks and throughput, object-store memory (in use / spilled /
-    restored), CPU, per-GPU utilization and memory (or a "no GPU" note), and the task timeline,
-    filled once the run has finished.
+    restored) next to the bytes spilled from each operator's output, CPU, per-GPU utilization and
+    memory (or a "no GPU" note), and the task timeline, filled as tasks finish.
     """
 
     def __init__(self, handle: Any = None, max_points: int = 600):
@@ -100,7 +100,8 @@ class Dashboard:
             self.header,
             self.runs,
             _pair(self.ops.queued_fig, self.ops.rate_fig),
-            _pair(self.memory.fig, self.cpu.fig),
+            _pair(self.memory.fig, self.ops.spill_fig),
+            self.cpu.fig,
             self.gpu.note,
             _pair(self.gpu.util_fig, self.gpu.mem_fig),
             self.timeline.fig,

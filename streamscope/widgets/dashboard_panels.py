@@ -78,42 +78,52 @@ def legend_below(fig, lines) -> None:
 
 
 class OperatorSeriesPanel:
-    """Per-operator time series: queued blocks (in + out) and throughput (rows/s)."""
+    """Per-operator time series: queued blocks (in + out), throughput (rows/s) and bytes spilled
+    from each operator's output (a note in the plot says so while nothing has spilled)."""
+
+    NOTHING_SPILLED = "nothing spilled: every block fit in the store"
 
     def __init__(self, max_points: int):
-        from bokeh.models import HoverTool, Legend, NumeralTickFormatter
+        from bokeh.models import HoverTool, Label, Legend, NumeralTickFormatter
 
         self.max_points = max_points
         self.queued_fig = _fig("queued blocks per operator", "blocks")
         self.rate_fig = _fig("throughput per operator", "rows/s")
+        self.spill_fig = _fig("spilled per operator", "bytes")
         self.rate_fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")  # 1.5m, not +5 +5 +5
         self.queued_fig.yaxis.formatter = NumeralTickFormatter(format="0")
         self.queued_fig.yaxis.ticker.min_interval = 1  # whole blocks: no "0 0 1 1" ticks
-        for f, value in ((self.queued_fig, ("queued blocks", "@queued")), (self.rate_fig, ("rows/s", "@rate{0.[0]a}"))):
+        self.spill_fig.yaxis.formatter = NumeralTickFormatter(format="0.0 b")
+        for f, value in ((self.queued_fig, ("queued blocks", "@queued")), (self.rate_fig, ("rows/s", "@rate{0.[0]a}")),
+                         (self.spill_fig, ("spilled", "@spilled{0.0 b}"))):
             # below the plot, short labels two to a row: long fused names no longer squeeze the plot
             f.add_layout(Legend(items=[], orientation="horizontal", ncols=2, click_policy="hide",
                                 label_text_font_size="8pt", spacing=4, margin=2), "below")
             f.select_one(HoverTool).tooltips = [("operator", "@name"), ("t", "@t{0.0} s"), value]
+        self.spill_note = Label(x=8, y=8, x_units="screen", y_units="screen", text=self.NOTHING_SPILLED,
+                                text_font_size="9pt", text_color="#777777")
+        self.spill_fig.add_layout(self.spill_note)
         self.sources: dict = {}
-        self.figures = [self.queued_fig, self.rate_fig]
+        self.figures = [self.queued_fig, self.rate_fig, self.spill_fig]
 
     def reset(self) -> None:
         for f in self.figures:
             f.renderers = []
             f.legend[0].items = []
         self.sources = {}
+        self.spill_note.visible = True
 
     def _source_for(self, op_id: str, name: str):
         from bokeh.models import ColumnDataSource, LegendItem
 
         if op_id not in self.sources:
-            src = ColumnDataSource(data={"t": [], "queued": [], "queued_in": [], "queued_out": [], "rate": [], "name": []})
+            src = ColumnDataSource(data={"t": [], "queued": [], "queued_in": [], "queued_out": [], "rate": [],
+                                         "spilled": [], "name": []})
             color = PALETTE[len(self.sources) % len(PALETTE)]
-            r1 = self.queued_fig.line("t", "queued", source=src, color=color, line_width=2)
-            r2 = self.rate_fig.line("t", "rate", source=src, color=color, line_width=2)
             label = short_label(op_id, name)
-            self.queued_fig.legend[0].items = [*self.queued_fig.legend[0].items, LegendItem(label=label, renderers=[r1])]
-            self.rate_fig.legend[0].items = [*self.rate_fig.legend[0].items, LegendItem(label=label, renderers=[r2])]
+            for fig, column in ((self.queued_fig, "queued"), (self.rate_fig, "rate"), (self.spill_fig, "spilled")):
+                line = fig.line("t", column, source=src, color=color, line_width=2)
+                fig.legend[0].items = [*fig.legend[0].items, LegendItem(label=label, renderers=[line])]
             self.sources[op_id] = src
         return self.sources[op_id]
 
@@ -123,7 +133,10 @@ class OperatorSeriesPanel:
             src = self._source_for(op.op_id, op.name)
             stream_points(src, {"t": [t], "queued": [op.queued_in_blocks + op.queued_out_blocks],
                         "queued_in": [op.queued_in_blocks], "queued_out": [op.queued_out_blocks],
-                        "rate": [float(op.rows_per_s)], "name": [op.name]}, rollover=self.max_points)
+                        "rate": [float(op.rows_per_s)], "spilled": [op.spilled_bytes], "name": [op.name]},
+                          rollover=self.max_points)
+            if op.spilled_bytes and self.spill_note.visible:
+                self.spill_note.visible = False
 
 
 class MemoryPanel:

@@ -201,3 +201,19 @@ def test_streaming_waits_for_a_pandas_import_in_progress_on_another_thread():
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_spill_per_operator_and_a_note_while_nothing_spilled():
+    from widget_snapshots import op, snap
+
+    d = Dashboard()
+    quiet = snap(1, 10, ops=(op("op1", spilled_bytes=0), op("op2", spilled_bytes=0)))
+    d.update(quiet)
+    assert d.ops.spill_note.visible and "nothing spilled" in d.ops.spill_note.text
+    d.update(snap(2, 10, ops=(op("op1", spilled_bytes=0), op("op2", spilled_bytes=4096))))
+    assert not d.ops.spill_note.visible
+    assert list(d.sources["op:op2"].data["spilled"]) == [0, 4096]
+    assert list(d.sources["op:op1"].data["spilled"]) == [0, 0]
+    assert [i.label for i in d.ops.spill_fig.legend[0].items] == [i.label for i in d.ops.queued_fig.legend[0].items]
+    d.update(snap(1, 10, run_id="run-2", ops=(op("op1"),)))
+    assert d.ops.spill_note.visible  # a new run has spilled nothing yet
