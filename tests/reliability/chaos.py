@@ -164,6 +164,13 @@ def files_under(*directories: str) -> set[str]:
     return found
 
 
+def block_id_of_file(path: str) -> str:
+    """The block id a block file is named after (``/dev/shm/s/t3-a1-0.arrow`` -> ``t3-a1-0``);
+    any other file (a ``.partial`` copy) is known by its whole name, so it never passes for a block."""
+    name = os.path.basename(path)
+    return name[: -len(".arrow")] if name.endswith(".arrow") else name
+
+
 def session_files(runtime) -> set[str]:
     """The files in the local runtime's store directory and in every spill directory it made."""
     store = runtime.store

@@ -557,10 +557,19 @@ def _materialized(group: list[Delivered], runtime: Any, executor: Any, upstream:
 
 
 def _free_refs(runtime: Any, refs: list) -> None:
+    """A materialized dataset's finalizer. It runs once, on whichever thread drops the dataset:
+    a KeyboardInterrupt landing in the middle would leave the blocks in the store for good, so
+    the free is finished first (freeing is idempotent), then the interrupt goes on."""
     try:
         runtime.free(refs)
     except Exception:
         pass
+    except BaseException:
+        try:
+            runtime.free(refs)
+        except Exception:
+            pass
+        raise
 
 
 def _refuse_task_args(op: str, task_args: dict) -> None:

@@ -3,9 +3,10 @@
 Why its own object: the executor's loop thread puts blocks in and the consumer's thread takes
 them out, so the queue, its byte count and the condition both threads wait on belong together.
 And every block that leaves the run must end up freed or kept: the queue also remembers the
-blocks handed to the consumer (*lent*) until it gives them back (``release``) or the run
-completes (``materialize`` and the splits keep what they received), so a consumer that stops between receiving a block and reading it
-loses nothing.
+blocks handed to the consumer (*lent*, from the moment :meth:`OutputQueue.take` hands them out)
+until it gives them back (``release``) or the run completes (``materialize`` and the splits keep
+what they received), so a consumer that stops between receiving a block and reading it, or is
+interrupted at any line in between, loses nothing.
 
 The queue never frees a block itself: it answers which blocks nobody will read, and the executor
 frees them through its services.
@@ -61,6 +62,8 @@ class OutputQueue:
         with self.cond:
             leftovers = [item for item in self._items if item is not None]
             ended = any(item is None for item in self._items)
+            for item in leftovers:  # one being taken when an interrupt landed: freed here, once
+                self._lent.pop(item.ref, None)
             self._items.clear()
             if ended:
                 self._items.append(None)
@@ -89,22 +92,38 @@ class OutputQueue:
 
     # ---- the consumer's side ---------------------------------------------------------------
     def take(self) -> Optional[OutputBlock]:
-        """The next block (waits for one); None once the run has ended."""
+        """The next block (waits for one), lent to the consumer when owned; None once the run
+        has ended.
+
+        Why it lends the block itself, before the block leaves the queue: a KeyboardInterrupt
+        may land at any line of the consumer's thread, and a block that has left the queue but
+        is not yet lent belongs to nobody, so no cleanup would free it (the interrupt storm's
+        rare leftover block). This way an owned block is always queued or lent (for a moment
+        both; :meth:`drop_undelivered` then keeps it only on the lent side).
+
+        Examples:
+            >>> from streamscope.engine.block import BlockMetadata
+            >>> q = OutputQueue()
+            >>> q.put(RefBundle([("ref", BlockMetadata(num_rows=1, size_bytes=8))], owned=True))
+            >>> q.take().ref, q.take_lent()
+            ('ref', ['ref'])
+        """
         with self.cond:
             while not self._items:
                 self.cond.wait(0.1)
-            item = self._items.popleft()
+            item = self._items[0]
+            if item is not None and item.owned:
+                self._lent[item.ref] = None
+            self._items.popleft()
             if item is not None:
                 self._bytes -= item.meta.size_bytes
             self.cond.notify_all()
         return item
 
-    def lend(self, ref: BlockRef) -> None:
-        """The consumer now holds this owned block."""
-        self._lent[ref] = None
-
     def settle(self, ref: BlockRef) -> None:
-        """The consumer gave the block back: it is no longer lent."""
+        """The consumer gave the block back (after freeing it, if it was owned): it is no longer
+        lent. Called after the free, so an interrupt between the two leaves the block lent, and
+        freed again (freeing is idempotent) rather than forgotten."""
         self._lent.pop(ref, None)
 
     def take_lent(self) -> list[BlockRef]:

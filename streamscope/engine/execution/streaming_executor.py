@@ -111,9 +111,7 @@ class StreamingExecutor:
                     completed = True
                     return
                 self._rows_delivered += item.meta.num_rows
-                if item.owned:
-                    self._output.lend(item.ref)
-                yield item
+                yield item  # an owned block is lent from the moment take() handed it out
         finally:
             if not completed:
                 self.cancel(reason="consumer stopped")
@@ -128,9 +126,9 @@ class StreamingExecutor:
         (when the run owns it). Blocks handed out and not released are freed if the consumer stops
         early, so an interrupt between receiving and reading loses nothing; once the run completed,
         blocks not released are the consumer's (``materialize`` and the splits keep them)."""
-        self._output.settle(ref)
-        if owned:
+        if owned:  # free first: interrupted in between, the block is still lent, so freed again
             self.services.free([ref])
+        self._output.settle(ref)
 
     def _release_undelivered(self) -> None:
         """Free blocks still waiting for a consumer that stopped early. Needed even when the run

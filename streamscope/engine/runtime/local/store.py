@@ -230,17 +230,22 @@ class BlockStore:
 
     # ---- freeing -------------------------------------------------------------------------
     def free(self, block_ids: Iterable[str]) -> None:
-        """Delete the blocks' files now. Unknown ids are ignored (free is idempotent)."""
+        """Delete the blocks' files now. Unknown ids are ignored (free is idempotent).
+
+        The file goes first and the entry last, in one statement that calls nothing: a
+        KeyboardInterrupt landing part-way leaves the block accounted for, so freeing it again
+        (its owner's cleanup does) finishes the job, and never a forgotten file or a byte count
+        that disagrees with the blocks."""
         with self._lock:
             for block_id in block_ids:
-                entry = self._mem.pop(block_id, None)
-                if entry is not None:
-                    self._in_memory -= entry.size
-                else:
-                    entry = self._spilled.pop(block_id, None)
-                    if entry is None:
-                        continue
+                entry = self._mem.get(block_id) or self._spilled.get(block_id)
+                if entry is None:
+                    continue
                 blockfile.remove_quietly(entry.path)
+                if block_id in self._mem:
+                    self._in_memory -= entry.size; del self._mem[block_id]  # noqa: E702 - one step
+                else:
+                    del self._spilled[block_id]
 
     def stats(self) -> StoreStats:
         with self._lock:
