@@ -232,10 +232,11 @@ class BlockStore:
     def free(self, block_ids: Iterable[str]) -> None:
         """Delete the blocks' files now. Unknown ids are ignored (free is idempotent).
 
-        The file goes first and the entry last, in one statement that calls nothing: a
-        KeyboardInterrupt landing part-way leaves the block accounted for, so freeing it again
-        (its owner's cleanup does) finishes the job, and never a forgotten file or a byte count
-        that disagrees with the blocks."""
+        The file goes first and the entry last, in two adjacent statements that call nothing: a
+        KeyboardInterrupt landing before them leaves the block accounted for, so freeing it again
+        (its owner's cleanup does) finishes the job, never a forgotten file. (One landing exactly
+        between the two would count the block's bytes off twice on the second free; Python gives
+        no atomic step smaller than that here.)"""
         with self._lock:
             for block_id in block_ids:
                 entry = self._mem.get(block_id) or self._spilled.get(block_id)
@@ -243,7 +244,7 @@ class BlockStore:
                     continue
                 blockfile.remove_quietly(entry.path)
                 if block_id in self._mem:
-                    self._in_memory -= entry.size; del self._mem[block_id]  # noqa: E702 - one step
+                    self._in_memory -= entry.size; del self._mem[block_id]  # noqa: E702 - adjacent on purpose
                 else:
                     del self._spilled[block_id]
 
