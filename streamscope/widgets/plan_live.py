@@ -9,9 +9,9 @@ quarter of the capacity is drawn full.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
-from streamscope.engine.execution.telemetry import ExecutionSnapshot, OperatorSnapshot
+from streamscope.engine.execution.telemetry import ExecutionSnapshot, GpuSnapshot, OperatorSnapshot
 from streamscope.engine.plan_dot import to_dot
 from streamscope.engine.units import format_bytes
 
@@ -27,10 +27,11 @@ _EDGE_COLOURS = ((0.0, (0x99, 0x99, 0x99)), (0.5, (0xf0, 0xa0, 0x30)), (1.0, (0x
 """Grey when empty, orange half full, red when full; linear in between."""
 
 
-def operator_annotation(op: OperatorSnapshot) -> str:
+def operator_annotation(op: OperatorSnapshot, gpus: Sequence[GpuSnapshot] = ()) -> str:
     """The short text drawn next to a node: rows out and rate, queued blocks in/out, then what
     works on it now (``2/3 actors busy`` on an actor pool, ``4 tasks`` on a task stage), the
-    actors' share of time busy, and spilled bytes.
+    actors' share of time busy, the utilization of each GPU its actors hold (``GPU 0 70%``; ``?``
+    where it is not measured) from ``gpus`` (the snapshot's), and spilled bytes.
 
     Example:
         >>> operator_annotation(OperatorSnapshot("op1", "Map(f)", rows_out=1200, rows_per_s=600.0, active_tasks=2))
@@ -49,6 +50,12 @@ def operator_annotation(op: OperatorSnapshot) -> str:
             parts.append(f"{busy:.0%} busy")
     elif op.active_tasks:
         parts.append(f"{op.active_tasks} task{'s' if op.active_tasks != 1 else ''}")
+    if op.gpu_ids:
+        by_id = {g.device_id: g for g in gpus}
+        for device in op.gpu_ids:
+            gpu = by_id.get(device)
+            util = "?" if gpu is None or gpu.utilization is None else f"{gpu.utilization:.0%}"
+            parts.append(f"GPU {device} {util}")
     if op.spilled_bytes:
         parts.append(f"spilled {format_bytes(op.spilled_bytes)}")
     return " | ".join(parts)
@@ -61,7 +68,8 @@ def live_decorations(snapshot: ExecutionSnapshot) -> dict[str, NodeDecoration]:
         tip = f"{op.name}: {op.state}"
         if op.backpressure_reason:
             tip += f" ({op.backpressure_reason})"
-        out[op.op_id] = NodeDecoration(STATE_COLORS.get(op.state, "#ffffff"), operator_annotation(op), tip)
+        out[op.op_id] = NodeDecoration(STATE_COLORS.get(op.state, "#ffffff"),
+                                       operator_annotation(op, snapshot.resources.gpus), tip)
     return out
 
 

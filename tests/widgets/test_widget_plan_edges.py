@@ -90,3 +90,14 @@ def test_actor_pool_annotation_says_how_many_are_busy():
     assert "1/3 actors busy" in starting
     tasks = operator_annotation(op("op2", active_tasks=1))
     assert "1 task" in tasks and "tasks" not in tasks
+
+
+def test_a_gpu_stage_notes_the_utilization_of_the_gpus_its_actors_hold():
+    from streamscope.engine.execution.telemetry import GpuSnapshot
+
+    gpus = (GpuSnapshot(index=0, device_id="2", utilization=0.7), GpuSnapshot(index=1, device_id="3", utilization=None))
+    model = op("op2", actors_alive=2, actors_busy=2, gpu_ids=("2", "3"))
+    text = operator_annotation(model, gpus)
+    assert "GPU 2 70%" in text and "GPU 3 ?" in text  # unmeasured is unknown, never 0%
+    assert "GPU" not in operator_annotation(op("op1", active_tasks=2), gpus)  # a CPU stage
+    assert "GPU 2 ?" in operator_annotation(model)  # no GPU figures in the snapshot

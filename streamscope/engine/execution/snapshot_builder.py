@@ -142,7 +142,8 @@ class SnapshotBuilder:
         workers = ex.runtime.workers()
         gpus = tuple(
             T.GpuSnapshot(index=g.get("index", i), name=g.get("name", ""), utilization=g.get("utilization"),
-                          memory_used_bytes=g.get("memory_used_bytes"), memory_total_bytes=g.get("memory_total_bytes"))
+                          memory_used_bytes=g.get("memory_used_bytes"), memory_total_bytes=g.get("memory_total_bytes"),
+                          device_id=g.get("device_id", ""))
             for i, g in enumerate(ex.runtime.gpu_stats())
         )
         rm = ex.resources

@@ -107,6 +107,9 @@ class OperatorSnapshot:
     actors_idle: int = 0
     actors_starting: int = 0
     actor_busy_fraction: tuple[float, ...] = ()
+    gpu_ids: tuple[str, ...] = ()
+    """The GPUs this operator's actors hold now (``GpuSnapshot.device_id``), so a view can put
+    each GPU's utilization on the stage that uses it."""
     phase: str = ""
     """For all-to-all operators: "map", "reduce" or ""."""
     spilled_bytes: int = 0
@@ -161,6 +164,9 @@ class GpuSnapshot:
     """Fraction in [0, 1]; None when not measurable (never reported as 0 when unknown)."""
     memory_used_bytes: Optional[int] = None
     memory_total_bytes: Optional[int] = None
+    device_id: str = ""
+    """The id a process is given in ``CUDA_VISIBLE_DEVICES`` for this GPU (what
+    ``OperatorSnapshot.gpu_ids`` names), "" when unknown."""
 
 
 @dataclass(frozen=True)

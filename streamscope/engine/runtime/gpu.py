@@ -166,7 +166,8 @@ def gpu_stats(pool: Optional[GpuPool] = None) -> list[dict]:
     visible = _visible_ids()
     indices = [int(i) for i in visible if i.isdigit()] if visible is not None else list(range(count))
     for pos, index in enumerate(indices):
-        entry: dict = {"index": pos, "name": "", "utilization": None, "memory_used_bytes": None, "memory_total_bytes": None}
+        entry: dict = {"index": pos, "device_id": str(index), "name": "", "utilization": None,
+                       "memory_used_bytes": None, "memory_total_bytes": None}
         try:
             handle = nvml.nvmlDeviceGetHandleByIndex(index)
             name = nvml.nvmlDeviceGetName(handle)

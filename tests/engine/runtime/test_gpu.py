@@ -150,3 +150,29 @@ def test_gpu_smoke(ctx):
     assert sorted(r["id"] for r in rows) == [2 * i for i in range(1000)]
     batches = list(ss.range(64).iter_torch_batches(batch_size=32))
     assert batches[0]["id"].device.type == "cuda"
+
+
+def test_snapshots_name_the_gpus_an_actor_stage_holds(ctx, fake_gpus):
+    """What the plan graph puts on a GPU stage: the devices its actors hold, as each actor's
+    process sees them in CUDA_VISIBLE_DEVICES. Read while the run is held by this consumer (it
+    stops taking batches), so the actors are alive whatever the machine's speed."""
+    import time
+
+    from streamscope.engine.execution.telemetry import hub
+
+    ds = ss.range(2000, override_num_blocks=20).map_batches(
+        CudaEnv, compute=ss.ActorPoolStrategy(size=2), num_gpus=1, batch_size=100)
+    batches = iter(ds.iter_batches(batch_size=100))
+    first = next(batches)
+    buffer = hub().latest_run()
+    deadline = time.monotonic() + 60
+    held: tuple = ()
+    while not held and time.monotonic() < deadline:  # the next snapshots see the live actors
+        snapshot = buffer.latest()
+        held = next((o.gpu_ids for o in snapshot.operators if o.actors_alive), ())
+        time.sleep(0.05)
+    rows = [first] + list(batches)
+    seen_by_actors = {str(v) for b in rows for v in b["cvd"]}
+    assert sum(len(b["id"]) for b in rows) == 2000
+    assert len(held) == 2 and set(held) <= {"0", "1", "2", "3"}
+    assert seen_by_actors == set(held)  # the same two devices, as the actors' processes saw them

@@ -390,6 +390,7 @@ class ActorPoolMapOperator(TaskPoolMapOperator):
         return {
             "actors_alive": len(self.actors), "actors_busy": busy, "actors_idle": len(self.actors) - busy,
             "actors_starting": len(self.starting), "actor_busy_fraction": tuple(fractions),
+            "gpu_ids": tuple(sorted({g for a in self.actors.values() for g in a.handle.gpu_ids})),
         }
 
     def busy_fraction(self) -> Optional[float]:

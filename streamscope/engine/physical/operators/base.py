@@ -78,6 +78,7 @@ class ActorTelemetry(TypedDict, total=False):
     actors_idle: int
     actors_starting: int
     actor_busy_fraction: tuple[float, ...]
+    gpu_ids: tuple[str, ...]
 
 
 @dataclass
