@@ -59,6 +59,9 @@ LAZY_ALLOWED = {
     ("streamscope.engine.api.connectors.tfrecords", "streamscope.engine.io."),
     ("streamscope.datasource", "streamscope.engine.io."),  # FileBasedDatasource, on first use
     ("streamscope.engine.api.connectors.media", "streamscope.engine.io."),  # audio/video datasources (fsspec)
+    # a streaming_split sent to another process: the local runtime's session directories (its
+    # package loads the worker pool's modules) only when the first split is pickled
+    ("streamscope.engine.api.split_service", "streamscope.engine.runtime.local"),
     # the runtime factory: the local runtime brings multiprocessing and its pool; Ray is optional
     ("streamscope.engine.runtime", "streamscope.engine.runtime."),
     # the display hook (widgets only when a Dataset is displayed) and the IPython extension

@@ -154,21 +154,37 @@ class DatasetIterator(DataIterator):
 
 
 class StreamSplitDataIterator(DataIterator):
-    """One of the n iterators of ``streaming_split`` (one pass over its share of the data)."""
+    """One of the n iterators of ``streaming_split``: each pass over it is one epoch of its share
+    of the data, and the n splits of an epoch share one execution (a pass after the first waits
+    until every split has begun it, as in Ray Data).
+
+    Picklable: sent to another process of this machine (a training worker started with
+    ``multiprocessing`` or ``torch.multiprocessing``), it is consumed there, fed from this process
+    over a private socket (:mod:`streamscope.engine.api.split_service`). Consume each split in one
+    place only.
+
+    Examples:
+        >>> a, b = streamscope.range(10).streaming_split(2, equal=True)
+        >>> import threading
+        >>> out = {}
+        >>> t = threading.Thread(target=lambda: out.update(b=[r["id"] for r in b.iter_rows()]))
+        >>> t.start(); rows_a = [r["id"] for r in a.iter_rows()]; t.join()
+        >>> len(rows_a), len(out["b"]), sorted(rows_a + out["b"]) == list(range(10))
+        (5, 5, True)
+    """
 
     def __init__(self, coordinator: Any, index: int):
         self._coord = coordinator
         self._index = index
-        self._used = False
 
     def _source(self) -> Any:
         return self._coord.dataset
 
     def _iter_tables(self) -> Iterator[pa.Table]:
-        if self._used:
-            raise RuntimeError("this streaming_split iterator was already consumed (one pass per split)")
-        self._used = True
         return self._coord.consume(self._index)
+
+    def __reduce__(self):
+        return self._coord.remote_split(self._index)
 
     def __repr__(self) -> str:
         return f"StreamSplitDataIterator({self._index} of {self._coord.n})"

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from streamscope.engine.api.dataset import MaterializedDataset
 from streamscope.engine.api.refs import resolve_refs
+from streamscope.engine.api.remote_split_iterator import set_materializer as set_split_materializer
 from streamscope.engine.api.torch import rows_from_torch
 from streamscope.engine.block import concat_blocks, pandas_to_block, rows_to_block, to_block
 from streamscope.engine.logical.operators import InputData
@@ -208,3 +209,6 @@ def from_numpy_refs(ndarrays: Any):
             raise TypeError(f"from_numpy_refs: a reference resolved to a {type(value).__name__}; expected a "
                             "numpy.ndarray or a dict of them")
     return _materialized(tables, "FromNumpy")
+
+
+set_split_materializer(from_arrow)  # a split consumed in another process materializes there

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 STORE_PREFIX = "streamscope"
 SPILL_PREFIX = "streamscope-spill"
+SPLIT_PREFIX = "streamscope-split"
+"""The sockets serving ``streaming_split`` iterators to other processes (``api/split_service.py``,
+which names them with this same prefix)."""
 DEFAULT_SHM_ROOT = "/dev/shm"
 
 _fallback_warned = False
@@ -139,7 +142,7 @@ def sweep_dead_sessions(parents: Iterable[str], user: str) -> list[str]:
 
     Returns the removed paths. Directories of other users and of live drivers are never touched.
     """
-    patterns = [_name_pattern(STORE_PREFIX, user), _name_pattern(SPILL_PREFIX, user)]
+    patterns = [_name_pattern(prefix, user) for prefix in (STORE_PREFIX, SPILL_PREFIX, SPLIT_PREFIX)]
     removed = []
     uid = os.getuid()
     for parent in dict.fromkeys(p for p in parents if p):

@@ -22,15 +22,16 @@ def test_sweep_removes_only_dead_sessions_of_this_user(tmp_path):
     dead = _dead_pid()
     stale = tmp_path / f"streamscope-{user}-{dead}"
     stale_spill = tmp_path / f"streamscope-spill-{user}-1-{dead}"
+    stale_split = tmp_path / f"streamscope-split-{user}-{dead}"  # a killed driver's split socket
     live = tmp_path / f"streamscope-{user}-{os.getppid()}"
     other_user = tmp_path / f"streamscope-someoneelse-{dead}"
     unrelated = tmp_path / f"streamscope-{user}-notapid"
-    for d in (stale, stale_spill, live, other_user, unrelated):
+    for d in (stale, stale_spill, stale_split, live, other_user, unrelated):
         d.mkdir()
         (d / "p0.arrow").write_bytes(b"x")
     removed = session_dir.sweep_dead_sessions([str(tmp_path)], user)
-    assert sorted(removed) == sorted([str(stale), str(stale_spill)])
-    assert not stale.exists() and not stale_spill.exists()
+    assert sorted(removed) == sorted([str(stale), str(stale_spill), str(stale_split)])
+    assert not stale.exists() and not stale_spill.exists() and not stale_split.exists()
     assert live.exists() and other_user.exists() and unrelated.exists()
 
 
