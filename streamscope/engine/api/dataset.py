@@ -17,6 +17,7 @@ from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
 from streamscope.engine.api.expression_columns import ExpressionColumnsMixin
 from streamscope.engine.api.map_args import map_task_args
 from streamscope.engine.api.nary import NAryMixin
+from streamscope.engine.api.random_access import RandomAccessMixin
 from streamscope.engine.api.map_args import named_remote_params as _named
 from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.api.refs import RefsMixin
@@ -52,7 +53,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
 
 
 class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFrameBridgeMixin, TorchMixin, AllToAllMixin,
-              NAryMixin, ExpressionColumnsMixin):
+              NAryMixin, RandomAccessMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
