@@ -27,6 +27,7 @@ from streamscope.engine.exceptions import (
     WorkerCrashedError,
 )
 from streamscope.engine.api.grouped_data import GroupedData
+from streamscope.engine.logical.operators.mix import MixStoppingCondition
 from streamscope.engine.api.init import init
 from streamscope.engine.api.from_memory import (
     from_arrow,
@@ -175,6 +176,7 @@ __all__ = [
     "GroupedData",
     "init",
     "MaterializedDataset",
+    "MixStoppingCondition",
     "ObjectRef",
     "ObjectStoreFullError",
     "Preprocessor",

@@ -48,6 +48,14 @@ NAME_NOTES: dict[str, str] = {
                   "Python-object and tensor columns"),
     "to_modin": _NO_MODIN,
     "from_modin": _NO_MODIN,
+    "mix": ("under STOP_ON_SHORTEST the mix stops at the earliest block Ray Data can (Ray may emit a few more "
+            "blocks, depending on when it learns that an input finished); a stopping_condition that is no "
+            "MixStoppingCondition and NaN or infinite weights are refused when mix is called (Ray fails only "
+            "when the mix runs, and lets NaN through)"),
+    "to_random_access_dataset": ("the sorted blocks are copied into driver memory and lookups run in the driver "
+                                 "(Ray serves them from num_workers actors): num_workers (default 4) only divides "
+                                 "the blocks into shares that stats() reports; get_async returns a "
+                                 "streamscope.ObjectRef, resolved with streamscope.get; null keys are refused"),
     "iter_internal_ref_bundles": (_LOCAL_REFS + "; a RefBundle holds one block and has blocks, block_refs, "
                                   "metadata, schema, num_rows() and size_bytes() only"),
 }

@@ -93,6 +93,8 @@ PER_NAME_VALUES: dict[tuple[str, str], Any] = {
     ("write_numpy", "column"): None, ("to_numpy_refs", "column"): "id", ("unique", "column"): None, ("ExecutionResources", "memory"): 1e6,
     ("ExecutionOptions", "label_selector"): {"zone": "a"},
     ("Dataset", "dataset_name"): None,
+    ("mix", "weights"): [0.25, 0.75], ("mix", "stopping_condition"): "stop_on_shortest",
+    ("to_random_access_dataset", "num_workers"): 2,
     ("to_dask", "meta"): {"id": "int64", "group": "str", "x": "float64"}, ("to_dask", "verify_meta"): False,
 }
 """Values that depend on the name as well as the argument."""
@@ -125,6 +127,10 @@ def _made(value: Any) -> Any:
         import streamscope.datasource
 
         return streamscope.datasource.PathPartitionFilter.of(lambda partitions: True, style="hive")
+    if value == "stop_on_shortest":
+        import streamscope
+
+        return streamscope.MixStoppingCondition.STOP_ON_SHORTEST
     if value == "tensor_schema":
         return {"id": (np.int64, (1,))}
     return value
@@ -217,6 +223,8 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "repartition"): lambda **kw: ds().repartition(2, **kw),
         ("Dataset", "random_shuffle"): lambda **kw: ds().random_shuffle(**kw),
         ("Dataset", "randomize_block_order"): lambda **kw: ds().randomize_block_order(**kw),
+        ("Dataset", "mix"): lambda **kw: ds().mix(ds(), **kw),
+        ("Dataset", "to_random_access_dataset"): lambda **kw: ds().to_random_access_dataset("id", **kw),
         ("Dataset", "random_sample"): lambda **kw: ds().random_sample(0.5, **kw),
         ("Dataset", "sort"): lambda **kw: ds().sort("id", **kw),
         ("Dataset", "groupby"): lambda **kw: ds().groupby("group", **kw).count(),

@@ -76,7 +76,7 @@ class PlanNode:
 
 
 PHYSICAL_CLASSES = frozenset({"TaskPoolMapOperator", "ActorPoolMapOperator", "LimitOperator", "InputDataBuffer",
-                              "UnionOperator"})
+                              "UnionOperator", "MixOperator"})
 """Physical operator classes: what runs a stage, not what the stage is."""
 KIND_STEMS = {"MapRows": "Map", "HashAggregate": "Aggregate", "FlatMap": "FlatMap"}
 """Kinds whose operators are named by a shorter word (``MapRows`` runs ``Map(f)``)."""

@@ -26,6 +26,7 @@ import pytest
 
 import streamscope
 from streamscope import aggregate, block, datasource, datatype, expressions, preprocessors
+from streamscope.engine.api.random_access import RandomAccessDataset
 from streamscope.engine.context import DataContext
 
 CLASSES_WITH_MEMBERS = (
@@ -50,6 +51,7 @@ CLASSES_WITH_MEMBERS = (
     expressions._DatetimeNamespace,
     expressions._ArrayNamespace,
     datatype.DataType,
+    RandomAccessDataset,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
 OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft"}

@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable, Optional, Union
 from streamscope.engine.api.all_to_all import AllToAllMixin, shuffle_repartition
 from streamscope.engine.api.expression_columns import ExpressionColumnsMixin
 from streamscope.engine.api.map_args import map_task_args
+from streamscope.engine.api.nary import NAryMixin
+from streamscope.engine.api.random_access import RandomAccessMixin
 from streamscope.engine.api.map_args import named_remote_params as _named
 from streamscope.engine.api.consume import ConsumeMixin
 from streamscope.engine.api.refs import RefsMixin
@@ -51,7 +53,7 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
 
 
 class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFrameBridgeMixin, TorchMixin, AllToAllMixin,
-              ExpressionColumnsMixin):
+              NAryMixin, RandomAccessMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
@@ -374,18 +376,6 @@ class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFram
             [0, 1, 2, 3, 4, 5, 6, 7]
         """
         return self._derive(L.RandomizeBlocks(self._plan.dag, seed))
-
-    def union(self, *other: "Dataset") -> "Dataset":
-        """The rows of this dataset and of ``other`` datasets, one after another.
-
-        Examples:
-            >>> streamscope.range(2).union(streamscope.range(3)).count()
-            5
-        """
-        for o in other:
-            if not isinstance(o, Dataset):
-                raise TypeError(f"union() expects Datasets, got {type(o).__name__}")
-        return self._derive(L.Union([self._plan.dag] + [o._plan.dag for o in other]))
 
     def summary(self, columns: Optional[list] = None, override_dtype_agg_mapping: Optional[dict] = None):
         """Per-column statistics chosen by column type, in one aggregation pass (Ray Data's

@@ -18,6 +18,7 @@ from streamscope.engine.physical.operators.exchange_operator import ExchangeOper
 from streamscope.engine.physical.operators.input_data import InputDataBuffer
 from streamscope.engine.physical.operators.limit_operator import LimitOperator
 from streamscope.engine.physical.operators.map_operator import TaskPoolMapOperator
+from streamscope.engine.physical.operators.mix_operator import MixOperator
 from streamscope.engine.physical.operators.union_operator import UnionOperator
 from streamscope.engine.physical.plan import PhysicalPlan
 from streamscope.engine.runtime.base import Resources
@@ -73,6 +74,8 @@ def _plan(op: L.LogicalOperator, memo: dict[int, PhysicalOperator]) -> PhysicalO
         result = LimitOperator(inputs[0], op.limit)
     elif isinstance(op, L.Union):
         result = UnionOperator(inputs)
+    elif isinstance(op, L.Mix):
+        result = MixOperator(inputs, op.weights, op.stopping_condition, logical_name=op.label())
     elif isinstance(op, L.Repartition):
         result = RepartitionOperator(inputs[0], op.num_blocks, op.target_num_rows_per_block, op.strict)
     elif isinstance(op, L.RandomizeBlocks):

@@ -75,6 +75,15 @@ def test_limit_take_union_repartition(engine):
     assert rep.num_blocks() == 7 and _ids(rep.take_all()) == list(range(100))
 
 
+def test_mix_interleaves_by_rows_on_both_runtimes(engine):
+    """MixOperator runs no task, so it forwards Ray ObjectRefs as it forwards local blocks."""
+    a = streamscope.from_arrow([pa.table({"id": [1, 2]}), pa.table({"id": [3, 4]})])
+    b = streamscope.from_arrow([pa.table({"id": [5, 6]}), pa.table({"id": [7, 8]})])
+    assert [r["id"] for r in a.mix(b).take_all()] == [1, 2, 5, 6, 3, 4, 7, 8]
+    shortest = streamscope.MixStoppingCondition.STOP_ON_SHORTEST
+    assert [r["id"] for r in a.mix(b, weights=[3, 1], stopping_condition=shortest).take_all()] == [1, 2, 5, 6, 3, 4]
+
+
 def test_iter_batches(engine):
     sizes, seen = [], []
     for batch in streamscope.range(1000, override_num_blocks=5).iter_batches(batch_size=300):
