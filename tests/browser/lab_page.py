@@ -4,6 +4,8 @@ a way to run every cell and wait until the kernel is idle with every code cell e
 
 from __future__ import annotations
 
+import os
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-breakpad",
@@ -82,3 +84,23 @@ def run_all_cells(page, timeout_ms: int) -> None:
                              f"{page.evaluate(JS_WHERE_IT_STANDS)}") from None
     errors = page.evaluate(JS_ERRORS)
     assert errors == [], f"cells failed in JupyterLab: {errors}"
+
+
+def require_chromium() -> None:
+    """Fail (never skip) where Debian's Chromium is missing, saying how to install it."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
+
+
+def launch_chromium(pw, profile_dir, home, width: int = 1400, height: int = 1000):
+    """Debian's headless Chromium with a fresh profile and HOME/XDG directories under ``home``,
+    so it writes nothing into the real home and leaves no crash reporter behind."""
+    home = str(home)
+    os.makedirs(home, exist_ok=True)
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_CACHE_HOME=os.path.join(home, ".cache"))
+    return pw.chromium.launch_persistent_context(
+        str(profile_dir), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=env,
+        viewport={"width": width, "height": height})

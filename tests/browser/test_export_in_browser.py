@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from lab_page import CHROMIUM, CHROMIUM_ARGS
+from lab_page import launch_chromium, require_chromium
 
 from streamscope.widgets._util import STATE_COLORS
 
@@ -61,19 +61,11 @@ def test_the_export_keeps_no_widget_view_for_a_finished_run(exported):
     assert f"total {sum(i * i for i in range(4000))}" in html
 
 
-def test_an_exported_notebook_shows_plan_progress_and_stats_offline(exported, tmp_path, monkeypatch):
+def test_an_exported_notebook_shows_plan_progress_and_stats_offline(exported, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    require_chromium()
     with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000})
+        browser = launch_chromium(pw, tmp_path / "profile", tmp_path / "home")
         try:
             page = browser.new_page()
             # the export links MathJax, require.js and the widget manager from CDNs: cut them, as

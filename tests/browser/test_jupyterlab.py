@@ -21,7 +21,7 @@ import pytest
 
 from streamscope.engine.runtime.local.session_dir import is_leftover
 
-from lab_page import CHROMIUM, CHROMIUM_ARGS, JS_ERRORS, open_notebook, run_all_cells
+from lab_page import launch_chromium, require_chromium, JS_ERRORS, open_notebook, run_all_cells
 from lab_server import LabServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -81,19 +81,13 @@ def screenshot_dir(tmp_path):
 def test_quickstart_in_jupyterlab(tmp_path, screenshot_dir):
     sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
+    require_chromium()
     work = tmp_path / "lab"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / "01_quickstart.ipynb")
     shm_before = _shm_dirs()
     with LabServer(str(work), str(tmp_path / "home")) as lab, sync_api.sync_playwright() as pw:
-        browser_env = dict(os.environ, HOME=lab.home, XDG_CONFIG_HOME=os.path.join(lab.home, ".config"),
-                           XDG_CACHE_HOME=os.path.join(lab.home, ".cache"))
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            env=browser_env, viewport={"width": 1400, "height": 1000},
-        )
+        context = launch_chromium(pw, tmp_path / "chromium-profile", lab.home)
         try:
             page = context.pages[0] if context.pages else context.new_page()
             open_notebook(page, lab.url("lab/tree/01_quickstart.ipynb"))

@@ -11,12 +11,11 @@ points by gate files its UDF waits for, so every sample is taken at a moment the
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
-from lab_page import CHROMIUM, CHROMIUM_ARGS, JS_ERRORS, open_notebook, run_all_cells
+from lab_page import launch_chromium, require_chromium, JS_ERRORS, open_notebook, run_all_cells
 from lab_server import LabServer
 
 from streamscope.widgets._util import STATE_COLORS
@@ -98,8 +97,7 @@ def _assert_plots_keep_their_width(page, width):
 def test_a_live_run_in_jupyterlab(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
+    require_chromium()
     gates = tmp_path / "gates"
     gates.mkdir()
     work = tmp_path / "lab"
@@ -110,11 +108,7 @@ def test_a_live_run_in_jupyterlab(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(work / "live.ipynb"))
     with LabServer(str(work), str(tmp_path / "home")) as lab, sync_api.sync_playwright() as pw:
-        env = dict(os.environ, HOME=lab.home, XDG_CONFIG_HOME=os.path.join(lab.home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(lab.home, ".cache"))
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            env=env, viewport={"width": 1400, "height": 1000})
+        context = launch_chromium(pw, tmp_path / "chromium-profile", lab.home)
         try:
             page = context.pages[0] if context.pages else context.new_page()
             open_notebook(page, lab.url("lab/tree/live.ipynb"))
@@ -142,7 +136,11 @@ def test_a_live_run_in_jupyterlab(tmp_path):
 
             (gates / "second").touch()
             final = page.locator(".jp-OutputArea-output .streamscope-live", has_text="gated").filter(has_text="done 100%")
-            final.first.wait_for(timeout=60_000)
+            try:
+                final.first.wait_for(timeout=120_000)
+            except sync_api.TimeoutError:
+                raise AssertionError(f"the run did not end as done 100%: the view shows {live.inner_text()!r}; "
+                                     f"cell errors {page.evaluate(JS_ERRORS)}") from None
             details = final.first.locator("details.streamscope-live-details")
             assert details.get_attribute("open") is not None  # open, as the live details were
             svg = details.locator("svg").first

@@ -14,7 +14,7 @@ import pytest
 
 from streamscope.engine.runtime.local.session_dir import is_leftover
 
-from lab_page import CHROMIUM, CHROMIUM_ARGS, JS_ERRORS, JS_WIDGET_FAILURES, open_notebook, run_all_cells
+from lab_page import launch_chromium, require_chromium, JS_ERRORS, JS_WIDGET_FAILURES, open_notebook, run_all_cells
 from lab_server import LabServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,19 +28,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(400)]
 def lab_page(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("notebooks-in-lab")
     work = tmp / "lab"
     work.mkdir()
     for path in NOTEBOOKS:
         shutil.copy(path, work / os.path.basename(path))
     with LabServer(str(work), str(tmp / "home")) as lab, sync_api.sync_playwright() as pw:
-        env = dict(os.environ, HOME=lab.home, XDG_CONFIG_HOME=os.path.join(lab.home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(lab.home, ".cache"))
-        context = pw.chromium.launch_persistent_context(
-            str(tmp / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            env=env, viewport={"width": 1400, "height": 1000})
+        context = launch_chromium(pw, tmp / "chromium-profile", lab.home)
         try:
             yield lab, context
         finally:

@@ -3,15 +3,13 @@ plan graph and the charts render, and no request leaves the file (no CDN, no fon
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 import streamscope as ss
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-breakpad",
-                 "--disable-crash-reporter", "--no-first-run", "--disable-component-update", "--disable-sync"]
+from lab_page import launch_chromium, require_chromium
+
 JS_CANVASES = """() => {
   let n = 0;
   const walk = (root) => root.querySelectorAll('*').forEach(el => {
@@ -25,10 +23,9 @@ JS_CANVASES = """() => {
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def test_a_saved_report_renders_offline_in_chromium(tmp_path, monkeypatch):
+def test_a_saved_report_renders_offline_in_chromium(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/check_system.sh test installs it (apt-get install chromium)")
+    require_chromium()
     saved = ss.DataContext.get_current()
     ctx = saved.copy()
     ctx.enable_progress_bars = False
@@ -41,15 +38,8 @@ def test_a_saved_report_renders_offline_in_chromium(tmp_path, monkeypatch):
     finally:
         ss.DataContext._set_current(saved)
 
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1000, "height": 900})
+        browser = launch_chromium(pw, tmp_path / "profile", tmp_path / "home", width=1000, height=900)
         try:
             page = browser.new_page()
             requests, errors = [], []
