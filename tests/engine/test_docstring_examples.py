@@ -2,7 +2,7 @@
 
 "Public" is what a notebook user reaches from ``import streamscope``: the names in
 ``streamscope.__all__``, ``streamscope.aggregate``, ``streamscope.preprocessors``,
-``streamscope.datasource``, ``streamscope.block``, ``streamscope.expressions`` and
+``streamscope.datasource``, ``streamscope.block``, ``streamscope.collate_fn``, ``streamscope.expressions`` and
 ``streamscope.datatype``, and the public methods and properties of the classes users call
 methods on (Dataset, MaterializedDataset, GroupedData, DataIterator, DataContext,
 ExecutionResources, Schema, every preprocessor, Expr and its namespaces, DataType). A new public name without an example fails
@@ -25,7 +25,7 @@ import typing
 import pytest
 
 import streamscope
-from streamscope import aggregate, block, datasource, datatype, expressions, preprocessors
+from streamscope import aggregate, block, collate_fn, datasource, datatype, expressions, preprocessors
 from streamscope.engine.context import DataContext
 
 CLASSES_WITH_MEMBERS = (
@@ -52,7 +52,8 @@ CLASSES_WITH_MEMBERS = (
     datatype.DataType,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
-OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft"}
+OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft", "jax": "jax",
+            "tensorflow": "tensorflow"}
 """A word in an example -> the package it needs (skipped where that package is missing)."""
 
 
@@ -84,7 +85,7 @@ def public_objects() -> dict[str, object]:
         add(f"streamscope.aggregate.{name}", getattr(aggregate, name))
     for name in preprocessors.__all__:
         add(f"streamscope.preprocessors.{name}", getattr(preprocessors, name))
-    for module in (datasource, block, expressions, datatype):
+    for module in (datasource, block, collate_fn, expressions, datatype):
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, typing.TypeVar):  # WriteReturnType: a type variable, nothing to call

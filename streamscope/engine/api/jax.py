@@ -180,7 +180,7 @@ class JaxMixin:
 
         Examples:
             >>> import jax.numpy as jnp
-            >>> batches = list(streamscope.range(6).iter_jax_batches(batch_size=4, paddings=-1))
+            >>> batches = list(streamscope.range(6, override_num_blocks=1).iter_jax_batches(batch_size=4, paddings=-1))
             >>> [b["id"].tolist() for b in batches]
             [[0, 1, 2, 3], [4, 5, -1, -1]]
             >>> next(iter(streamscope.range(4).iter_jax_batches(dtypes=jnp.float32)))["id"].dtype

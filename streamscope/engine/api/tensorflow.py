@@ -37,14 +37,14 @@ def _dense(array: Any) -> Any:
     return array
 
 
-def _tensor(tf: Any, name: str, array: Any, dtype: Any = None, ragged: bool = False) -> Any:
+def _tensor(tf: Any, method: str, name: str, array: Any, dtype: Any = None, ragged: bool = False) -> Any:
     try:
         if ragged:
             return tf.ragged.constant([np.asarray(row).tolist() for row in array], dtype=dtype)
         return tf.convert_to_tensor(_dense(array), dtype=dtype)
     except (TypeError, ValueError) as exc:
         to = f" as {dtype!r}" if dtype is not None else ""
-        raise type(exc)(f"column {name!r} ({array.dtype}, shape {np.shape(array)}) can't become a TensorFlow "
+        raise type(exc)(f"{method}: column {name!r} ({array.dtype}, shape {np.shape(array)}) can't become a TensorFlow "
                         f"tensor{to}: {exc}") from exc
 
 
@@ -72,7 +72,7 @@ def tf_converter(dtypes: Any) -> Callable:
             if unknown:
                 raise ValueError(f"iter_tf_batches: dtypes names {unknown}, which the batch does not have "
                                  f"(its columns: {list(batch)})")
-        return {name: _tensor(tf, name, array, dtypes.get(name) if isinstance(dtypes, dict) else dtypes)
+        return {name: _tensor(tf, "iter_tf_batches", name, array, dtypes.get(name) if isinstance(dtypes, dict) else dtypes)
                 for name, array in batch.items()}
 
     return convert
@@ -181,8 +181,8 @@ class TensorFlowMixin:
                 if column not in batch:
                     raise ValueError(f"to_tf: the batch has no column {column!r} (its columns: {list(batch)})")
             if isinstance(columns, str):
-                return _tensor(tf, columns, batch[columns], spec.dtype, isinstance(spec, tf.RaggedTensorSpec))
-            return {c: _tensor(tf, c, batch[c], spec[c].dtype, isinstance(spec[c], tf.RaggedTensorSpec))
+                return _tensor(tf, "to_tf", columns, batch[columns], spec.dtype, isinstance(spec, tf.RaggedTensorSpec))
+            return {c: _tensor(tf, "to_tf", c, batch[c], spec[c].dtype, isinstance(spec[c], tf.RaggedTensorSpec))
                     for c in columns}
 
         def generator():
