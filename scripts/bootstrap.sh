@@ -22,6 +22,9 @@ fsspec==2026.9.0
 cloudpickle==3.1.3
 psutil==7.2.2
 torch==2.13.0
+jax==0.10.2
+jaxlib==0.10.2
+tensorflow-cpu==2.21.0
 pillow==13.0.0
 jupyterlab==4.6.6
 ipykernel==7.4.0
@@ -90,5 +93,8 @@ printf '%s\n' "$CONSTRAINTS" > "$constraints"
 # imports and passes its tests with these versions, and what else it needs (packaging, tqdm,
 # typing-extensions) the dev extra brings.
 "$VENV/bin/python" -m pip install --quiet --no-deps -c "$constraints" daft
+# TensorFlow's CPU-only wheel (~270 MB download, ~1.3 GB installed; not the larger tensorflow the tf extra names) for the
+# iter_tf_batches / to_tf tests; pinned above, it keeps numpy and protobuf at their pins.
+"$VENV/bin/python" -m pip install --quiet -c "$constraints" tensorflow-cpu
 echo "$want" > "$STAMP"
 echo "[bootstrap] environment ready in $VENV"

@@ -72,7 +72,7 @@ from streamscope.engine.api.connectors.webdataset import read_webdataset
 from streamscope.engine.schema import Schema
 
 from streamscope import aggregate  # noqa: E402  (public module mirroring ray.data.aggregate)
-from streamscope import block, datasource  # noqa: E402  (public modules mirroring ray.data.block, .datasource)
+from streamscope import block, collate_fn, datasource  # noqa: E402  (public modules mirroring ray.data.block, .collate_fn, .datasource)
 from streamscope.preprocessors import Preprocessor  # noqa: E402  (ray.data.Preprocessor)
 
 __version__ = "0.1.0"

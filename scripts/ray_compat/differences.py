@@ -31,7 +31,13 @@ _IN_DRIVER = "; on Ray each block is converted in the driver and put, not conver
 _NO_MODIN = ("Modin 0.37.1, the newest release, requires pandas<2.4 and does not import with pandas 3, which "
              "streamscope is developed and tested on; convert through pandas (to_pandas / from_pandas) meanwhile")
 
+_TF = ("not probed here: TensorFlow and the tfrecord package (which the read_tfrecords probe uses) register the "
+       "same protobuf names and cannot be imported into one process; tests/engine/test_tensorflow_api.py tests it "
+       "against tensorflow-cpu 2.21 in an interpreter of its own")
+
 NAME_NOTES: dict[str, str] = {
+    "iter_tf_batches": _TF,
+    "to_tf": _TF,
     "to_arrow_refs": _LOCAL_REFS,
     "to_pandas_refs": _LOCAL_REFS + _IN_DRIVER,
     "to_numpy_refs": _LOCAL_REFS + _IN_DRIVER,

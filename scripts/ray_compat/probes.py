@@ -69,6 +69,7 @@ PROBE_VALUES: dict[str, Any] = {
     # consumption
     "prefetch_batches": 2, "drop_last": True, "local_shuffle_buffer_size": 4, "local_shuffle_seed": 1,
     "_collate_fn": None, "collate_fn": None, "dtypes": None, "device": "cpu", "pin_memory": False,
+    "paddings": 0, "synchronize_batches": True,
     "limit": 3, "fetch_if_missing": False, "equal": True, "locality_hints": None,
     # all-to-all and structure
     "seed": 7, "num_blocks": 2, "descending": True, "boundaries": None, "num_partitions": 2,
@@ -244,6 +245,7 @@ def templates(ss: Any, fx: Fixtures) -> dict[tuple[str, str], Call]:
         ("Dataset", "columns"): lambda **kw: ds().columns(**kw),
         ("Dataset", "iter_batches"): lambda **kw: list(ds().iter_batches(**kw)),
         ("Dataset", "iter_torch_batches"): lambda **kw: list(ds().select_columns(["id", "x"]).iter_torch_batches(**kw)),
+        ("Dataset", "iter_jax_batches"): lambda **kw: list(ds().select_columns(["id", "x"]).iter_jax_batches(**kw)),
         ("Dataset", "iter_rows"): lambda **kw: list(ds().iter_rows(**kw)),
         ("Dataset", "split"): lambda **kw: ds().split(2, **kw),
         ("Dataset", "streaming_split"): lambda **kw: ds().streaming_split(2, **kw),

@@ -2,7 +2,7 @@
 
 "Public" is what a notebook user reaches from ``import streamscope``: the names in
 ``streamscope.__all__``, ``streamscope.aggregate``, ``streamscope.preprocessors``,
-``streamscope.datasource``, ``streamscope.block``, ``streamscope.expressions`` and
+``streamscope.datasource``, ``streamscope.block``, ``streamscope.collate_fn``, ``streamscope.expressions`` and
 ``streamscope.datatype``, and the public methods and properties of the classes users call
 methods on (Dataset, MaterializedDataset, GroupedData, DataIterator, DataContext,
 ExecutionResources, Schema, every preprocessor, Expr and its namespaces, DataType). A new public name without an example fails
@@ -25,7 +25,7 @@ import typing
 import pytest
 
 import streamscope
-from streamscope import aggregate, block, datasource, datatype, expressions, preprocessors
+from streamscope import aggregate, block, collate_fn, datasource, datatype, expressions, preprocessors
 from streamscope.engine.api.random_access import RandomAccessDataset
 from streamscope.engine.context import DataContext
 
@@ -54,8 +54,14 @@ CLASSES_WITH_MEMBERS = (
     RandomAccessDataset,
 ) + tuple(getattr(preprocessors, name) for name in preprocessors.__all__ if name != "PreprocessorNotFittedException")
 
-OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft"}
+OPTIONAL = {"torch": "torch", "read_images": "PIL", "PIL": "PIL", "dask": "dask", "daft": "daft", "jax": "jax",
+            "tensorflow": "tensorflow"}
 """A word in an example -> the package it needs (skipped where that package is missing)."""
+
+OWN_PROCESS = ("tensorflow",)
+"""Words of examples that run in a fresh interpreter: TensorFlow cannot be imported into a process
+that holds the ``tfrecord`` package (the TFRecord tests import it), as both register the same
+protobuf names."""
 
 
 def _member(cls: type, name: str):
@@ -86,7 +92,7 @@ def public_objects() -> dict[str, object]:
         add(f"streamscope.aggregate.{name}", getattr(aggregate, name))
     for name in preprocessors.__all__:
         add(f"streamscope.preprocessors.{name}", getattr(preprocessors, name))
-    for module in (datasource, block, expressions, datatype):
+    for module in (datasource, block, collate_fn, expressions, datatype):
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, typing.TypeVar):  # WriteReturnType: a type variable, nothing to call
@@ -145,8 +151,40 @@ def test_docstring_examples_run(qualname, doctest_context):
     for word, package in OPTIONAL.items():
         if word in source and importlib.util.find_spec(package) is None:
             pytest.skip(f"the example of {qualname} needs {package}")
+    if any(word in source for word in OWN_PROCESS):
+        _run_in_own_process(qualname)
+        return
     report: list[str] = []
     runner = doctest.DocTestRunner(verbose=False)
     for test in tests:
         runner.run(test, out=report.append)
     assert runner.failures == 0, "".join(report)
+
+
+def _run_in_own_process(qualname: str) -> None:
+    """The examples of ``qualname`` in a fresh interpreter, with the context the fixture sets."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = (
+        "import doctest, sys\n"
+        "import streamscope\n"
+        "from streamscope.engine.context import DataContext\n"
+        "sys.path.insert(0, 'tests/engine')\n"
+        "import test_docstring_examples as t\n"
+        "ctx = DataContext.get_current()\n"
+        "ctx.enable_progress_bars = False\n"
+        "ctx.small_plan_inline_rows = DataContext().small_plan_inline_rows\n"
+        "report = []\n"
+        "runner = doctest.DocTestRunner(verbose=False)\n"
+        f"for test in t._doctests({qualname!r}):\n"
+        "    runner.run(test, out=report.append)\n"
+        "print(''.join(report))\n"
+        "sys.exit(1 if runner.failures else 0)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]

@@ -33,6 +33,7 @@ RANKS = {
     "streamscope.widgets": 7,
     "streamscope.aggregate": 7,
     "streamscope.block": 7,
+    "streamscope.collate_fn": 7,
     "streamscope.datasource": 7,
     "streamscope.expressions": 7,
     "streamscope.datatype": 7,
@@ -186,7 +187,8 @@ def test_own_modules_are_imported_at_module_level(imports):
 
 
 def test_import_streamscope_loads_no_optional_or_heavy_package():
-    heavy = ("pandas", "ray", "torch", "ipywidgets", "bokeh", "jupyter_bokeh", "graphviz", "IPython", "fsspec",
+    heavy = ("pandas", "ray", "torch", "jax", "tensorflow", "ipywidgets", "bokeh", "jupyter_bokeh", "graphviz",
+             "IPython", "fsspec",
              "streamscope.widgets", "streamscope.kernel_ext", "streamscope.engine.runtime.local.runtime")
     code = f"import sys, streamscope; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)

@@ -3,7 +3,7 @@
 ``Dataset.iterator()`` gives a :class:`DatasetIterator`, which runs the dataset each time it is
 iterated; ``Dataset.streaming_split(n)`` gives n :class:`StreamSplitDataIterator` that share one
 execution (the dealer that feeds them is :mod:`streamscope.engine.api.streaming_split`). Batching,
-rows and torch conversion are shared by all of them here.
+rows and the torch, JAX and TensorFlow conversions are shared by all of them here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from typing import Any, Iterator, Optional
 import pyarrow as pa
 
 from streamscope.engine.api.batching import iter_batches
+from streamscope.engine.api.jax import check_jax_args, import_jax, jax_converter, skip_empty
+from streamscope.engine.api.tensorflow import TensorFlowMixin, tf_converter
 from streamscope.engine.api.torch import TorchMixin, torch_collate
+from streamscope.engine.collate_fn import collate_batch_format
 from streamscope.engine.block import iter_rows
 from streamscope.engine.context import DataContext
 
@@ -85,8 +88,49 @@ class DataIterator:
                                  drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
                                  local_shuffle_seed=local_shuffle_seed, _collate_fn=collate)
 
-
     to_torch = TorchMixin.to_torch
+
+    def iter_jax_batches(self, *, prefetch_batches: int = 1, batch_size: int = 256, dtypes: Any = None,
+                         collate_fn: Any = None, drop_last: bool = False,
+                         local_shuffle_buffer_size: Optional[int] = None, local_shuffle_seed: Optional[int] = None,
+                         synchronize_batches: bool = False, paddings: Any = None) -> Iterator[Any]:
+        """Iterate over batches as dicts of JAX arrays sharded along the batch dimension over all
+        JAX devices (``dtypes`` per column; a short last batch dropped with ``drop_last`` or padded
+        with ``paddings``), or as the arrays a ``collate_fn`` class makes of each batch.
+
+        Examples:
+            >>> import jax
+            >>> it = streamscope.range(6).iterator()
+            >>> [batch["id"].shape for batch in it.iter_jax_batches(batch_size=3, drop_last=True)]
+            [(3,), (3,)]
+        """
+        jax = import_jax()
+        check_jax_args(jax, batch_size, dtypes, synchronize_batches)
+        batch_format = collate_batch_format(collate_fn, "iter_jax_batches")
+        convert = jax_converter(dtypes, paddings, batch_size, collate_fn)
+        return skip_empty(self.iter_batches(
+            prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format=batch_format, drop_last=drop_last,
+            local_shuffle_buffer_size=local_shuffle_buffer_size, local_shuffle_seed=local_shuffle_seed,
+            _collate_fn=convert))
+
+    def iter_tf_batches(self, *, prefetch_batches: int = 1, batch_size: Optional[int] = 256, dtypes: Any = None,
+                        drop_last: bool = False, local_shuffle_buffer_size: Optional[int] = None,
+                        local_shuffle_seed: Optional[int] = None) -> Iterator[Any]:
+        """Iterate over batches as dicts of TensorFlow tensors, with ``dtypes`` (one, or a dict by
+        column) or the dtype TensorFlow infers from the numpy data.
+
+        Examples:
+            >>> import tensorflow as tf
+            >>> it = streamscope.range(6).iterator()
+            >>> [batch["id"].shape.as_list() for batch in it.iter_tf_batches(batch_size=4)]
+            [[4], [2]]
+        """
+        convert = tf_converter(dtypes)
+        return self.iter_batches(prefetch_batches=prefetch_batches, batch_size=batch_size, batch_format="numpy",
+                                 drop_last=drop_last, local_shuffle_buffer_size=local_shuffle_buffer_size,
+                                 local_shuffle_seed=local_shuffle_seed, _collate_fn=convert)
+
+    to_tf = TensorFlowMixin.to_tf
 
     def _source(self) -> Any:
         """The Dataset this iterator reads (its plan, schema and last run)."""

@@ -37,6 +37,8 @@ from streamscope.engine.transforms.columns import (
 from streamscope.engine.transforms.expression_transforms import ExprFilterTransform
 from streamscope.engine.transforms.rows import FilterRowsTransform, FlatMapTransform, MapRowsTransform
 from streamscope.engine.transforms.udf import UserFunction, describe
+from streamscope.engine.api.jax import JaxMixin
+from streamscope.engine.api.tensorflow import TensorFlowMixin
 from streamscope.engine.api.torch import TorchMixin
 from streamscope.engine.api.writes import WriteMixin
 from streamscope.engine.api.connector_writes import ConnectorWriteMixin
@@ -52,8 +54,8 @@ def set_display_provider(fn: Optional[Callable[["Dataset"], dict]]) -> None:
     _display_provider = fn
 
 
-class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFrameBridgeMixin, TorchMixin, AllToAllMixin,
-              NAryMixin, RandomAccessMixin, ExpressionColumnsMixin):
+class Dataset(ConsumeMixin, RefsMixin, WriteMixin, ConnectorWriteMixin, DataFrameBridgeMixin, TorchMixin, JaxMixin,
+              TensorFlowMixin, AllToAllMixin, NAryMixin, RandomAccessMixin, ExpressionColumnsMixin):
     """A lazy, immutable dataset: a logical plan with Ray Data's methods, run only when consumed.
 
     Transforms (``map``, ``filter``, ``map_batches``, ``groupby``, ``sort``...) return a new
