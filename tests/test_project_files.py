@@ -22,7 +22,8 @@ BOOTSTRAP = (ROOT / "scripts" / "bootstrap.sh").read_text()
 
 IMPORT_NAMES = {"pillow": "PIL", "pylance": "lance", "scikit-learn": "sklearn", "nvidia-ml-py": "pynvml", "jupyter-bokeh": "jupyter_bokeh"}
 """Distributions whose import name differs from their name."""
-USED_OTHERWISE = {"pytest-timeout": "the pytest plugin behind `timeout =` in pyproject.toml and @pytest.mark.timeout"}
+USED_OTHERWISE = {"pytest-timeout": "the pytest plugin behind `timeout =` in pyproject.toml and @pytest.mark.timeout",
+                  "jaxlib": "jax's compiled backend, which jax imports (pinned with jax so the two versions match)"}
 
 
 def declared() -> list[Requirement]:
@@ -32,9 +33,15 @@ def declared() -> list[Requirement]:
     return reqs
 
 
+CPU_BUILDS = {"tensorflow-cpu": "tensorflow"}
+"""CPU-only distributions bootstrap.sh installs for a library an extra names (the same library
+and versions, without the GPU runtime; torch's CPU build comes from its own version instead)."""
+
+
 def bootstrap_pins() -> dict[str, str]:
     block = BOOTSTRAP.split("CONSTRAINTS='", 1)[1].split("'", 1)[0]
-    return {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in block.split()}
+    pins = {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in block.split()}
+    return {CPU_BUILDS.get(name, name): version for name, version in pins.items()}
 
 
 def test_extras_state_ranges_not_pins():
