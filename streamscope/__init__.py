@@ -28,6 +28,7 @@ from streamscope.engine.exceptions import (
 )
 from streamscope.engine.api.grouped_data import GroupedData
 from streamscope.engine.logical.operators.mix import MixStoppingCondition
+from streamscope.engine.api.random_access import RandomAccessDataset
 from streamscope.engine.api.init import init
 from streamscope.engine.api.from_memory import (
     from_arrow,
@@ -177,6 +178,7 @@ __all__ = [
     "init",
     "MaterializedDataset",
     "MixStoppingCondition",
+    "RandomAccessDataset",
     "ObjectRef",
     "ObjectStoreFullError",
     "Preprocessor",

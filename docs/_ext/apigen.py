@@ -243,6 +243,7 @@ SUPPORTING = [
     "streamscope.engine.execution.telemetry.SnapshotBuffer",
     "streamscope.engine.plan_graph.PlanGraph",
     "streamscope.widgets.plan_decoration.NodeDecoration",
+    "streamscope.widgets.plan_decoration.EdgeDecoration",
     "streamscope.widgets.graphviz_render.GraphvizUnavailable",
     "streamscope.engine.expression_core.ColumnNotFoundError",
     "streamscope.engine.expression_core.EvalContext",

@@ -101,7 +101,7 @@ def stream_task(fn: Any, payload: Any, blocks: Any, operator: str, task_index: i
     """Yield the task's blocks, then its :class:`FinalRecord` (shared by tasks and actors).
     ``data_context`` is current, process-wide, while the task runs: a Ray worker runs one task at
     a time (an actor's tasks too: streamscope's actors are not threaded)."""
-    body = iter_task(fn, payload, iter(blocks), operator=operator, task_index=task_index,
+    body = iter_task(fn, payload, unboxed(blocks), operator=operator, task_index=task_index,
                      max_block_bytes=max_block_bytes, worker=label, data_context=data_context,
                      process_wide=True)
     metadata: list[BlockMetadata] = []
@@ -113,6 +113,18 @@ def stream_task(fn: Any, payload: Any, blocks: Any, operator: str, task_index: i
     except StopIteration as stop:
         result: TaskResult = stop.value
     yield FinalRecord(result, metadata)
+
+
+def unboxed(blocks: Any):
+    """The task's input blocks in order: each argument Ray resolved, or a boxed ref (``[ref]``,
+    see ``RayRuntime._input_refs``) fetched here when the task reaches it."""
+    import ray
+
+    for block in blocks:
+        if isinstance(block, list) and len(block) == 1 and isinstance(block[0], ray.ObjectRef):
+            yield ray.get(block[0])
+        else:
+            yield block
 
 
 def failed_record(operator: str, exc: BaseException, label: str) -> FinalRecord:

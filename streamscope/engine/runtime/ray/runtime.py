@@ -72,6 +72,10 @@ from streamscope.engine.runtime.ray.telemetry import ClusterTelemetry, NodeStats
 from streamscope.engine.runtime.task_runner import error_from_exception
 
 _RESOURCES_TTL_S = 2.0
+INLINED_BELOW_BYTES = 512 * 1024
+"""Blocks under this size are boxed as task arguments (``RayRuntime._input_refs``): Ray inlines
+objects under its ``max_direct_call_object_size`` (100 KiB by default), with room to spare for
+the difference between a block's size and its serialized size."""
 
 
 class _Running:
@@ -106,6 +110,9 @@ class RayRuntime(Runtime):
         self._ids = itertools.count(1)
         self._fns: dict[str, Any] = {}
         self._objects: dict[str, Any] = {}
+        self._small: set[str] = set()
+        """Keys of blocks small enough for Ray to keep inline (boxed as task arguments, see
+        ``_input_refs``)."""
         self._running: dict[int, _Running] = {}
         self._done: list[tuple[TaskHandle, TaskResult]] = []
         self._cancelled: set[int] = set()
@@ -141,6 +148,7 @@ class RayRuntime(Runtime):
             actors, self._actors = list(self._actors.values()), {}
             self._done.clear()
             self._objects.clear()
+            self._small.clear()
             self._fns.clear()
             telemetry, self._telemetry = self._telemetry, None
             started, self._started = self._started, False
@@ -288,6 +296,8 @@ class RayRuntime(Runtime):
                 for ref, meta in zip(refs, final.metadata):
                     key = ref.hex()
                     self._objects[key] = ref
+                    if meta.size_bytes < INLINED_BELOW_BYTES:
+                        self._small.add(key)
                     outputs.append((RayBlockRef(key), meta))
             result.outputs = outputs
             if spec.free_inputs:
@@ -317,9 +327,20 @@ class RayRuntime(Runtime):
         return fn_ref
 
     def _input_refs(self, spec: TaskSpec) -> list:
+        """The task's input arguments: an ObjectRef for a block Ray keeps in its object store, and
+        ``[ref]`` (a box Ray does not resolve; the worker fetches it, ``remote.unboxed``) for a
+        small block.
+
+        Why the box: Ray keeps a small object inline in its owner's memory and, when a task takes
+        it as an argument, inlines it on its io thread after submission; a ``ray.cancel`` racing
+        that step counts the argument's reference off twice and Ray aborts the driver ("Check
+        failed: submitted_task_ref_count > 0", ray-project/ray#55131, fixed for actor tasks by
+        #56123, seen for normal tasks on 2.60 when an interrupt cancels a run). A boxed argument
+        is never resolved by the submitter, so there is nothing for a cancel to race."""
         with self._lock:
             try:
-                return [self._objects[_key(ref)] for ref in spec.inputs]
+                return [[self._objects[_key(ref)]] if _key(ref) in self._small else self._objects[_key(ref)]
+                        for ref in spec.inputs]
             except KeyError as exc:
                 raise KeyError(f"input of a {spec.operator} task: block {exc.args[0][:16]} was freed") from None
 
@@ -328,9 +349,12 @@ class RayRuntime(Runtime):
         self.ensure_started()
         ref = ray.put(table)
         key = ref.hex()
+        meta = BlockMetadata.of(table)
         with self._lock:
             self._objects[key] = ref
-        return RayBlockRef(key), BlockMetadata.of(table)
+            if meta.size_bytes < INLINED_BELOW_BYTES:
+                self._small.add(key)
+        return RayBlockRef(key), meta
 
     def get(self, ref: BlockRef) -> pa.Table:
         key = _key(ref)
@@ -347,6 +371,7 @@ class RayRuntime(Runtime):
     def _drop(self, refs: Sequence[BlockRef]) -> None:
         for ref in refs:
             self._objects.pop(_key(ref), None)
+            self._small.discard(_key(ref))
 
     def object_ref(self, ref: BlockRef) -> Any:
         """The ObjectRef behind a block (interop with Ray code; the runtime still owns it)."""
