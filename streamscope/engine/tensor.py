@@ -203,3 +203,21 @@ def tensor_scalar_to_numpy(column: pa.Array, index: int) -> np.ndarray | None:
             return None
         return _flat_values(column.storage[index].values, column.type.value_type).reshape(tuple(column.type.shape))
     return _variable_rows(column.slice(index, 1))[0]
+
+
+def stack_equal_shapes(array: Any) -> Any:
+    """A tensor column's batch as one n-D array when its rows share a shape (they arrive as an
+    object array of ndarrays when the block held ragged or per-row tensors); otherwise unchanged.
+    What the framework bridges (jax, TensorFlow) hand their converters.
+
+    Example:
+        >>> rows = np.empty(2, dtype=object); rows[0], rows[1] = np.zeros(3), np.ones(3)
+        >>> stack_equal_shapes(rows).shape
+        (2, 3)
+    """
+    if isinstance(array, np.ndarray) and array.dtype == object and len(array) and isinstance(array[0], np.ndarray):
+        try:
+            return np.stack(list(array))
+        except ValueError:
+            return array
+    return array

@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from streamscope.engine.tensor import stack_equal_shapes
+
 _AXIS = "data"
 _SKIP = object()  # a collated batch of zero rows: not yielded (as in Ray Data)
 
@@ -76,16 +78,6 @@ def _pad(array: np.ndarray, size: int, value: Any) -> np.ndarray:
     return np.concatenate([array, filler])
 
 
-def _stack_objects(array: Any) -> Any:
-    """Tensor columns arrive as object arrays when their rows' shapes differ; equal shapes stack."""
-    if isinstance(array, np.ndarray) and array.dtype == object and len(array) and isinstance(array[0], np.ndarray):
-        try:
-            return np.stack(list(array))
-        except ValueError:
-            return array
-    return array
-
-
 def jax_converter(dtypes: Any, paddings: Any, batch_size: int, collate_fn: Optional[Callable]) -> Callable:
     """The conversion step for ``iter_jax_batches``: ``collate_fn`` (if any) first, then each array
     (a dict of them, or one) padded to ``batch_size`` when ``paddings`` is given, put on the
@@ -98,7 +90,7 @@ def jax_converter(dtypes: Any, paddings: Any, batch_size: int, collate_fn: Optio
     hosts = jax.process_count()
 
     def to_array(name: Optional[str], array: Any, dtype: Any) -> Any:
-        array = np.asarray(_stack_objects(array))
+        array = np.asarray(stack_equal_shapes(array))
         try:
             out = jax.make_array_from_process_local_data(sharding, array, (len(array) * hosts,) + array.shape[1:])
             return out.astype(dtype) if dtype is not None else out
@@ -131,7 +123,7 @@ def jax_converter(dtypes: Any, paddings: Any, batch_size: int, collate_fn: Optio
         out = {}
         for name, array in batch.items():
             if pads is not None:
-                array = _pad(np.asarray(_stack_objects(array)), batch_size, pads[name])
+                array = _pad(np.asarray(stack_equal_shapes(array)), batch_size, pads[name])
             out[name] = to_array(name, array, types[name])
         return out
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 import pyarrow as pa
 
-from streamscope.engine.tensor import FIXED_SHAPE_TENSOR, VARIABLE_SHAPE_TENSOR
+from streamscope.engine.tensor import FIXED_SHAPE_TENSOR, VARIABLE_SHAPE_TENSOR, stack_equal_shapes
 
 
 def import_tf() -> Any:
@@ -27,21 +27,11 @@ def import_tf() -> Any:
     return tf
 
 
-def _dense(array: Any) -> Any:
-    """Tensor and list columns arrive as object arrays of ndarrays; equal shapes stack."""
-    if isinstance(array, np.ndarray) and array.dtype == object and len(array) and isinstance(array[0], np.ndarray):
-        try:
-            return np.stack(list(array))
-        except ValueError:
-            return array
-    return array
-
-
 def _tensor(tf: Any, method: str, name: str, array: Any, dtype: Any = None, ragged: bool = False) -> Any:
     try:
         if ragged:
             return tf.ragged.constant([np.asarray(row).tolist() for row in array], dtype=dtype)
-        return tf.convert_to_tensor(_dense(array), dtype=dtype)
+        return tf.convert_to_tensor(stack_equal_shapes(array), dtype=dtype)
     except (TypeError, ValueError) as exc:
         to = f" as {dtype!r}" if dtype is not None else ""
         raise type(exc)(f"{method}: column {name!r} ({array.dtype}, shape {np.shape(array)}) can't become a TensorFlow "
